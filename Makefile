@@ -1,0 +1,28 @@
+# Two commands do everything on a machine with only Python 3.11: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test fuzz bench facts clean
+
+# torch==2.13.0 first: a bare `torch>=2.1` would resolve to a multi-GB CUDA build; the pinned
+# CPU wheel already satisfies the `runtime` extra's range, so pip installs nothing more.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0 numpy
+	$(PY) -m pip install -q -e '.[runtime,plot,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@$(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+facts: $(STAMP)
+	$(PY) scripts/gen_torch_facts.py
+
+clean:
+	rm -rf $(VENV) .optlint_cache .pytest_cache

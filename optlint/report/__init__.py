@@ -1,0 +1,11 @@
+"""Formatters: findings -> text for a person or a machine. One module per format."""
+
+from __future__ import annotations
+
+import importlib
+
+FORMATS = ("text", "json")
+
+
+def render(fmt: str, findings, **options) -> str:
+    return importlib.import_module(f"optlint.report.{fmt}").render(findings, **options)

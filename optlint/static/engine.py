@@ -1,0 +1,163 @@
+"""Run the rules over one file: parse -> semantic model -> rules -> findings (noqa applied).
+
+Positions are computed only for files that have something to report: libcst's PositionProvider
+costs a second pass over the tree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from optlint import facts as torch_facts
+from optlint.findings import Edit, Finding, Fix
+from optlint.static.model import SemanticModel
+from optlint.static.rule import Replace, Rule, Swap
+from optlint.static.rules import all_rules
+
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass
+class Report:
+    code: str
+    node: cst.CSTNode
+    message: str
+    hint: str | None
+    fix_title: str | None
+    edits: tuple[Replace | Swap, ...]
+    safe: bool
+
+
+@dataclass
+class FileContext:
+    """What a rule sees: the tree, the semantic model, the torch facts, and `report`."""
+
+    module: cst.Module
+    model: SemanticModel
+    settings: dict = field(default_factory=dict)
+    reports: list[Report] = field(default_factory=list)
+    current_code: str = ""
+
+    @property
+    def facts(self) -> torch_facts.TorchFacts:
+        return self.model.facts
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        hint: str | None = None,
+        fix: str | None = None,
+        edits: Iterable[Replace | Swap] = (),
+        safe: bool = True,
+    ) -> None:
+        self.reports.append(Report(self.current_code, node, message, hint, fix, tuple(edits), safe))
+
+
+def lint_source(
+    source: str,
+    filename: str = "-",
+    rules: Iterable[type[Rule]] | None = None,
+    settings: dict | None = None,
+) -> list[Finding]:
+    """All findings for one file's text, noqa applied, sorted by position."""
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        return [syntax_error(filename, error)]
+    model = SemanticModel(module, torch_facts.load())
+    ctx = FileContext(module, model, settings or {})
+    for rule in rules if rules is not None else all_rules():
+        ctx.current_code = rule.code
+        rule().check(ctx)
+    if not ctx.reports:
+        return []
+    findings = _to_findings(ctx, source, filename)
+    return sorted(_without_noqa(findings, source.splitlines()), key=Finding.sort_key)
+
+
+def syntax_error(filename: str, error: cst.ParserSyntaxError) -> Finding:
+    message = str(error.message).strip().splitlines()[0]
+    return Finding(
+        "OPT000",
+        f"Syntax error: {message}",
+        filename,
+        row=error.raw_line,
+        column=error.raw_column + 1,
+        end_row=error.raw_line,
+        end_column=error.raw_column + 1,
+        hint="Fix the syntax error; optlint cannot check the rest of this file until it parses.",
+    )
+
+
+def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
+    positions = MetadataWrapper(ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    offsets = _line_offsets(source)
+    findings, seen = [], set()
+    for report in ctx.reports:
+        where = positions[report.node]
+        key = (report.code, where.start.line, where.start.column)
+        if key in seen:
+            continue  # the same node reached twice (nested loops, helpers)
+        seen.add(key)
+        fix = None
+        if report.fix_title and report.edits:
+            edits = _edits(report.edits, positions, offsets, ctx.module)
+            fix = Fix(report.fix_title, edits, report.safe)
+        findings.append(
+            Finding(
+                report.code,
+                report.message,
+                filename,
+                where.start.line,
+                where.start.column + 1,
+                where.end.line,
+                where.end.column + 1,
+                fix,
+                report.hint,
+            )
+        )
+    return findings
+
+
+def _line_offsets(source: str) -> list[int]:
+    offsets, total = [0], 0
+    for line in source.splitlines(keepends=True):
+        total += len(line)
+        offsets.append(total)
+    return offsets
+
+
+def _edits(edits, positions, offsets, module: cst.Module) -> tuple[Edit, ...]:
+    def span(node):
+        where = positions[node]
+        return offsets[where.start.line - 1] + where.start.column, offsets[where.end.line - 1] + where.end.column
+
+    result = []
+    for edit in edits:
+        if isinstance(edit, Replace):
+            start, end = span(edit.node)
+            result.append(Edit(start, end, edit.text))
+        else:
+            (a_start, a_end), (b_start, b_end) = span(edit.first), span(edit.second)
+            result.append(Edit(a_start, a_end, module.code_for_node(edit.second).strip()))
+            result.append(Edit(b_start, b_end, module.code_for_node(edit.first).strip()))
+    return tuple(sorted(result, key=lambda e: e.start))
+
+
+def _without_noqa(findings: list[Finding], lines: list[str]) -> Iterable[Finding]:
+    for finding in findings:
+        line = lines[finding.row - 1] if 0 < finding.row <= len(lines) else ""
+        match = NOQA.search(line)
+        if match is None:
+            yield finding
+        elif match.group("codes") is not None:
+            codes = set(re.findall(r"[A-Z]+[0-9]+", match.group("codes").upper()))
+            if finding.code not in codes:
+                yield finding

@@ -1,0 +1,53 @@
+"""The base class of every static rule (Fixit-style: one small class per file, examples beside it).
+
+A rule reads the file's semantic model and calls `ctx.report(node, message, ...)`. Adding a rule
+means adding its module under `optlint/static/rules/`, its page `rules/OPTxxx.md` and fixtures:
+the engine and the registry find it by themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import libcst as cst
+
+from optlint.findings import RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from optlint.static.engine import FileContext
+
+
+@dataclass(frozen=True)
+class Replace:
+    """A fix edit: replace `node`'s source with `text`."""
+
+    node: cst.CSTNode
+    text: str
+
+
+@dataclass(frozen=True)
+class Swap:
+    """A fix edit: exchange the source of two sibling statements."""
+
+    first: cst.CSTNode
+    second: cst.CSTNode
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    default_enabled: ClassVar[bool] = True
+    # Snippets run by tests/test_rule_examples.py: VALID must give no finding of this rule,
+    # INVALID at least one.
+    VALID: ClassVar[tuple[str, ...]] = ()
+    INVALID: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def info(cls) -> RuleInfo:
+        return RuleInfo(cls.code, cls.name, cls.severity, cls.summary, "static", cls.default_enabled)
+
+    def check(self, ctx: FileContext) -> None:
+        raise NotImplementedError

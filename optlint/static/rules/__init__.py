@@ -1,0 +1,23 @@
+"""Every module in this package defines one rule; they are found here, never listed by hand."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+
+from optlint.static.rule import Rule
+
+
+@functools.cache
+def all_rules() -> tuple[type[Rule], ...]:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return tuple(sorted(_leaf_subclasses(Rule), key=lambda r: r.code))
+
+
+def _leaf_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.extend(_leaf_subclasses(sub) if sub.__subclasses__() else [sub])
+    return [c for c in found if c.__module__.startswith(__name__)]

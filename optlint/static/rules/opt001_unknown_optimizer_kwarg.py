@@ -1,0 +1,26 @@
+from optlint.findings import Severity
+from optlint.static.rules._keywords import UnknownKeywordRule
+
+
+class UnknownOptimizerKwarg(UnknownKeywordRule):
+    """A torch optimizer class called with a keyword it does not accept (`learning_rate=`)."""
+
+    code = "OPT001"
+    name = "unknown-optimizer-kwarg"
+    severity = Severity.ERROR
+    summary = "A torch optimizer is called with a keyword argument it does not accept."
+    kind = "optimizer"
+
+    VALID = (
+        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.99))",
+        "from torch.optim import SGD\nopt = SGD(params, lr=0.1, momentum=0.9, nesterov=True)",
+        # A user class that shadows torch's name has its own signature.
+        "from torch.optim import Optimizer\nclass Adam(Optimizer):\n    pass\nopt = Adam(p, learning_rate=1)",
+        "import torch\nopt = torch.optim.AdamW(model.parameters(), **cfg)",
+    )
+    INVALID = (
+        "import torch\nopt = torch.optim.Adam(model.parameters(), learning_rate=1e-3)",
+        "import torch.optim as optim\nopt = optim.SGD(model.parameters(), lr=0.1, weightDecay=1e-4)",
+        "from torch.optim import Adam as A\nopt = A(model.parameters(), beta1=0.9)",
+        "from torch import optim\nopt = optim.AdamW(model.parameters(), lr2=1e-3)",
+    )

@@ -1,0 +1,58 @@
+"""Lint many files: discover -> read -> decode -> prefilter -> engine. One bad file never stops the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from optlint import __version__
+from optlint.findings import Finding
+from optlint.static import files
+from optlint.static.engine import lint_source
+from optlint.static.rule import Rule
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line each: unreadable paths, internal errors
+    files_checked: int = 0
+
+
+def lint_text(text: str, filename: str, rules: Iterable[type[Rule]] | None = None, settings=None) -> list[Finding]:
+    if not files.can_hold_finding(text):
+        return []
+    return lint_source(text, filename, rules, settings)
+
+
+def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
+    """Findings for one file; raises files.InputError when it cannot be read."""
+    data = files.read(path)
+    try:
+        source = files.decode(data, path)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as error:
+        reason = error.reason if isinstance(error, UnicodeDecodeError) else str(error).split("(")[0].strip()
+        return [Finding("OPT000", f"Cannot decode the file: {reason}", path,
+                        hint="Save it as UTF-8, or declare its encoding in a PEP 263 coding comment.")]
+    return lint_text(source.text, path, rules, settings)
+
+
+def lint_paths(paths: list[str], rules=None, settings=None, excluded=lambda p: False) -> LintResult:
+    result = LintResult()
+    for item in files.discover(paths, excluded):
+        if isinstance(item, files.InputError):
+            result.errors.append(str(item))
+            continue
+        try:
+            result.findings.extend(lint_file(item, rules, settings))
+            result.files_checked += 1
+        except files.InputError as error:
+            result.errors.append(str(error))
+        except RecursionError:
+            result.errors.append(f"{item}: too deeply nested for optlint to analyse; skipped")
+        except Exception as error:  # noqa: BLE001 - one file's crash must not stop the run
+            result.errors.append(
+                f"{item}: internal error in optlint {__version__}: {type(error).__name__}: {error}. "
+                "Please report it with this file."
+            )
+    return result

@@ -1,0 +1,215 @@
+"""Generate optlint/torch_facts.json from the installed torch, by introspection.
+
+The static linter never imports torch: everything it knows about torch comes from this table.
+`tests/test_torch_facts.py` regenerates it and fails when it drifts from the installed torch.
+
+    python scripts/gen_torch_facts.py            # rewrite the table
+    python scripts/gen_torch_facts.py --check    # exit 1 when the table is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import warnings
+from pathlib import Path
+
+TABLE = Path(__file__).resolve().parent.parent / "optlint" / "torch_facts.json"
+
+# Steps taken after add_param_group: long enough for every recipe below to finish a cycle, since
+# some classes fail only at a cycle boundary (CosineAnnealingLR at T_max + 1).
+HORIZON = 12
+
+# How to build each scheduler class on a scratch optimizer. These are inputs (valid constructor
+# arguments), not facts: every fact below is measured from what torch then does.
+SCHEDULER_RECIPES = {
+    "LambdaLR": lambda s, o: s.LambdaLR(o, lr_lambda=lambda e: 0.9**e),
+    "MultiplicativeLR": lambda s, o: s.MultiplicativeLR(o, lr_lambda=lambda e: 0.9),
+    "StepLR": lambda s, o: s.StepLR(o, step_size=2),
+    "MultiStepLR": lambda s, o: s.MultiStepLR(o, milestones=[2, 4]),
+    "ConstantLR": lambda s, o: s.ConstantLR(o, factor=0.5, total_iters=4),
+    "LinearLR": lambda s, o: s.LinearLR(o, start_factor=0.1, total_iters=4),
+    "ExponentialLR": lambda s, o: s.ExponentialLR(o, gamma=0.9),
+    "PolynomialLR": lambda s, o: s.PolynomialLR(o, total_iters=4),
+    "CosineAnnealingLR": lambda s, o: s.CosineAnnealingLR(o, T_max=4),
+    "CosineAnnealingWarmRestarts": lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=3),
+    "CyclicLR": lambda s, o: s.CyclicLR(o, base_lr=1e-4, max_lr=1e-2, step_size_up=3),
+    "OneCycleLR": lambda s, o: s.OneCycleLR(o, max_lr=1e-2, total_steps=HORIZON + 1),
+    "ReduceLROnPlateau": lambda s, o: s.ReduceLROnPlateau(o),
+    "SequentialLR": lambda s, o: s.SequentialLR(
+        o, [s.ConstantLR(o, factor=0.5, total_iters=2), s.ExponentialLR(o, gamma=0.9)], milestones=[2]
+    ),
+    "ChainedScheduler": lambda s, o: s.ChainedScheduler(
+        [s.ConstantLR(o, factor=0.5, total_iters=4), s.ExponentialLR(o, gamma=0.9)]
+    ),
+}
+
+# Arguments for torch.nn classes whose constructor requires some. A class that cannot be built
+# from these is left out of the table (the linter then knows nothing about it: no finding).
+NN_REQUIRED_ARG = {"int": 4, "float": 0.5, "bool": True, "str": "mean"}
+
+
+def signature_facts(cls) -> dict:
+    params = inspect.signature(cls.__init__).parameters
+    names = [n for n in params if n != "self"]
+    return {
+        "keywords": [n for n in names if params[n].kind not in (params[n].VAR_POSITIONAL, params[n].VAR_KEYWORD)],
+        "positional": [
+            n for n in names if params[n].kind in (params[n].POSITIONAL_ONLY, params[n].POSITIONAL_OR_KEYWORD)
+        ],
+        "var_keyword": any(params[n].kind is params[n].VAR_KEYWORD for n in names),
+    }
+
+
+def optimizer_facts(torch) -> dict:
+    optim = torch.optim
+    facts = {}
+    for name in sorted(dir(optim)):
+        cls = getattr(optim, name)
+        if not (inspect.isclass(cls) and issubclass(cls, optim.Optimizer)) or cls is optim.Optimizer:
+            continue
+        entry = signature_facts(cls)
+        shape = (2, 2) if name == "Muon" else (2,)
+        opt = cls([torch.zeros(shape, requires_grad=True)])
+        entry["group_keys"] = sorted(opt.param_groups[0])
+        facts[name] = entry
+    return facts
+
+
+def _new_group_behaviour(torch, make) -> str:
+    """Step a scheduler after add_param_group; compare the new group's LR with a fresh build."""
+    def run(add_late: bool):
+        a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([a], lr=1e-3, momentum=0.9)
+        if not add_late:
+            opt.add_param_group({"params": [b], "lr": 1e-4})
+        sched = make(torch.optim.lr_scheduler, opt)
+        if add_late:
+            opt.add_param_group({"params": [b], "lr": 1e-4})
+        lrs = []
+        for _ in range(HORIZON):
+            opt.step()
+            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                sched.step(1.0)
+            else:
+                sched.step()
+            lrs.append([g["lr"] for g in opt.param_groups])
+        return lrs
+
+    try:
+        late = run(add_late=True)
+    except Exception as exc:  # noqa: BLE001 - the kind of failure is the fact we record
+        return f"raises:{type(exc).__name__}"
+    return "ok" if late == run(add_late=False) else "rescales"
+
+
+def scheduler_facts(torch) -> dict:
+    sched_mod = torch.optim.lr_scheduler
+    base = getattr(sched_mod, "LRScheduler", sched_mod._LRScheduler)
+    facts = {}
+    for name in sorted(dir(sched_mod)):
+        cls = getattr(sched_mod, name)
+        if not inspect.isclass(cls) or name.startswith("_") or cls is base:
+            continue
+        if not (issubclass(cls, base) or cls is sched_mod.ReduceLROnPlateau):
+            continue
+        entry = signature_facts(cls)
+        step_params = inspect.signature(cls.step).parameters
+        entry["step_arguments"] = [n for n in step_params if n != "self"]
+        if name in SCHEDULER_RECIPES:
+            entry["added_group"] = _new_group_behaviour(torch, SCHEDULER_RECIPES[name])
+            entry["added_group_keys"] = _keys_added_by(torch, SCHEDULER_RECIPES[name])
+        facts[name] = entry
+    return facts
+
+
+def _keys_added_by(torch, make) -> list[str]:
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-3, momentum=0.9)
+    before = set(opt.param_groups[0])
+    make(torch.optim.lr_scheduler, opt)
+    return sorted(set(opt.param_groups[0]) - before)
+
+
+def _build_module(cls, **overrides):
+    params = inspect.signature(cls.__init__).parameters
+    args = {}
+    for name, p in params.items():
+        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty:
+            continue
+        annotation = getattr(p.annotation, "__name__", str(p.annotation))
+        if annotation not in NN_REQUIRED_ARG:
+            return None
+        args[name] = NN_REQUIRED_ARG[annotation]
+    try:
+        return cls(**args, **overrides)
+    except Exception:  # noqa: BLE001 - a class we cannot build is simply left out
+        return None
+
+
+def nn_module_facts(torch) -> dict:
+    """For each torch.nn module class: does it own parameters, and which bool flag removes them."""
+    nn = torch.nn
+    facts = {}
+    for name in sorted(dir(nn)):
+        cls = getattr(nn, name)
+        if not (inspect.isclass(cls) and issubclass(cls, nn.Module)) or name.startswith("_"):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = _build_module(cls)
+            if module is None:
+                continue
+            if not any(True for _ in module.parameters()):
+                facts[name] = {"parameterless": True}
+                continue
+            flags = {}
+            for flag, p in inspect.signature(cls.__init__).parameters.items():
+                if p.default is True:
+                    flipped = _build_module(cls, **{flag: False})
+                    if flipped is not None and not any(True for _ in flipped.parameters()):
+                        flags[flag] = False
+            facts[name] = {"parameterless": False, "parameterless_when": flags} if flags else {"parameterless": False}
+        # Classes whose default owns no parameters but a flag adds them (InstanceNorm's affine).
+        if facts[name]["parameterless"]:
+            for flag, p in inspect.signature(cls.__init__).parameters.items():
+                if p.default is False:
+                    flipped = _build_module(cls, **{flag: True})
+                    if flipped is not None and any(True for _ in flipped.parameters()):
+                        facts[name].setdefault("has_parameters_when", {})[flag] = True
+    return facts
+
+
+def generate() -> dict:
+    import torch
+
+    return {
+        "torch_version": torch.__version__.split("+")[0],
+        "optim_namespace": sorted(n for n in dir(torch.optim) if not n.startswith("_")),
+        "optimizers": optimizer_facts(torch),
+        "schedulers": scheduler_facts(torch),
+        "nn_modules": nn_module_facts(torch),
+    }
+
+
+def render(facts: dict) -> str:
+    return json.dumps(facts, indent=1, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the checked-in table is stale")
+    args = parser.parse_args()
+    text = render(generate())
+    if args.check:
+        stale = TABLE.read_text() != text
+        print(f"{TABLE.name} is {'stale: run make facts' if stale else 'up to date'}")
+        return 1 if stale else 0
+    TABLE.write_text(text)
+    print(f"wrote {TABLE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
