@@ -1,0 +1,44 @@
+"""Every rule has a page in rules/; its Example must be found and its Use instead must be clean."""
+
+import re
+
+import pytest
+
+from optlint.findings import doc_page, docs_dir, registry
+from optlint.static.engine import lint_source
+
+SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
+STATIC = [code for code, info in registry().items() if info.kind == "static"]
+
+
+def python_block(page: str, heading: str) -> str:
+    section = page.split(heading, 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, f"no python example under {heading}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("code", sorted(registry()))
+def test_every_rule_has_a_page_with_the_usual_sections(code):
+    page = doc_page(code)
+    assert page is not None, f"rules/{code}.md is missing"
+    assert page.startswith(f"# {code} {registry()[code].name}\n")
+    for heading in SECTIONS:
+        assert heading in page, f"{code}: missing {heading}"
+
+
+@pytest.mark.parametrize("code", STATIC)
+def test_static_bad_example_is_found(code):
+    example = python_block(doc_page(code), "## Example")
+    assert code in {f.code for f in lint_source(example, f"{code}.md")}
+
+
+@pytest.mark.parametrize("code", STATIC)
+def test_static_fixed_example_is_clean(code):
+    example = python_block(doc_page(code), "## Use instead")
+    assert [f for f in lint_source(example, f"{code}.md")] == []
+
+
+def test_no_page_without_a_rule():
+    pages = {p.stem for p in docs_dir().glob("OPT*.md")}
+    assert pages <= set(registry())
