@@ -1,0 +1,247 @@
+"""Step-order analysis: the optimizer and scheduler steps a loop body runs, in order.
+
+A loop's body is flattened into `StepEvent`s in textual order, descending into `if`/`try`/`with`,
+nested loops (depth + 1) and calls of same-file helper functions and methods (inlined, so a helper
+that runs `optimizer.step()` counts as an optimizer step where it is called).
+
+An optimizer step is `opt.step()`, `scaler.step(opt)` (any `x.step(opt)` / `x.optimizer_step(opt)`
+given an optimizer), or a configured step name. A scheduler step is `.step()` on a scheduler
+instance, or on a conventionally named receiver (`scheduler`, `lr_scheduler`, ...) that is not
+disqualified: diffusion-style `noise_scheduler.step(out, t, x)` takes positional arguments an LR
+scheduler never takes, and a name built by a call that receives no optimizer is something else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import libcst as cst
+
+from optlint.static.model import (
+    OPTIMIZER,
+    SCHEDULER,
+    Instance,
+    Scope,
+    SemanticModel,
+    call_method,
+    conventional_kind,
+    dotted,
+)
+
+Loop = cst.For | cst.While
+
+
+@dataclass
+class StepEvent:
+    kind: str  # OPTIMIZER or SCHEDULER
+    call: cst.Call
+    receiver: cst.BaseExpression  # the optimizer (for `scaler.step(opt)`, the argument) or the scheduler
+    instance: Instance | None  # None when only the name says what it is
+    depth: int  # loops between the analysed loop's body and this step
+    skipped_on_first_iteration: bool  # under `if epoch > 0:` and the like
+    statement: cst.SimpleStatementLine | None  # the statement, when the step is all it does
+    next_statement: cst.BaseStatement | None  # the statement after it in the same block
+
+    def label(self, module: cst.Module) -> str:
+        return module.code_for_node(self.receiver)
+
+
+def loop_events(model: SemanticModel, loop: Loop, scope: Scope, settings: dict | None = None) -> list[StepEvent]:
+    walker = _Walker(model, settings or {}, _first_iteration_names(loop))
+    return list(walker.block(_body(loop), scope, depth=0, guarded=False))
+
+
+def optimizer_matches(scheduler: StepEvent, optimizer: StepEvent) -> bool:
+    """Whether this optimizer step is the one the scheduler is bound to (unknown binds match all)."""
+    bound = scheduler.instance.optimizer if scheduler.instance is not None else None
+    if bound is None or optimizer.instance is None:
+        return True
+    return optimizer.instance.call is bound.call
+
+
+def _first_iteration_names(loop: Loop) -> set[str]:
+    if isinstance(loop, cst.For):
+        return {n.value for n in _names_in(loop.target)}
+    return set()
+
+
+def _names_in(expr: cst.BaseExpression) -> Iterator[cst.Name]:
+    if isinstance(expr, cst.Name):
+        yield expr
+    elif isinstance(expr, (cst.Tuple, cst.List)):
+        for element in expr.elements:
+            yield from _names_in(element.value)
+
+
+class _Walker:
+    def __init__(self, model: SemanticModel, settings: dict, loop_names: set[str]):
+        self.model = model
+        self.step_names = frozenset(settings.get("optimizer-step-names", ()))
+        self.loop_names = loop_names
+        self.inlining: list[cst.FunctionDef] = []
+
+    def block(self, statements, scope: Scope, depth: int, guarded: bool) -> Iterator[StepEvent]:
+        statements = list(statements)
+        for index, statement in enumerate(statements):
+            following = statements[index + 1] if index + 1 < len(statements) else None
+            yield from self.statement(statement, following, scope, depth, guarded)
+
+    def statement(self, node, following, scope: Scope, depth: int, guarded: bool) -> Iterator[StepEvent]:
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for call in _calls_in(node):
+                whole = node if _is_bare_call(node, call) else None
+                yield from self.call(call, scope, depth, guarded, whole, following)
+        elif isinstance(node, cst.If):
+            yield from self.expression(node.test, scope, depth, guarded)
+            skips_first = guarded or self._skips_first_iteration(node.test)
+            yield from self.block(_body(node), scope, depth, skips_first)
+            if node.orelse is not None:
+                orelse = node.orelse
+                yield from (self.statement(orelse, None, scope, depth, guarded) if isinstance(orelse, cst.If)
+                            else self.block(_body(orelse), scope, depth, guarded))
+        elif isinstance(node, (cst.For, cst.While)):
+            yield from self.expression(node.iter if isinstance(node, cst.For) else node.test, scope, depth, guarded)
+            yield from self.block(_body(node), scope, depth + 1, guarded)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                yield from self.expression(item.item, scope, depth, guarded)
+            yield from self.block(_body(node), scope, depth, guarded)
+        elif isinstance(node, (cst.Try, cst.TryStar)):
+            yield from self.block(_body(node), scope, depth, guarded)
+            for handler in node.handlers:
+                yield from self.block(_body(handler), scope, depth, guarded)
+            for part in (node.orelse, node.finalbody):
+                if part is not None:
+                    yield from self.block(_body(part), scope, depth, guarded)
+        elif isinstance(node, cst.Match):
+            for case in node.cases:
+                yield from self.block(_body(case), scope, depth, guarded)
+        # Function and class definitions run nothing where they stand.
+
+    def expression(self, expr, scope, depth, guarded) -> Iterator[StepEvent]:
+        for call in _calls_in(expr):
+            yield from self.call(call, scope, depth, guarded, None, None)
+
+    def call(self, call: cst.Call, scope: Scope, depth: int, guarded: bool, statement, following) -> Iterator[StepEvent]:
+        event = self.classify(call, scope)
+        if event is not None:
+            kind, receiver, instance = event
+            yield StepEvent(kind, call, receiver, instance, depth, guarded, statement, following)
+            return
+        helper = self.model.function_called(call, scope)
+        if helper is not None and helper not in self.inlining:
+            self.inlining.append(helper)
+            yield from self.block(_body(helper), self.model.scope_of_function[helper], depth, guarded)
+            self.inlining.pop()
+
+    def classify(self, call: cst.Call, scope: Scope) -> tuple[str, cst.BaseExpression, Instance | None] | None:
+        if self.step_names and dotted(call.func) in self.step_names:
+            return (OPTIMIZER, call.func, None)
+        method = call_method(call)
+        if method is None or not (method[1] == "step" or method[1].endswith("optimizer_step")):
+            return None
+        receiver = method[0]
+        positional = [a.value for a in call.args if a.keyword is None]
+        instance = self.model.instance_of(receiver, scope)
+        if instance is not None and method[1] == "step":
+            return (instance.kind, receiver, instance)
+        # `scaler.step(optimizer)`, `xm.optimizer_step(optimizer)`
+        if positional:
+            given = self._optimizer(positional[0], scope)
+            if given is not None:
+                return given
+        if method[1] != "step":
+            return None
+        kind = conventional_kind(receiver)
+        if kind == OPTIMIZER:
+            return (OPTIMIZER, receiver, None)
+        if kind == SCHEDULER and len(positional) <= 1 and self._may_be_lr_scheduler(receiver, scope):
+            return (SCHEDULER, receiver, None)
+        return None
+
+    def _optimizer(self, expr, scope) -> tuple[str, cst.BaseExpression, Instance | None] | None:
+        instance = self.model.instance_of(expr, scope)
+        if instance is not None:
+            return (OPTIMIZER, expr, instance) if instance.kind == OPTIMIZER else None
+        if conventional_kind(expr) == OPTIMIZER and not self.model.assignments_of(expr, scope):
+            return (OPTIMIZER, expr, None)
+        return None
+
+    def _may_be_lr_scheduler(self, receiver: cst.BaseExpression, scope: Scope) -> bool:
+        """A conventionally named scheduler, unless what it was built from says otherwise."""
+        if receiver_takes_model_outputs(self.model, receiver):
+            return False
+        for assignment in self.model.assignments_of(receiver, scope):
+            value = assignment.value
+            if not isinstance(value, cst.Call):
+                continue
+            if not any(self._optimizer(a.value, assignment.resolution_scope) for a in value.args):
+                return False  # built without an optimizer: DDPMScheduler(...), a sampler, ...
+        return True
+
+    def _skips_first_iteration(self, test: cst.BaseExpression) -> bool:
+        """`if epoch > 0:`, `if epoch:`, `if epoch != 0:`, `if epoch >= 1:` on the loop's own variable."""
+        if isinstance(test, cst.Name):
+            return test.value in self.loop_names
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+            return False
+        if not (isinstance(test.left, cst.Name) and test.left.value in self.loop_names):
+            return False
+        target = test.comparisons[0]
+        if not isinstance(target.comparator, cst.Integer):
+            return False
+        bound = int(target.comparator.value)
+        operator = type(target.operator)
+        return (operator in (cst.GreaterThan, cst.NotEqual) and bound == 0) or (
+            operator is cst.GreaterThanEqual and bound == 1
+        )
+
+
+def receiver_takes_model_outputs(model: SemanticModel, receiver: cst.BaseExpression) -> bool:
+    """Whether the file anywhere calls `<receiver>.step(a, b, ...)`: a diffusion sampler, not an LR scheduler."""
+    wanted = dotted(receiver)
+    cache = model.__dict__.setdefault("_multi_argument_steps", None)
+    if cache is None:
+        cache = set()
+        for site in model.calls:
+            method = call_method(site.node)
+            if method and method[1] == "step" and sum(1 for a in site.node.args if a.keyword is None) >= 2:
+                cache.add(dotted(method[0]))
+        model._multi_argument_steps = cache  # type: ignore[attr-defined]
+    return wanted in cache
+
+
+def _is_bare_call(statement, call: cst.Call) -> bool:
+    """`optimizer.step()` alone on its line: the statement can be moved without changing anything else."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and statement.body[0].value is call
+    )
+
+
+def _body(node) -> tuple:
+    """A compound statement's statements; a one-line suite (`if x: a(); b()`) is one statement."""
+    body = node.body
+    return tuple(body.body) if isinstance(body, cst.IndentedBlock) else (body,)
+
+
+class _CallCollector(cst.CSTVisitor):
+    """Calls in evaluation order, skipping code that only defines (lambdas, nested functions)."""
+
+    def __init__(self):
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    collector = _CallCollector()
+    node.visit(collector)
+    return collector.calls
