@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from optlint.findings import Severity
+from optlint.static.groups import Construction, constructions
+from optlint.static.model import SCHEDULER, argument
+from optlint.static.rule import Rule
+
+# The arguments (name, position) each class writes into every group's `lr` when it is built.
+OVERRIDING_ARGUMENTS = {"OneCycleLR": (("max_lr", 1),), "CyclicLR": (("base_lr", 1), ("max_lr", 2))}
+
+
+class SchedulerOverridesGroupLrs(Rule):
+    """OneCycleLR/CyclicLR with one scalar LR, bound to an optimizer whose groups set different LRs."""
+
+    code = "OPT016"
+    name = "scheduler-overrides-group-lrs"
+    severity = Severity.WARNING
+    summary = "OneCycleLR/CyclicLR with a scalar LR overwrites hand-tuned per-group LRs."
+
+    VALID = (
+        "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': 1e-4}, {'params': b, 'lr': 1e-2}], lr=0.1)\n"
+        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-3, 1e-1], total_steps=100)",
+        "import torch\nopt = torch.optim.SGD([{'params': a, 'weight_decay': 0.0}, {'params': b}], lr=0.1)\n"
+        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)",
+        "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': lr}, {'params': b, 'lr': lr}], lr=lr)\n"
+        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=100)",
+    )
+    INVALID = (
+        "import torch\nopt = torch.optim.AdamW([{'params': a, 'lr': 1e-5}, {'params': b, 'lr': 1e-3}])\n"
+        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=100)",
+        "from torch.optim import SGD\nfrom torch.optim.lr_scheduler import CyclicLR\n"
+        "opt = SGD([{'params': a, 'lr': 0}, {'params': b}], lr=0.1)\nsched = CyclicLR(opt, 1e-4, 1e-2)",
+        "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': base * 0.1}, {'params': b}], lr=base)\n"
+        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=base, total_steps=100)",
+    )
+
+    def check(self, ctx) -> None:
+        by_call = {c.call: c for c in constructions(ctx.model)}
+        for scheduler in ctx.model.instances_of_kind(SCHEDULER):
+            arguments = OVERRIDING_ARGUMENTS.get(scheduler.cls or "")
+            if not arguments or scheduler.optimizer is None or scheduler.optimizer.call not in by_call:
+                continue
+            scope = scheduler.assignment.resolution_scope
+            given = [argument(scheduler.call, position, name) for name, position in arguments]
+            scalars = [g for g in given if g is not None and _is_scalar(ctx.model, g, scope)]
+            if not scalars:
+                continue
+            problem = _differential_lrs(by_call[scheduler.optimizer.call])
+            if problem:
+                ctx.report(
+                    scalars[0],
+                    f"`{scheduler.cls}` with one scalar LR overwrites every group's `lr` when it is built, "
+                    f"but the groups of its `{scheduler.optimizer.cls}` {problem}.",
+                    hint="Pass one value per group (`max_lr=[1e-5, 1e-3]`, in group order) to keep the ratios.",
+                )
+
+
+def _is_scalar(model, expr: cst.BaseExpression, scope) -> bool:
+    if isinstance(expr, (cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp)):
+        return False
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        values = [a.value for a in model.assignments_of(expr, scope)]
+        if values:
+            return all(_is_scalar(model, v, scope) for v in values)
+        name = expr.value if isinstance(expr, cst.Name) else expr.attr.value
+        return not name.endswith("s")  # `max_lrs`, `lrs`: probably one per group
+    return True
+
+
+def _differential_lrs(construction: Construction) -> str | None:
+    """'set different LRs' / 'include one at lr=0' when the groups provably do, else None."""
+    dict_groups = [g for g in construction.groups if g.is_dict]
+    if not dict_groups:
+        return None
+    default = argument(construction.call, 1, "lr")
+    values = []
+    for group in dict_groups:
+        lr = group.value("lr")
+        if lr is None and group.has_unpacking:
+            return None  # `{**base}` may carry an lr we cannot see
+        values.append(_symbolic(lr if lr is not None else default))
+    if any(v == ("", 0.0) for v in values):
+        return "include one at lr=0: torch silently trains that \"frozen\" group too"
+    known = [v for v in values if v is not None]
+    for i, first in enumerate(known):
+        for second in known[i + 1:]:
+            if first[0] == second[0] and first[1] != second[1]:
+                return "set different LRs: torch silently trains them all on one schedule"
+    return None
+
+
+def _symbolic(expr: cst.BaseExpression | None) -> tuple[str, float] | None:
+    """An LR as (base, factor): `1e-3` -> ("", 0.001), `lr * 0.1` -> ("lr", 0.1), `lr` -> ("lr", 1.0)."""
+    if expr is None:
+        return None
+    number = _number(expr)
+    if number is not None:
+        return ("", number)
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Multiply, cst.Divide)):
+        left, right = _number(expr.left), _number(expr.right)
+        if right is not None and right != 0:
+            inner = _symbolic(expr.left)
+            factor = right if isinstance(expr.operator, cst.Multiply) else 1 / right
+            return (inner[0], inner[1] * factor) if inner else None
+        if left is not None and isinstance(expr.operator, cst.Multiply):
+            inner = _symbolic(expr.right)
+            return (inner[0], inner[1] * left) if inner else None
+    text = cst.Module([]).code_for_node(expr)
+    return (text, 1.0)
+
+
+def _number(expr: cst.BaseExpression) -> float | None:
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        inner = _number(expr.expression)
+        return -inner if inner is not None else None
+    return None

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from optlint.findings import Severity
+from optlint.static.model import OPTIMIZER, SCHEDULER, CallSite, Instance, call_method
+from optlint.static.rule import Rule
+
+
+class ParamGroupAddedAfterScheduler(Rule):
+    """`opt.add_param_group(...)` after a scheduler bound to `opt` was built, when its class mishandles it."""
+
+    code = "OPT017"
+    name = "param-group-added-after-scheduler"
+    severity = Severity.ERROR
+    summary = "A param group is added after a scheduler that cannot handle new groups was built."
+
+    VALID = (
+        # StepLR handles a group added later.
+        "import torch\nopt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
+        "sched = torch.optim.lr_scheduler.StepLR(opt, 10)\nopt.add_param_group({'params': body.parameters()})",
+        # The scheduler is built after the last group is added.
+        "import torch\nopt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
+        "opt.add_param_group({'params': body.parameters(), 'lr': 1e-5})\n"
+        "sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.9 ** e)",
+        # Rebuilt after unfreezing.
+        "import torch\nopt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
+        "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 10)\n"
+        "opt.add_param_group({'params': body.parameters()})\n"
+        "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 10, last_epoch=-1)",
+        # A user subclass: the simulation decides at runtime, not the linter.
+        "import torch\nclass Warmup(torch.optim.lr_scheduler.LRScheduler):\n    pass\n"
+        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\nsched = Warmup(opt)\n"
+        "opt.add_param_group({'params': body.parameters()})",
+    )
+    INVALID = (
+        "import torch\nopt = torch.optim.AdamW(head.parameters(), lr=1e-3)\n"
+        "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)\n"
+        "opt.add_param_group({'params': backbone.parameters(), 'lr': 1e-5})",
+        "from torch.optim import SGD\nfrom torch.optim.lr_scheduler import LinearLR\nclass FineTuner:\n"
+        "    def __init__(self, model):\n        self.opt = SGD(model.head.parameters(), lr=1e-3)\n"
+        "        self.sched = LinearLR(self.opt, start_factor=0.1)\n"
+        "    def unfreeze(self, model):\n        self.opt.add_param_group({'params': model.body.parameters()})",
+    )
+
+    def check(self, ctx) -> None:
+        model = ctx.model
+        for site in model.calls:
+            method = call_method(site.node)
+            if method is None or method[1] != "add_param_group":
+                continue
+            optimizer = model.instance_of(method[0], site.scope)
+            if optimizer is None or optimizer.kind != OPTIMIZER:
+                continue
+            for scheduler in model.instances_of_kind(SCHEDULER):
+                behaviour = ctx.facts.schedulers.get(scheduler.cls or "", {}).get("added_group", "ok")
+                bound = scheduler.optimizer
+                if behaviour == "ok" or bound is None or bound.call is not optimizer.call:
+                    continue
+                if _built_before(model, scheduler, site) and not _rebuilt_after(model, scheduler, site):
+                    ctx.report(site.node, _message(scheduler, behaviour), hint=HINT)
+
+
+HINT = (
+    "Build the scheduler after the last group is added, pass every group up front (lr=0 until it is "
+    "unfrozen, with a scheduler that keeps 0 at 0), or rebuild the scheduler after unfreezing."
+)
+
+
+def _message(scheduler: Instance, behaviour: str) -> str:
+    if behaviour.startswith("raises"):
+        error = behaviour.partition(":")[2]
+        what = f"a later `step()` raises {error}: the run dies when the schedule next needs the new group"
+    else:
+        what = "the new group's LR is silently rescaled from another group's base LR (its own `lr` is lost)"
+    return f"Param group added after `{scheduler.cls}` was built: it does not know the new group, so {what}."
+
+
+def _method_of(scope):
+    while scope is not None and scope.kind != "function":
+        scope = scope.parent
+    return scope
+
+
+def _built_before(model, scheduler: Instance, site: CallSite) -> bool:
+    """Same function: textual order. `self.` attributes across methods: the add runs in another method."""
+    built_in = _method_of(scheduler.assignment.resolution_scope)
+    added_in = _method_of(site.scope)
+    if built_in is added_in:
+        return scheduler.assignment.order < site.order
+    if not scheduler.is_self_attribute or added_in is None or added_in.node.name.value == "__init__":
+        return False
+    # A method the building method calls before it builds the scheduler runs first.
+    return not any(
+        call.scope is built_in
+        and call.order < scheduler.assignment.order
+        and model.function_called(call.node, call.scope) is added_in.node
+        for call in model.calls
+    )
+
+
+def _rebuilt_after(model, scheduler: Instance, site: CallSite) -> bool:
+    """The same variable or attribute is assigned a new scheduler after the group was added."""
+    for other in model.instances_of_kind(SCHEDULER):
+        same_target = (
+            other.assignment.target == scheduler.assignment.target and other.assignment.scope is scheduler.assignment.scope
+        )
+        if same_target and other.assignment.order > site.order:
+            return True
+    return False
