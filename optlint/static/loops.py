@@ -164,7 +164,7 @@ class _Walker:
         instance = self.model.instance_of(expr, scope)
         if instance is not None:
             return (OPTIMIZER, expr, instance) if instance.kind == OPTIMIZER else None
-        if conventional_kind(expr) == OPTIMIZER and not self.model.assignments_of(expr, scope):
+        if conventional_kind(expr) == OPTIMIZER:
             return (OPTIMIZER, expr, None)
         return None
 
@@ -172,30 +172,32 @@ class _Walker:
         """A conventionally named scheduler, unless what it was built from says otherwise."""
         if receiver_takes_model_outputs(self.model, receiver):
             return False
+        name = dotted(receiver)
         for assignment in self.model.assignments_of(receiver, scope):
             value = assignment.value
-            if not isinstance(value, cst.Call):
-                continue
+            if not isinstance(value, cst.Call) or any(dotted(a.value) == name for a in value.args):
+                continue  # not a build, or a re-wrap: `scheduler = accelerator.prepare(scheduler)`
             if not any(self._optimizer(a.value, assignment.resolution_scope) for a in value.args):
                 return False  # built without an optimizer: DDPMScheduler(...), a sampler, ...
         return True
 
     def _skips_first_iteration(self, test: cst.BaseExpression) -> bool:
-        """`if epoch > 0:`, `if epoch:`, `if epoch != 0:`, `if epoch >= 1:` on the loop's own variable."""
+        """`if epoch:`, `if epoch > 0:`, `if epoch != start:`, `if epoch >= 1:`: the loop's own variable
+        compared so that the first iteration may skip the step (then torch sees no early step)."""
         if isinstance(test, cst.Name):
             return test.value in self.loop_names
+        if isinstance(test, cst.BooleanOperation):
+            return self._skips_first_iteration(test.left) or self._skips_first_iteration(test.right)
         if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
             return False
         if not (isinstance(test.left, cst.Name) and test.left.value in self.loop_names):
             return False
         target = test.comparisons[0]
-        if not isinstance(target.comparator, cst.Integer):
-            return False
-        bound = int(target.comparator.value)
-        operator = type(target.operator)
-        return (operator in (cst.GreaterThan, cst.NotEqual) and bound == 0) or (
-            operator is cst.GreaterThanEqual and bound == 1
-        )
+        if isinstance(target.operator, (cst.GreaterThan, cst.NotEqual)):
+            return True
+        if isinstance(target.operator, cst.GreaterThanEqual):
+            return not (isinstance(target.comparator, cst.Integer) and int(target.comparator.value) == 0)
+        return False
 
 
 def receiver_takes_model_outputs(model: SemanticModel, receiver: cst.BaseExpression) -> bool:

@@ -22,6 +22,9 @@ class SchedulerStepBeforeOptimizerStep(Rule):
         "for epoch in range(3):\n    sched.step(val_loss)\n    opt.step()",
         "for epoch in range(10):\n    if epoch > 0:\n        scheduler.step()\n    train(model, optimizer)\n    optimizer.step()",
         "scheduler = DDPMScheduler(1000)\nfor batch in loader:\n    scheduler.step()\n    optimizer.step()",
+        "for epoch in range(start, end):\n    if epoch != start:\n        scheduler.step()\n    optimizer.step()",
+        # A recursive helper is inlined once, not forever.
+        "def walk(n):\n    walk(n - 1)\nfor x in loader:\n    walk(3)\n    optimizer.step()\n    scheduler.step()",
     )
     INVALID = (
         "for epoch in range(10):\n    scheduler.step()\n    for x in loader:\n        optimizer.step()",
@@ -29,6 +32,9 @@ class SchedulerStepBeforeOptimizerStep(Rule):
         "for epoch in range(5):\n    lr_scheduler.step()\n    train_one_epoch(model, optimizer)",
         "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
         "sched = torch.optim.lr_scheduler.StepLR(opt, 10)\nwhile True:\n    sched.step()\n    scaler.step(opt)",
+        # Re-wrapped by accelerate: still the same LR scheduler.
+        "def train(model, optimizer, scheduler):\n    scheduler = accelerator.prepare(scheduler)\n"
+        "    for x in loader:\n        scheduler.step()\n        optimizer.step()",
     )
 
     def check(self, ctx) -> None:
