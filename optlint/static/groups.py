@@ -62,21 +62,19 @@ class Construction:
 
 
 def constructions(model: SemanticModel) -> list[Construction]:
-    """Every call of a torch optimizer class in the file (cached on the model)."""
-    cached = getattr(model, "_constructions", None)
-    if cached is not None:
-        return cached
+    """Every call of a torch optimizer class in the file."""
+    return model.memoized("constructions", lambda: list(_constructions(model)))
+
+
+def _constructions(model: SemanticModel) -> Iterator[Construction]:
     by_call = {i.call: i for i in model.instances_of_kind(OPTIMIZER)}
-    found = []
     for site in model.calls:
         resolved = model.torch_class(site.node.func, site.scope)
         if resolved is None or resolved[0] != OPTIMIZER:
             continue
         params = argument(site.node, 0, "params")
         groups, complete = groups_of(model, params, site.scope) if params is not None else ([], False)
-        found.append(Construction(site, resolved[1], params, groups, complete, by_call.get(site.node)))
-    model._constructions = found  # type: ignore[attr-defined]
-    return found
+        yield Construction(site, resolved[1], params, groups, complete, by_call.get(site.node))
 
 
 def added_groups(model: SemanticModel) -> Iterator[tuple[CallSite, Instance, ParamGroup]]:

@@ -48,8 +48,13 @@ class StepEvent:
 
 
 def loop_events(model: SemanticModel, loop: Loop, scope: Scope, settings: dict | None = None) -> list[StepEvent]:
-    walker = _Walker(model, settings or {}, _first_iteration_names(loop))
-    return list(walker.block(_body(loop), scope, depth=0, guarded=False))
+    """The steps one loop's body runs, in order (computed once per loop and file)."""
+
+    def compute() -> list[StepEvent]:
+        walker = _Walker(model, settings or {}, _first_iteration_names(loop))
+        return list(walker.block(_body(loop), scope, depth=0, guarded=False))
+
+    return model.memoized(("loop-events", loop), compute)
 
 
 def optimizer_matches(scheduler: StepEvent, optimizer: StepEvent) -> bool:
@@ -202,16 +207,16 @@ class _Walker:
 
 def receiver_takes_model_outputs(model: SemanticModel, receiver: cst.BaseExpression) -> bool:
     """Whether the file anywhere calls `<receiver>.step(a, b, ...)`: a diffusion sampler, not an LR scheduler."""
-    wanted = dotted(receiver)
-    cache = model.__dict__.setdefault("_multi_argument_steps", None)
-    if cache is None:
-        cache = set()
-        for site in model.calls:
-            method = call_method(site.node)
-            if method and method[1] == "step" and sum(1 for a in site.node.args if a.keyword is None) >= 2:
-                cache.add(dotted(method[0]))
-        model._multi_argument_steps = cache  # type: ignore[attr-defined]
-    return wanted in cache
+    return dotted(receiver) in model.memoized("multi-argument-steps", lambda: _multi_argument_steps(model))
+
+
+def _multi_argument_steps(model: SemanticModel) -> set[str | None]:
+    found = set()
+    for site in model.calls:
+        method = call_method(site.node)
+        if method and method[1] == "step" and sum(1 for a in site.node.args if a.keyword is None) >= 2:
+            found.add(dotted(method[0]))
+    return found
 
 
 def _is_bare_call(statement, call: cst.Call) -> bool:

@@ -161,6 +161,13 @@ class SemanticModel:
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
         self._resolve_instances()
+        self._memo: dict = {}
+
+    def memoized(self, key, compute):
+        """Analyses derived from the model (constructions, loop events) are computed once per file."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # -- names ---------------------------------------------------------------------------------
     def qualname(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
