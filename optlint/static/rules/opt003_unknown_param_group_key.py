@@ -34,14 +34,17 @@ class UnknownParamGroupKey(Rule):
         "import torch\nopt = torch.optim.Adam([{'params': a, 'lr': 1e-3, 'lrs': [1e-3, 1e-4]}])",
         "import torch\nopt = torch.optim.SGD([dict(params=a, momentum=0.9, nesterov=True)], lr=0.1)",
         # A user optimizer has its own group keys.
-        "from torch.optim import Optimizer\nclass SGD(Optimizer):\n    pass\nopt = SGD([{'params': a, 'learning_rate': 1}])",
+        "from torch.optim import Optimizer\nclass SGD(Optimizer):\n    pass\n"
+        "opt = SGD([{'params': a, 'learning_rate': 1}])",
     )
     INVALID = (
         "import torch\nopt = torch.optim.AdamW([{'params': a, 'learning_rate': 1e-4}], lr=1e-3)",
         "import torch.optim as optim\nopt = optim.SGD([dict(params=a, momentun=0.9)], lr=0.1)",
-        "from torch.optim import Adam\ngroups = []\ngroups.append({'params': a, 'weightdecay': 0.0})\nopt = Adam(groups)",
+        "from torch.optim import Adam\ngroups = []\ngroups.append({'params': a, 'weightdecay': 0.0})\n"
+        "opt = Adam(groups)",
         "from torch import optim\nopt = optim.Adam([{'params': p, 'Lr': lr} for p, lr in pairs])",
-        "import torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\nopt.add_param_group({'params': h, 'lr_': 1e-3})",
+        "import torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "opt.add_param_group({'params': h, 'lr_': 1e-3})",
         # The TF/BERT name of weight decay: an alias, even though it extends the real name.
         "import torch\nopt = torch.optim.AdamW([{'params': a, 'weight_decay_rate': 0.01}])",
     )
@@ -60,12 +63,13 @@ class UnknownParamGroupKey(Rule):
                 self._report(ctx, cls, key.node, key.name, target, unique)
 
     def _report(self, ctx, cls, node, key, target, unique) -> None:
-        written = f"{target}=" if isinstance(node, cst.Name) else f"'{target}'"
+        renamed = _renamed(node, target)
+        written = f"{renamed}=" if isinstance(node, cst.Name) else renamed
         message = (
-            f"`{key}` is not a param-group key of `{cls}`: torch keeps it and ignores it, so this group"
-            f" silently uses the optimizer-wide `{target}`. Did you mean `{target}`?"
+            f"`{key}` is not a param-group key of `{cls}`: torch silently ignores it, and this group uses"
+            f" the optimizer-wide `{target}`. Did you mean `{target}`?"
         )
-        fix = {"fix": f"Rename `{key}` to `{target}`", "edits": [Replace(node, _renamed(node, target))]}
+        fix = {"fix": f"Rename `{key}` to `{target}`", "edits": [Replace(node, renamed)]}
         ctx.report(node, message, hint=f"Write `{written}`.", **(fix if unique else {}))
 
 

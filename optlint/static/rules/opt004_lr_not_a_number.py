@@ -60,7 +60,7 @@ class LrNotANumber(Rule):
             lr = argument(construction.call, position, "lr")
             self._check(ctx, construction.cls, lr, "when the optimizer is built")
         for cls, group in dict_groups(ctx.model):
-            self._check(ctx, cls, group.value("lr"), "once the group's LR is used (a scheduler, the first step)")
+            self._check(ctx, cls, group.value("lr"), "at the first step (or when a scheduler reads it)")
 
     def _check(self, ctx, cls: str, lr: cst.BaseExpression | None, when: str) -> None:
         kind = _NOT_A_NUMBER.get(type(lr))

@@ -82,7 +82,9 @@ class _Lookups(cst.CSTVisitor):
             )
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or dotted(node.module) != OPTIM or isinstance(node.names, cst.ImportStar):
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        if dotted(node.module) != OPTIM:
             return
         moved = [alias for alias in node.names if self.wrong(self.ctx, dotted(alias.name) or "")]
         if not moved:
@@ -92,7 +94,8 @@ class _Lookups(cst.CSTVisitor):
             name = dotted(alias.name)
             self.ctx.report(
                 alias,
-                f"`torch.optim` has no `{name}`: this import raises ImportError. It lives in `torch.optim.lr_scheduler`.",
+                f"`torch.optim` has no `{name}`: this import raises ImportError."
+                " It lives in `torch.optim.lr_scheduler`.",
                 hint=f"Write `from torch.optim.lr_scheduler import {name}`.",
                 **(fix if fix["edits"] else {}),
             )

@@ -1,6 +1,7 @@
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.model import dotted
 from optlint.static.rule import Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls, type_dispatched
 
@@ -54,7 +55,7 @@ class PlateauStepWithoutMetric(Rule):
                     call,
                     "`ReduceLROnPlateau.step()` needs the metric it watches: torch raises TypeError"
                     " (missing 1 required positional argument: 'metrics').",
-                    hint="Pass the validation metric: `scheduler.step(val_loss)`.",
+                    hint=f"Pass the validation metric: `{dotted(call.func.value)}.step(val_loss)`.",
                 )
 
 

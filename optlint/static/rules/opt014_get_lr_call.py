@@ -1,4 +1,5 @@
 from optlint.findings import Severity
+from optlint.static.model import dotted
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls
 
@@ -44,12 +45,12 @@ class GetLrCall(Rule):
         for site, builds in scheduler_calls(model, "get_lr"):
             if not all(_is_torch_scheduler(model, build) for build in builds) or _inside_scheduler_class(model, site):
                 continue
-            method = site.node.func.attr
+            receiver, method = dotted(site.node.func.value), site.node.func.attr
             ctx.report(
                 site.node,
                 "`get_lr()` is the scheduler's internal formula: torch warns (or raises NotImplementedError)"
                 " and it can differ from the LR in use. Use `get_last_lr()`.",
-                hint="Write `scheduler.get_last_lr()`, a list with one LR per param group.",
+                hint=f"Write `{receiver}.get_last_lr()`, a list with one LR per param group.",
                 fix="Replace `get_lr()` with `get_last_lr()`",
                 edits=[Replace(method, "get_last_lr")],
             )

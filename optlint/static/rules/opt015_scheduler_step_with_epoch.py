@@ -2,7 +2,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from optlint.findings import Severity
-from optlint.static.model import argument
+from optlint.static.model import argument, dotted
 from optlint.static.rule import Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls, type_dispatched
 
@@ -26,11 +26,13 @@ class SchedulerStepWithEpoch(Rule):
 
     VALID = (
         "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\ns.step()",
-        "from torch.optim import lr_scheduler\ns = lr_scheduler.CosineAnnealingWarmRestarts(opt, 10)\ns.step(epoch + i / n)",
+        "from torch.optim import lr_scheduler\ns = lr_scheduler.CosineAnnealingWarmRestarts(opt, 10)\n"
+        "s.step(epoch + i / n)",
         "from torch.optim import lr_scheduler\ns = lr_scheduler.ReduceLROnPlateau(opt)\ns.step(val_loss)",
         "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\ns.step(epoch=None)",
         # `get_scheduler(...)` may build a ReduceLROnPlateau: its class is unknown.
-        "from transformers import get_scheduler\nscheduler = get_scheduler(name, optimizer=opt)\nscheduler.step(val_loss)",
+        "from transformers import get_scheduler\nscheduler = get_scheduler(name, optimizer=opt)\n"
+        "scheduler.step(val_loss)",
         # timm and diffusion schedulers take their own step arguments.
         "from timm.scheduler import create_scheduler\nsched, _ = create_scheduler(args, opt)\nsched.step(epoch + 1)",
         # Code that dispatches on the class steps each one its own way.
@@ -58,7 +60,8 @@ class SchedulerStepWithEpoch(Rule):
                     epoch,
                     f"`{cls}.step(epoch)` is deprecated: torch warns, and jumps the schedule to `epoch` (its closed"
                     " form where it has one) instead of advancing it from the current LR.",
-                    hint="Call `scheduler.step()` once per epoch; to resume, build the scheduler with `last_epoch=`.",
+                    hint=f"Call `{dotted(call.func.value)}.step()` once per epoch;"
+                    " to resume, build the scheduler with `last_epoch=`.",
                 )
 
 
