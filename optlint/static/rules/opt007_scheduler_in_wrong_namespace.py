@@ -25,6 +25,8 @@ class SchedulerInWrongNamespace(Rule):
         # Another package's `optim` module is not torch's.
         "from mypkg import optim\ns = optim.StepLR(opt, 10)",
         "import torch\ntorch = load_plugins()\ns = torch.optim.StepLR(opt, 10)",
+        # Postponed annotations are never evaluated.
+        "from __future__ import annotations\nimport torch\ndef f(s: torch.optim.StepLR) -> None:\n    pass",
     )
     INVALID = (
         "import torch\ns = torch.optim.StepLR(opt, step_size=10)",
@@ -32,22 +34,24 @@ class SchedulerInWrongNamespace(Rule):
         "from torch import optim\nif isinstance(s, optim.CosineAnnealingLR):\n    pass",
         "from torch.optim import StepLR\ns = StepLR(opt, 10)",
         "from torch.optim import AdamW, OneCycleLR as OneCycle\ns = OneCycle(opt, 0.1, total_steps=10)",
+        "import torch\ndef f(s: torch.optim.StepLR) -> None:\n    pass",
     )
 
     def check(self, ctx) -> None:
-        ctx.module.visit(_Lookups(ctx, self._wrong))
-
-    @staticmethod
-    def _wrong(ctx, name: str) -> bool:
-        return name in ctx.facts.schedulers and name not in ctx.facts.optim_namespace
+        ctx.module.visit(_Lookups(ctx))
 
 
 class _Lookups(cst.CSTVisitor):
     """Walks the file with the scope of each node at hand, reporting `torch.optim.<Scheduler>`."""
 
-    def __init__(self, ctx, wrong):
-        self.ctx, self.wrong = ctx, wrong
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.misplaced = set(ctx.facts.schedulers) - ctx.facts.optim_namespace
         self.scopes = [ctx.model.module_scope]
+        self.postponed_annotations = ctx.model.module_scope.imports.get("annotations") == "__future__.annotations"
+
+    def visit_Annotation(self, node: cst.Annotation) -> bool:
+        return not self.postponed_annotations
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._enter(node)
@@ -71,12 +75,12 @@ class _Lookups(cst.CSTVisitor):
         self.scopes.append(self.ctx.model.scopes_by_node.get(node, self.scopes[-1]))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if self.ctx.model.qualname(node.value, self.scopes[-1]) == OPTIM and self.wrong(self.ctx, node.attr.value):
+        if self.ctx.model.qualname(node.value, self.scopes[-1]) == OPTIM and node.attr.value in self.misplaced:
             name = node.attr.value
             self.ctx.report(
                 node,
                 f"`torch.optim` has no `{name}`: torch raises AttributeError. It lives in `torch.optim.lr_scheduler`.",
-                hint=f"Write `{dotted(node.value) or 'torch.optim'}.lr_scheduler.{name}`.",
+                hint=f"Write `{dotted(node.value)}.lr_scheduler.{name}`.",
                 fix=f"Look `{name}` up on `lr_scheduler`",
                 edits=[Replace(node.attr, f"lr_scheduler.{name}")],
             )
@@ -86,7 +90,7 @@ class _Lookups(cst.CSTVisitor):
             return
         if dotted(node.module) != OPTIM:
             return
-        moved = [alias for alias in node.names if self.wrong(self.ctx, dotted(alias.name) or "")]
+        moved = [alias for alias in node.names if dotted(alias.name) in self.misplaced]
         if not moved:
             return
         fix = {"fix": "Import it from `torch.optim.lr_scheduler`", "edits": _moved_import(self.ctx.module, node, moved)}
