@@ -35,14 +35,19 @@ def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSit
             yield site, builds
 
 
-def type_dispatched(module: cst.Module, calls: list[cst.Call]) -> set[cst.Call]:
-    """The calls that sit under `if isinstance(receiver, ...)` / `type(receiver)` (either branch):
-    the code expects other scheduler classes there than the one this file builds."""
-    if not calls:
-        return set()
-    visitor = _TypeDispatch(set(calls))
-    module.visit(visitor)
-    return visitor.found
+def not_type_dispatched(model: SemanticModel, sites: list[CallSite]) -> list[CallSite]:
+    """The sites that do not sit under `if isinstance(receiver, ...)` / `type(receiver)` (either
+    branch): code that checks the type expects other scheduler classes than the one built here."""
+    if not sites:
+        return []
+    checked = {(site.scope, _type_checked(site.node)) for site in model.calls}
+    suspects = [site for site in sites if (site.scope, dotted(site.node.func.value)) in checked]
+    found: set[cst.Call] = set()
+    for scope in {site.scope for site in suspects}:  # walk only the functions that check a type
+        visitor = _TypeDispatch({site.node for site in suspects if site.scope is scope})
+        scope.node.visit(visitor)
+        found |= visitor.found
+    return [site for site in sites if site.node not in found]
 
 
 class _TypeDispatch(cst.CSTVisitor):
@@ -66,10 +71,12 @@ class _TypeDispatch(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if node in self.targets:
             receiver = dotted(node.func.value)
-            if any(receiver in _type_checked(test) for test in self.tests):
+            if any(_type_checked(check) == receiver for test in self.tests for check in m.findall(test, m.Call())):
                 self.found.add(node)
 
 
-def _type_checked(test: cst.BaseExpression) -> set[str | None]:
-    checks = m.findall(test, m.Call(func=m.Name("isinstance") | m.Name("type"), args=[m.AtLeastN(n=1)]))
-    return {dotted(check.args[0].value) for check in checks}
+def _type_checked(call: cst.Call) -> str | None:
+    """`s` for `isinstance(s, ...)` or `type(s)`."""
+    if isinstance(call.func, cst.Name) and call.func.value in ("isinstance", "type") and call.args:
+        return dotted(call.args[0].value)
+    return None

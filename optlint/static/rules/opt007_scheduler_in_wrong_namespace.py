@@ -1,8 +1,10 @@
+from typing import Iterator
+
 import libcst as cst
 
 from optlint.facts import LR_SCHEDULER, OPTIM
 from optlint.findings import Severity
-from optlint.static.model import dotted
+from optlint.static.model import Scope, dotted
 from optlint.static.rule import Replace, Rule
 
 
@@ -25,7 +27,7 @@ class SchedulerInWrongNamespace(Rule):
         # Another package's `optim` module is not torch's.
         "from mypkg import optim\ns = optim.StepLR(opt, 10)",
         "import torch\ntorch = load_plugins()\ns = torch.optim.StepLR(opt, 10)",
-        # Postponed annotations are never evaluated.
+        # Annotations are left to type checkers (postponed ones are never evaluated).
         "from __future__ import annotations\nimport torch\ndef f(s: torch.optim.StepLR) -> None:\n    pass",
     )
     INVALID = (
@@ -34,56 +36,68 @@ class SchedulerInWrongNamespace(Rule):
         "from torch import optim\nif isinstance(s, optim.CosineAnnealingLR):\n    pass",
         "from torch.optim import StepLR\ns = StepLR(opt, 10)",
         "from torch.optim import AdamW, OneCycleLR as OneCycle\ns = OneCycle(opt, 0.1, total_steps=10)",
-        "import torch\ndef f(s: torch.optim.StepLR) -> None:\n    pass",
+        "import torch\nSCHEDULERS = {'step': torch.optim.StepLR, 'cosine': torch.optim.CosineAnnealingLR}",
+        "import functools, torch\nmake = functools.partial(torch.optim.ExponentialLR, gamma=0.9)",
+        "from torch import optim\nclass Warmup(optim.LambdaLR):\n    pass",
+        "import torch\nok = isinstance(s, (torch.optim.lr_scheduler.StepLR, torch.optim.OneCycleLR))",
     )
 
     def check(self, ctx) -> None:
-        ctx.module.visit(_Lookups(ctx))
+        model = ctx.model
+        misplaced = set(ctx.facts.schedulers) - ctx.facts.optim_namespace
+        for expr, scope in _lookups(model):
+            if (
+                isinstance(expr, cst.Attribute)
+                and expr.attr.value in misplaced
+                and model.qualname(expr.value, scope) == OPTIM
+            ):
+                _report_attribute(ctx, expr)
+        imported = {qualname for scope in model.scopes for qualname in scope.imports.values()}
+        if any(f"{OPTIM}.{name}" in imported for name in misplaced):
+            ctx.module.visit(_MisplacedImports(ctx, misplaced))  # rare: walk the file only then
 
 
-class _Lookups(cst.CSTVisitor):
-    """Walks the file with the scope of each node at hand, reporting `torch.optim.<Scheduler>`."""
+def _lookups(model) -> Iterator[tuple[cst.BaseExpression, Scope]]:
+    """Where classes are looked up in practice, without walking the file again: called, passed
+    (`isinstance(s, (A, B))`, `partial(A, ...)`), assigned, or subclassed. Annotations are not."""
+    for site in model.calls:
+        yield site.node.func, site.scope
+        for arg in site.node.args:
+            yield from _with_elements(arg.value, site.scope)
+    for scope in model.scopes:
+        for assignments in (*scope.assignments.values(), *scope.attributes.values()):
+            for assignment in assignments:
+                yield from _with_elements(assignment.value, assignment.resolution_scope)
+    for node, scope in model.classes.values():
+        for base in node.bases:
+            yield base.value, scope
 
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.misplaced = set(ctx.facts.schedulers) - ctx.facts.optim_namespace
-        self.scopes = [ctx.model.module_scope]
-        self.postponed_annotations = ctx.model.module_scope.imports.get("annotations") == "__future__.annotations"
 
-    def visit_Annotation(self, node: cst.Annotation) -> bool:
-        return not self.postponed_annotations
+def _with_elements(expr: cst.BaseExpression, scope: Scope) -> Iterator[tuple[cst.BaseExpression, Scope]]:
+    yield expr, scope
+    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        for element in expr.elements:
+            yield element.value, scope
+    elif isinstance(expr, cst.Dict):
+        for element in expr.elements:
+            if isinstance(element, cst.DictElement):
+                yield element.value, scope
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._enter(node)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._enter(node)
+def _report_attribute(ctx, expr: cst.Attribute) -> None:
+    name = expr.attr.value
+    ctx.report(
+        expr,
+        f"`torch.optim` has no `{name}`: torch raises AttributeError. It lives in `torch.optim.lr_scheduler`.",
+        hint=f"Write `{dotted(expr.value)}.lr_scheduler.{name}`.",
+        fix=f"Look `{name}` up on `lr_scheduler`",
+        edits=[Replace(expr.attr, f"lr_scheduler.{name}")],
+    )
 
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._enter(node)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.scopes.pop()
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.scopes.pop()
-
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        self.scopes.pop()
-
-    def _enter(self, node: cst.CSTNode) -> None:
-        self.scopes.append(self.ctx.model.scopes_by_node.get(node, self.scopes[-1]))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if self.ctx.model.qualname(node.value, self.scopes[-1]) == OPTIM and node.attr.value in self.misplaced:
-            name = node.attr.value
-            self.ctx.report(
-                node,
-                f"`torch.optim` has no `{name}`: torch raises AttributeError. It lives in `torch.optim.lr_scheduler`.",
-                hint=f"Write `{dotted(node.value)}.lr_scheduler.{name}`.",
-                fix=f"Look `{name}` up on `lr_scheduler`",
-                edits=[Replace(node.attr, f"lr_scheduler.{name}")],
-            )
+class _MisplacedImports(cst.CSTVisitor):
+    def __init__(self, ctx, misplaced: set[str]):
+        self.ctx, self.misplaced = ctx, misplaced
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):

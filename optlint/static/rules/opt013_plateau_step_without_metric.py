@@ -3,7 +3,7 @@ import libcst as cst
 from optlint.findings import Severity
 from optlint.static.model import dotted
 from optlint.static.rule import Rule
-from optlint.static.rules._scheduler_calls import scheduler_calls, type_dispatched
+from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
 
 PLATEAU = "ReduceLROnPlateau"
 
@@ -44,19 +44,17 @@ class PlateauStepWithoutMetric(Rule):
 
     def check(self, ctx) -> None:
         missing = [
-            site.node
+            site
             for site, builds in scheduler_calls(ctx.model, "step")
             if all(build.cls == PLATEAU for build in builds) and not _has_metric(site.node)
         ]
-        dispatched = type_dispatched(ctx.module, missing)
-        for call in missing:
-            if call not in dispatched:
-                ctx.report(
-                    call,
-                    "`ReduceLROnPlateau.step()` needs the metric it watches: torch raises TypeError"
-                    " (missing 1 required positional argument: 'metrics').",
-                    hint=f"Pass the validation metric: `{dotted(call.func.value)}.step(val_loss)`.",
-                )
+        for site in not_type_dispatched(ctx.model, missing):
+            ctx.report(
+                site.node,
+                "`ReduceLROnPlateau.step()` needs the metric it watches: torch raises TypeError"
+                " (missing 1 required positional argument: 'metrics').",
+                hint=f"Pass the validation metric: `{dotted(site.node.func.value)}.step(val_loss)`.",
+            )
 
 
 def _has_metric(call: cst.Call) -> bool:

@@ -3,7 +3,8 @@ from optlint.static.model import dotted
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls
 
-# Their schedule factories return a torch `LambdaLR` (or another torch class).
+# Their `get_*` schedule factories return torch schedulers (mostly `LambdaLR`). Their classes may
+# override `get_lr` (transformers' `AdafactorSchedule` does), so only the factories count.
 TORCH_SCHEDULE_FACTORIES = ("transformers", "diffusers")
 
 
@@ -29,6 +30,8 @@ class GetLrCall(Rule):
         "import torch\nclass NoamSchedule:\n    def get_lr(self):\n        return 1.0\n"
         "opt = torch.optim.Adam(p)\nlr_sched = NoamSchedule(opt)\nlr_sched.get_lr()",
         "def log(scheduler):\n    return scheduler.get_lr()",
+        "import torch\nfrom transformers.optimization import AdafactorSchedule\nopt = torch.optim.SGD(p)\n"
+        "lr_scheduler = AdafactorSchedule(opt)\nlr_scheduler.get_lr()",
     )
     INVALID = (
         "import torch\ns = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)\nprint(s.get_lr()[0])",
@@ -60,7 +63,8 @@ def _is_torch_scheduler(model, build) -> bool:
     if build.cls is not None:
         return True
     factory = model.qualname(build.call.func, build.assignment.resolution_scope) or ""
-    return factory.split(".")[0] in TORCH_SCHEDULE_FACTORIES
+    package, _, function = factory.rpartition(".")
+    return package.split(".")[0] in TORCH_SCHEDULE_FACTORIES and function.startswith("get_")
 
 
 def _inside_scheduler_class(model, site) -> bool:

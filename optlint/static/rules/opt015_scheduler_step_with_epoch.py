@@ -4,7 +4,7 @@ import libcst.matchers as m
 from optlint.findings import Severity
 from optlint.static.model import argument, dotted
 from optlint.static.rule import Rule
-from optlint.static.rules._scheduler_calls import scheduler_calls, type_dispatched
+from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
 
 # The argument of ReduceLROnPlateau.step is the metric; CosineAnnealingWarmRestarts documents
 # `step(epoch + i / iters)` for restarts within an epoch.
@@ -48,21 +48,20 @@ class SchedulerStepWithEpoch(Rule):
     )
 
     def check(self, ctx) -> None:
-        given = []
+        given = {}  # site -> (epoch argument, scheduler class)
         for site, builds in scheduler_calls(ctx.model, "step"):
             epoch = argument(site.node, 0, "epoch")
             if epoch is not None and not m.matches(epoch, m.Name("None")) and _deprecated(ctx, builds):
-                given.append((site.node, epoch, builds[0].cls))
-        dispatched = type_dispatched(ctx.module, [call for call, _, _ in given])
-        for call, epoch, cls in given:
-            if call not in dispatched:
-                ctx.report(
-                    epoch,
-                    f"`{cls}.step(epoch)` is deprecated: torch warns, and jumps the schedule to `epoch` (its closed"
-                    " form where it has one) instead of advancing it from the current LR.",
-                    hint=f"Call `{dotted(call.func.value)}.step()` once per epoch;"
-                    " to resume, build the scheduler with `last_epoch=`.",
-                )
+                given[site] = (epoch, builds[0].cls)
+        for site in not_type_dispatched(ctx.model, list(given)):
+            epoch, cls = given[site]
+            ctx.report(
+                epoch,
+                f"`{cls}.step(epoch)` is deprecated: torch warns, and jumps the schedule to `epoch` (its closed"
+                " form where it has one) instead of advancing it from the current LR.",
+                hint=f"Call `{dotted(site.node.func.value)}.step()` once per epoch;"
+                " to resume, build the scheduler with `last_epoch=`.",
+            )
 
 
 def _deprecated(ctx, builds) -> bool:
