@@ -14,8 +14,9 @@ OPTIM = "torch.optim"
 LR_SCHEDULER = "torch.optim.lr_scheduler"
 NN = "torch.nn"
 
-# Keys a scheduler or torch itself may add to a param group; never a user's typo.
-EXTRA_VALID_GROUP_KEYS = frozenset({"params", "param_names"})
+# Keys a scheduler or torch itself may add to a param group; never a user's typo. `base_lr` is
+# what warm-up code stores beside `lr` (RULES.md lists it with the scheduler-added keys).
+EXTRA_VALID_GROUP_KEYS = frozenset({"params", "param_names", "base_lr"})
 
 
 @dataclass(frozen=True)

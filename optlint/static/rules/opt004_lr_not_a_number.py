@@ -1,0 +1,73 @@
+import libcst as cst
+
+from optlint.findings import Severity
+from optlint.static.groups import constructions
+from optlint.static.model import argument
+from optlint.static.rule import Rule
+from optlint.static.rules._dict_groups import dict_groups
+
+# Literals that can never be a learning rate: collections and text (f-strings and "1e" "-3" too).
+_NOT_A_NUMBER = {
+    cst.List: "a list",
+    cst.ListComp: "a list",
+    cst.Tuple: "a tuple",
+    cst.Dict: "a dict",
+    cst.DictComp: "a dict",
+    cst.Set: "a set",
+    cst.SetComp: "a set",
+    cst.GeneratorExp: "a generator",
+    cst.SimpleString: "a string",
+    cst.FormattedString: "a string",
+    cst.ConcatenatedString: "a string",
+}
+
+
+class LrNotANumber(Rule):
+    """`lr` given a list, tuple, dict, set or string literal (`lr=[1e-3, 1e-4]`, `lr="1e-3"`).
+
+    One learning rate per group is written as one group dict each, not as a list of rates.
+    """
+
+    code = "OPT004"
+    name = "lr-not-a-number"
+    severity = Severity.ERROR
+    summary = "The learning rate is a list, tuple, dict, set or string instead of a number."
+
+    VALID = (
+        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3)",
+        "import torch\nopt = torch.optim.Adam(model.parameters(), float(cfg['lr']))",
+        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=torch.tensor(1e-3))",
+        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=(1e-3))",
+        # The tuple is `betas`, not `lr`.
+        "import torch\nopt = torch.optim.Adam(model.parameters(), 1e-3, (0.9, 0.99))",
+        # OneCycleLR takes one max_lr per group: a list is right there.
+        "import torch\ns = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-3, 1e-2], total_steps=100)",
+        "from torch.optim import Optimizer\nclass SGD(Optimizer):\n    pass\nopt = SGD(p, lr=[0.1, 0.2])",
+    )
+    INVALID = (
+        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=[1e-3, 1e-4])",
+        "import torch.optim as optim\nopt = optim.SGD(model.parameters(), '0.1')",
+        "from torch.optim import AdamW\nopt = AdamW([{'params': a, 'lr': (1e-3,)}])",
+        "from torch.optim import AdamW\nopt = AdamW([dict(params=a, lr=f'{base}e-4')])",
+        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\nopt.add_param_group({'params': h, 'lr': '1e-3'})",
+        "import torch\nopt = torch.optim.SGD(m.parameters(), lr={'head': 0.1, 'body': 0.01})",
+    )
+
+    def check(self, ctx) -> None:
+        for construction in constructions(ctx.model):
+            positional = ctx.facts.optimizers[construction.cls]["positional"]
+            position = positional.index("lr") if "lr" in positional else None
+            lr = argument(construction.call, position, "lr")
+            self._check(ctx, construction.cls, lr, "when the optimizer is built")
+        for cls, group in dict_groups(ctx.model):
+            self._check(ctx, cls, group.value("lr"), "at the first step (or when a scheduler reads it)")
+
+    def _check(self, ctx, cls: str, lr: cst.BaseExpression | None, when: str) -> None:
+        kind = _NOT_A_NUMBER.get(type(lr))
+        if kind is None:
+            return
+        ctx.report(
+            lr,
+            f"`lr` of `{cls}` is {kind}, not a number: torch raises TypeError {when}.",
+            hint="Give one float per group; for several learning rates, write one group dict per rate.",
+        )

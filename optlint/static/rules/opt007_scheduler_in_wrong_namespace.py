@@ -1,0 +1,143 @@
+from typing import Iterator
+
+import libcst as cst
+
+from optlint.facts import LR_SCHEDULER, OPTIM
+from optlint.findings import Severity
+from optlint.static.model import Scope, dotted
+from optlint.static.rule import Replace, Rule
+
+
+class SchedulerInWrongNamespace(Rule):
+    """A scheduler class looked up on `torch.optim` (`torch.optim.StepLR`, `from torch.optim import StepLR`).
+
+    Schedulers live in `torch.optim.lr_scheduler`; `torch.optim` itself has no such attribute.
+    """
+
+    code = "OPT007"
+    name = "scheduler-in-wrong-namespace"
+    severity = Severity.ERROR
+    summary = "An LR scheduler class is looked up on `torch.optim` instead of `torch.optim.lr_scheduler`."
+
+    VALID = (
+        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)",
+        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)",
+        "from torch.optim import lr_scheduler\ns = lr_scheduler.OneCycleLR(opt, 0.1, total_steps=10)",
+        "from torch import optim\nopt = optim.SGD(p, lr=0.1)",
+        # Another package's `optim` module is not torch's.
+        "from mypkg import optim\ns = optim.StepLR(opt, 10)",
+        "import torch\ntorch = load_plugins()\ns = torch.optim.StepLR(opt, 10)",
+        # Annotations are left to type checkers (postponed ones are never evaluated).
+        "from __future__ import annotations\nimport torch\ndef f(s: torch.optim.StepLR) -> None:\n    pass",
+    )
+    INVALID = (
+        "import torch\ns = torch.optim.StepLR(opt, step_size=10)",
+        "import torch.optim as optim\ns = optim.ReduceLROnPlateau(opt, patience=3)",
+        "from torch import optim\nif isinstance(s, optim.CosineAnnealingLR):\n    pass",
+        "from torch.optim import StepLR\ns = StepLR(opt, 10)",
+        "from torch.optim import AdamW, OneCycleLR as OneCycle\ns = OneCycle(opt, 0.1, total_steps=10)",
+        "import torch\nSCHEDULERS = {'step': torch.optim.StepLR, 'cosine': torch.optim.CosineAnnealingLR}",
+        "import functools, torch\nmake = functools.partial(torch.optim.ExponentialLR, gamma=0.9)",
+        "from torch import optim\nclass Warmup(optim.LambdaLR):\n    pass",
+        "import torch\nok = isinstance(s, (torch.optim.lr_scheduler.StepLR, torch.optim.OneCycleLR))",
+    )
+
+    def check(self, ctx) -> None:
+        model = ctx.model
+        misplaced = set(ctx.facts.schedulers) - ctx.facts.optim_namespace
+        for expr, scope in _lookups(model):
+            if (
+                isinstance(expr, cst.Attribute)
+                and expr.attr.value in misplaced
+                and model.qualname(expr.value, scope) == OPTIM
+            ):
+                _report_attribute(ctx, expr)
+        imported = {qualname for scope in model.scopes for qualname in scope.imports.values()}
+        if any(f"{OPTIM}.{name}" in imported for name in misplaced):
+            ctx.module.visit(_MisplacedImports(ctx, misplaced))  # rare: walk the file only then
+
+
+def _lookups(model) -> Iterator[tuple[cst.BaseExpression, Scope]]:
+    """Where classes are looked up in practice, without walking the file again: called, passed
+    (`isinstance(s, (A, B))`, `partial(A, ...)`), assigned, or subclassed. Annotations are not."""
+    for site in model.calls:
+        yield site.node.func, site.scope
+        for arg in site.node.args:
+            yield from _with_elements(arg.value, site.scope)
+    for scope in model.scopes:
+        for assignments in (*scope.assignments.values(), *scope.attributes.values()):
+            for assignment in assignments:
+                yield from _with_elements(assignment.value, assignment.resolution_scope)
+    for node, scope in model.classes.values():
+        for base in node.bases:
+            yield base.value, scope
+
+
+def _with_elements(expr: cst.BaseExpression, scope: Scope) -> Iterator[tuple[cst.BaseExpression, Scope]]:
+    yield expr, scope
+    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        for element in expr.elements:
+            yield element.value, scope
+    elif isinstance(expr, cst.Dict):
+        for element in expr.elements:
+            if isinstance(element, cst.DictElement):
+                yield element.value, scope
+
+
+def _report_attribute(ctx, expr: cst.Attribute) -> None:
+    name = expr.attr.value
+    ctx.report(
+        expr,
+        f"`torch.optim` has no `{name}`: torch raises AttributeError. It lives in `torch.optim.lr_scheduler`.",
+        hint=f"Write `{dotted(expr.value)}.lr_scheduler.{name}`.",
+        fix=f"Look `{name}` up on `lr_scheduler`",
+        edits=[Replace(expr.attr, f"lr_scheduler.{name}")],
+    )
+
+
+class _MisplacedImports(cst.CSTVisitor):
+    def __init__(self, ctx, misplaced: set[str]):
+        self.ctx, self.misplaced = ctx, misplaced
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        if dotted(node.module) != OPTIM:
+            return
+        moved = [alias for alias in node.names if dotted(alias.name) in self.misplaced]
+        if not moved:
+            return
+        fix = {"fix": "Import it from `torch.optim.lr_scheduler`", "edits": _moved_import(self.ctx.module, node, moved)}
+        for alias in moved:
+            name = dotted(alias.name)
+            self.ctx.report(
+                alias,
+                f"`torch.optim` has no `{name}`: this import raises ImportError."
+                " It lives in `torch.optim.lr_scheduler`.",
+                hint=f"Write `from torch.optim.lr_scheduler import {name}`.",
+                **(fix if fix["edits"] else {}),
+            )
+
+
+def _moved_import(module: cst.Module, node: cst.ImportFrom, moved: list[cst.ImportAlias]) -> list[Replace]:
+    """The edit that imports the scheduler classes from `lr_scheduler` (none when it is not safe)."""
+    kept = [alias for alias in node.names if alias not in moved]
+    if not kept:
+        return [Replace(node.module, LR_SCHEDULER)]
+    if not _alone_at_top_level(module, node) or "#" in module.code_for_node(node):
+        return []  # splitting would need the statement's indentation or drop a comment
+    first = node.with_changes(names=_joined(kept, node.names[-1].comma))
+    single_line = [alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for alias in moved]
+    second = cst.ImportFrom(module=cst.parse_expression(LR_SCHEDULER), names=_joined(single_line))
+    return [Replace(node, f"{module.code_for_node(first)}\n{module.code_for_node(second)}")]
+
+
+def _alone_at_top_level(module: cst.Module, node: cst.ImportFrom) -> bool:
+    return any(
+        isinstance(statement, cst.SimpleStatementLine) and list(statement.body) == [node] for statement in module.body
+    )
+
+
+def _joined(aliases: list[cst.ImportAlias], last_comma=cst.MaybeSentinel.DEFAULT) -> list[cst.ImportAlias]:
+    """The aliases as one list: their own commas, the last one ending it as the original list did."""
+    return [alias.with_changes(comma=last_comma) if alias is aliases[-1] else alias for alias in aliases]

@@ -1,0 +1,56 @@
+import libcst as cst
+
+from optlint.findings import Severity
+from optlint.static.groups import constructions
+from optlint.static.rule import Rule
+
+
+class EmptyParameterList(Rule):
+    """An empty list or tuple passed as an optimizer's parameters (`SGD([], lr=0.1)`, `Adam(list())`).
+
+    Usually a placeholder left behind, or parameters meant to be filled in later with
+    `add_param_group`: torch refuses to build an optimizer with nothing to optimize.
+    """
+
+    code = "OPT010"
+    name = "empty-parameter-list"
+    severity = Severity.ERROR
+    summary = "An optimizer is built from an empty parameter list."
+
+    VALID = (
+        "import torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)",
+        "import torch\nparams = []\nparams.append(w)\nopt = torch.optim.SGD(params, lr=0.1)",
+        "import torch\nopt = torch.optim.SGD([{'params': []}, {'params': w}], lr=0.1)",
+        "import torch\nopt = torch.optim.SGD(list(model.parameters()), lr=0.1)",
+        # A local `list` is not the builtin.
+        "import torch\ndef list():\n    return [w]\nopt = torch.optim.SGD(list(), lr=0.1)",
+    )
+    INVALID = (
+        "import torch\nopt = torch.optim.SGD([], lr=0.1)",
+        "from torch.optim import Adam\nopt = Adam(params=(), lr=1e-3)",
+        "import torch.optim as optim\nopt = optim.AdamW(list(), lr=1e-3)",
+        "import torch.optim as optim\nopt = optim.AdamW(tuple(), lr=1e-3)",
+    )
+
+    def check(self, ctx) -> None:
+        for construction in constructions(ctx.model):
+            params = construction.params
+            if params is not None and _is_empty(params, construction.scope):
+                ctx.report(
+                    params,
+                    f"`{construction.cls}` is given an empty parameter list: torch raises ValueError"
+                    " (optimizer got an empty parameter list).",
+                    hint="Pass the parameters to train (`model.parameters()`), or build the optimizer once they exist.",
+                )
+
+
+def _is_empty(params: cst.BaseExpression, scope) -> bool:
+    if isinstance(params, (cst.List, cst.Tuple)):
+        return not params.elements
+    if isinstance(params, cst.Call) and isinstance(params.func, cst.Name) and not params.args:
+        return params.func.value in ("list", "tuple") and _is_builtin(params.func.value, scope)
+    return False
+
+
+def _is_builtin(name: str, scope) -> bool:
+    return not any(name in s.bound or name in s.imports for s in scope.lookup_chain())

@@ -1,0 +1,73 @@
+import libcst as cst
+import libcst.matchers as m
+
+from optlint.findings import Severity
+from optlint.static.model import argument, dotted
+from optlint.static.rule import Rule
+from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
+
+# The argument of ReduceLROnPlateau.step is the metric; CosineAnnealingWarmRestarts documents
+# `step(epoch + i / iters)` for restarts within an epoch.
+EPOCH_IS_MEANT = frozenset({"ReduceLROnPlateau", "CosineAnnealingWarmRestarts"})
+
+
+class SchedulerStepWithEpoch(Rule):
+    """`scheduler.step(epoch)` on a torch scheduler whose epoch argument is deprecated.
+
+    Passing the epoch sets the schedule's position instead of advancing it (through a closed-form
+    formula where the class has one, ignoring other schedulers on the same optimizer); torch
+    deprecates it.
+    """
+
+    code = "OPT015"
+    name = "scheduler-step-with-epoch"
+    severity = Severity.WARNING
+    summary = "A scheduler's `step()` is given the epoch, a deprecated argument."
+
+    VALID = (
+        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\ns.step()",
+        "from torch.optim import lr_scheduler\ns = lr_scheduler.CosineAnnealingWarmRestarts(opt, 10)\n"
+        "s.step(epoch + i / n)",
+        "from torch.optim import lr_scheduler\ns = lr_scheduler.ReduceLROnPlateau(opt)\ns.step(val_loss)",
+        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\ns.step(epoch=None)",
+        # `get_scheduler(...)` may build a ReduceLROnPlateau: its class is unknown.
+        "from transformers import get_scheduler\nscheduler = get_scheduler(name, optimizer=opt)\n"
+        "scheduler.step(val_loss)",
+        # timm and diffusion schedulers take their own step arguments.
+        "from timm.scheduler import create_scheduler\nsched, _ = create_scheduler(args, opt)\nsched.step(epoch + 1)",
+        # Code that dispatches on the class steps each one its own way.
+        "from torch.optim import lr_scheduler as S\ns = S.StepLR(opt, 10)\n"
+        "if isinstance(s, S.CosineAnnealingWarmRestarts):\n    s.step(epoch + i / n)\nelse:\n    s.step()",
+    )
+    INVALID = (
+        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\nfor epoch in range(9):\n    s.step(epoch)",
+        "from torch.optim.lr_scheduler import CosineAnnealingLR\ns = CosineAnnealingLR(opt, T_max=50)\ns.step(epoch=e)",
+        "from torch.optim import lr_scheduler\nclass T:\n    def __init__(self, opt):\n"
+        "        self.sched = lr_scheduler.MultiStepLR(opt, [3, 6])\n    def on_epoch_end(self, epoch):\n"
+        "        self.sched.step(epoch)",
+    )
+
+    def check(self, ctx) -> None:
+        given = {}  # site -> (epoch argument, scheduler class)
+        for site, builds in scheduler_calls(ctx.model, "step"):
+            epoch = argument(site.node, 0, "epoch")
+            if epoch is not None and not m.matches(epoch, m.Name("None")) and _deprecated(ctx, builds):
+                given[site] = (epoch, builds[0].cls)
+        for site in not_type_dispatched(ctx.model, list(given)):
+            epoch, cls = given[site]
+            ctx.report(
+                epoch,
+                f"`{cls}.step(epoch)` is deprecated: torch warns, and jumps the schedule to `epoch` (its closed"
+                " form where it has one) instead of advancing it from the current LR.",
+                hint=f"Call `{dotted(site.node.func.value)}.step()` once per epoch;"
+                " to resume, build the scheduler with `last_epoch=`.",
+            )
+
+
+def _deprecated(ctx, builds) -> bool:
+    return all(
+        build.cls is not None
+        and build.cls not in EPOCH_IS_MEANT
+        and "epoch" in ctx.facts.schedulers[build.cls]["step_arguments"]
+        for build in builds
+    )
