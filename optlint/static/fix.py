@@ -114,7 +114,10 @@ def write_back(source: files.SourceFile, text: str) -> None:
     except UnicodeEncodeError as error:
         raise FixError(f"the fixed text cannot be written in {source.encoding} ({error.reason}); "
                        "nothing was written") from None
-    files.write_atomic(source.path, data)
+    try:
+        files.write_atomic(source.path, data)
+    except OSError as error:
+        raise FixError(f"cannot write the file ({error.strerror or error}); it is unchanged") from None
 
 
 def fix_file(path: str, lint: Lint, *, unsafe: bool = False, write: bool = True) -> tuple[str, FixResult]:
