@@ -6,6 +6,7 @@ input: one line on stderr.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -68,7 +69,7 @@ def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="optlint", message="%(prog)s %(version)s")
 def main() -> None:
-    """optlint: catch silent mistakes in PyTorch optimizer and LR-scheduler set-ups.
+    """optlint: find the silent mistakes in how PyTorch optimizers and LR schedulers are set up.
 
     \b
     optlint check train.py src/      lint source files (never imports torch)
@@ -87,7 +88,8 @@ CHECK_SECTIONS = {
 }
 
 
-@main.command(cls=SectionedCommand, sections=CHECK_SECTIONS)
+@main.command(cls=SectionedCommand, sections=CHECK_SECTIONS,
+              short_help="Lint files and directories (never imports torch).")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", metavar="CODES", multiple=True, callback=_rule_selectors,
               help="Rule codes or prefixes to enable, comma-separated (e.g. OPT011,OPT01). Replaces the "
@@ -142,20 +144,55 @@ def check(paths: tuple[str, ...], **options) -> None:
     sys.exit(run(paths, CheckOptions(**options)))
 
 
-@main.command("rules")
-def list_rules() -> None:
-    """List every rule: code, name, severity, kind."""
+def _rule_dict(info, explanation: str | None = None) -> dict:
+    data = {"code": info.code, "name": info.name, "severity": str(info.severity), "kind": info.kind,
+            "summary": info.summary, "default_enabled": info.default_enabled}
+    return data if explanation is None else {**data, "explanation": explanation}
+
+
+def _page(code: str) -> str:
+    from optlint.findings import doc_page
+
+    info = registry()[code]
+    return (doc_page(code) or f"# {info.code} {info.name}\n\n{info.summary}\n").rstrip() + "\n"
+
+
+@main.command("rules", short_help="List every rule.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A table for people, or JSON for tools.")
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, severity, kind (static or runtime)."""
+    if output_format == "json":
+        click.echo(json.dumps([_rule_dict(info) for info in registry().values()], indent=2))
+        return
     for info in registry().values():
         default = "" if info.default_enabled else "  (opt-in)"
         click.echo(f"{info.code}  {info.name:<40} {info.severity:<8} {info.kind}{default}")
 
 
-@main.command()
-@click.argument("code")
-def explain(code: str) -> None:
-    """Explain a rule: what it does, why it is bad, an example and the fix."""
-    from optlint.findings import doc_page
+@main.command(short_help="Explain a rule (or --all).")
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Explain every rule.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="The page as Markdown text, or JSON with the rule's metadata.")
+def explain(code: str | None, show_all: bool, output_format: str) -> None:
+    """Explain a rule: what it does, why it is bad, an example, the fix, and what torch does.
 
+    \b
+    optlint explain OPT011
+    optlint explain --all --output-format json
+    """
+    if show_all == bool(code):
+        raise UsageError("give one rule code, or --all.")
+    codes = list(registry()) if show_all else [_known_code(code)]
+    if output_format == "json":
+        pages = [_rule_dict(registry()[c], _page(c)) for c in codes]
+        click.echo(json.dumps(pages if show_all else pages[0], indent=2))
+    else:
+        click.echo("\n".join(_page(c) for c in codes).rstrip())
+
+
+def _known_code(code: str) -> str:
     code = code.upper()
     if code not in registry():
         from difflib import get_close_matches
@@ -163,8 +200,4 @@ def explain(code: str) -> None:
         close = get_close_matches(code, registry(), n=1)
         hint = f" Did you mean {close[0]}?" if close else " Run `optlint rules` to list them."
         fail(f"unknown rule code '{code}'.{hint}")
-    page = doc_page(code)
-    if page is None:
-        info = registry()[code]
-        page = f"# {info.code} {info.name}\n\n{info.summary}\n"
-    click.echo(page.rstrip())
+    return code
