@@ -266,3 +266,14 @@ def test_keeps_drops_unselected_and_per_file_ignored_codes(tmp_path):
     keep = lambda code, name: config.keeps(Finding(code, "m", str(tmp_path / name)))  # noqa: E731
     assert keep("OPT001", "train.py") and not keep("OPT001", "tests/t.py")
     assert not keep("OPT002", "train.py")
+
+
+def test_readme_configuration_example_is_valid(tmp_path, monkeypatch):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    # The example may name rules of the whole catalogue; keys and value shapes are what is checked here.
+    catalogue = {f"OPT{n:03d}": REGISTRY["OPT001"] for n in range(200)}
+    monkeypatch.setattr(cfg, "registry", lambda: catalogue)
+    (tmp_path / "pyproject.toml").write_text(example, encoding="utf-8")
+    options = cfg.read(tmp_path / "pyproject.toml")
+    assert options.settings["scheduler_names"] == ("warmup", "lr_policy")

@@ -115,14 +115,20 @@ def test_failure_between_write_and_rename_leaves_the_old_file(tmp_path, monkeypa
     assert os.listdir(tmp_path) == ["train.py"]
 
 
-def test_cli_reports_a_failed_write_and_exits_2(tmp_path, monkeypatch):
+@pytest.fixture
+def train_py(tmp_path, monkeypatch) -> Path:
+    """`train.py` with two fixable findings, in the working directory."""
     monkeypatch.chdir(tmp_path)
     Path("train.py").write_text(BAD)
+    return Path("train.py")
+
+
+def test_cli_reports_a_failed_write_and_exits_2(train_py, monkeypatch):
     monkeypatch.setattr(files.os, "replace", lambda src, dst: (_ for _ in ()).throw(PermissionError(13, "denied")))
     result = CliRunner().invoke(main, ["check", "--fix", "train.py"])
     assert result.exit_code == 2
     assert "optlint: error: train.py: cannot write the file (denied); it is unchanged" in result.output
-    assert Path("train.py").read_text() == BAD
+    assert train_py.read_text() == BAD
 
 
 def finding(start: int, end: int, replacement: str, code="OPT001", safe=True) -> Finding:
@@ -167,26 +173,22 @@ def test_fixes_that_never_settle_stop_after_a_few_passes():
     assert not result.converged and len(passes) == MAX_PASSES + 1
 
 
-def test_cli_fix_then_second_run_changes_nothing(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    Path("train.py").write_text(BAD)
+def test_cli_fix_then_second_run_changes_nothing(train_py):
     first = CliRunner().invoke(main, ["check", "--fix", "train.py"])
     assert first.exit_code == 0
     assert "Found 2 problems in 1 file (2 fixed, 0 remaining)." in first.output
-    assert Path("train.py").read_text() == FIXED
+    assert train_py.read_text() == FIXED
     second = CliRunner().invoke(main, ["check", "--fix", "train.py"])
     assert second.exit_code == 0 and "All checks passed" in second.output
 
 
-def test_cli_diff_shows_the_fix_and_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    Path("train.py").write_text(BAD)
+def test_cli_diff_shows_the_fix_and_writes_nothing(train_py):
     result = CliRunner().invoke(main, ["check", "--diff", "train.py"])
     assert result.exit_code == 1
     assert "-opt = torch.optim.Adam(params, learning_rate=1e-3, weightDecay=0.1)\n" in result.output
     assert "+opt = torch.optim.Adam(params, lr=1e-3, weight_decay=0.1)\n" in result.output
-    assert Path("train.py").read_text() == BAD
-    Path("train.py").write_text(FIXED)
+    assert train_py.read_text() == BAD
+    train_py.write_text(FIXED)
     assert CliRunner().invoke(main, ["check", "--diff", "train.py"]).exit_code == 0
 
 
@@ -197,9 +199,8 @@ def test_cli_fix_on_stdin_prints_the_fixed_source(tmp_path, monkeypatch):
     assert result.stdout == FIXED
 
 
-def test_remaining_findings_keep_the_exit_status_at_1(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    Path("train.py").write_text("import torch\nopt = torch.optim.Adam(params, learning_rate=1, zzz=2)\n")
+def test_remaining_findings_keep_the_exit_status_at_1(train_py):
+    train_py.write_text("import torch\nopt = torch.optim.Adam(params, learning_rate=1, zzz=2)\n")
     result = CliRunner().invoke(main, ["check", "--fix", "train.py"])
     assert result.exit_code == 1
     assert "(1 fixed, 1 remaining)" in result.output and "zzz" in result.output

@@ -40,7 +40,7 @@ class FileContext:
 
     module: cst.Module
     model: SemanticModel
-    settings: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)  # rule settings from [tool.optlint]: see optlint.config.SETTINGS
     reports: list[Report] = field(default_factory=list)
     current_code: str = ""
 
