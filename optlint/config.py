@@ -35,6 +35,8 @@ from typing import Iterable, Mapping, Sequence
 from optlint.findings import Finding, registry
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
+from optlint.static.rule import Rule
+from optlint.static.rules import all_rules
 
 # Rule settings: TOML key -> key of FileContext.settings. Each is a tuple of dotted names (default ());
 # rules read them with `ctx.settings.get(...)`, so code that lints without a config sees ().
@@ -82,9 +84,7 @@ class Config:
     exclude: PathPatterns
     per_file_ignores: tuple[tuple[PathPatterns, frozenset[str]], ...]
 
-    def rules(self):
-        from optlint.static.rules import all_rules
-
+    def rules(self) -> tuple[type[Rule], ...]:
         return tuple(rule for rule in all_rules() if rule.code in self.enabled)
 
     def is_excluded(self, path: str) -> bool:
