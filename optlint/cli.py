@@ -6,12 +6,14 @@ input: one line on stderr.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 
 from optlint import __version__
 from optlint.findings import registry
+from optlint.report import FORMATS
 
 
 class UsageError(click.UsageError):
@@ -24,63 +26,173 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="optlint", message="%(prog)s %(version)s")
+class SectionedCommand(click.Command):
+    """A command whose --help lists its options under headings, as ruff's does."""
+
+    def __init__(self, *args, sections: dict[str, tuple[str, ...]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sections = sections
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = {param.name: param.get_help_record(ctx) for param in self.get_params(ctx)
+                   if isinstance(param, click.Option)}
+        placed = {name for names in self.sections.values() for name in names}
+        groups = {**self.sections, "Miscellaneous": tuple(name for name in records if name not in placed)}
+        for title, names in groups.items():
+            rows = [records[name] for name in names if records.get(name)]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _comma_separated(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    items = tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+    return items or None
+
+
+def _rule_selectors(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    """`--select OPT0,OPT101 --select OPT2`: comma-separated, repeatable, checked like the config file's."""
+    from optlint.config import selector_problem
+
+    items = _comma_separated(values)
+    for item in items or ():
+        problem = selector_problem(item)
+        if problem:
+            raise click.BadParameter(problem, ctx, param)
+    return items
+
+
+def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    return _comma_separated(values)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="optlint", message="%(prog)s %(version)s")
 def main() -> None:
-    """optlint: catch silent mistakes in PyTorch optimizer and LR-scheduler set-ups.
+    """optlint: find the silent mistakes in how PyTorch optimizers and LR schedulers are set up.
 
     \b
     optlint check train.py src/      lint source files (never imports torch)
+    optlint check --fix .            ... and apply the safe fixes
     optlint runtime train:build      check the real model/optimizer/scheduler
     optlint explain OPT011           show what a rule catches and how to fix it
     """
 
 
-@main.command()
+CHECK_SECTIONS = {
+    "Rule selection": ("select", "extend_select", "ignore"),
+    "File selection": ("exclude", "extend_exclude", "stdin_filename"),
+    "Fixes": ("fix", "unsafe_fixes", "diff", "add_noqa"),
+    "Output": ("output_format", "show_source", "statistics", "quiet", "exit_zero"),
+    "Configuration": ("config_file", "isolated"),
+}
+
+
+@main.command(cls=SectionedCommand, sections=CHECK_SECTIONS,
+              short_help="Lint files and directories (never imports torch).")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="How findings are printed.")
-@click.option("--stdin-filename", metavar="PATH", help="The name to report when reading the source from '-'.")
-def check(paths: tuple[str, ...], output_format: str, stdin_filename: str | None) -> None:
-    """Lint Python files and directories (default: the current directory).
+@click.option("--select", metavar="CODES", multiple=True, callback=_rule_selectors,
+              help="Rule codes or prefixes to enable, comma-separated (e.g. OPT011,OPT01). Replaces the "
+                   "configured set; opt-in rules need their full code.")
+@click.option("--extend-select", metavar="CODES", multiple=True, callback=_rule_selectors,
+              help="Like --select, but adds to the configured set.")
+@click.option("--ignore", metavar="CODES", multiple=True, callback=_rule_selectors,
+              help="Rule codes or prefixes to disable, comma-separated.")
+@click.option("--exclude", metavar="GLOBS", multiple=True, callback=_path_patterns,
+              help="Paths to skip, comma-separated globs. Replaces the default list (.git, .venv, venv, build, "
+                   "dist, node_modules, ...).")
+@click.option("--extend-exclude", metavar="GLOBS", multiple=True, callback=_path_patterns,
+              help="Like --exclude, but adds to the configured list.")
+@click.option("--stdin-filename", metavar="PATH",
+              help="The name to report (and to match exclusions and per-file ignores) when reading the source "
+                   "from '-'.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix or --diff, also apply the fixes that are plausible but not certain.")
+@click.option("--diff", is_flag=True,
+              help="Print the fixes as a unified diff and write nothing. Exit 1 when there is something to fix.")
+@click.option("--add-noqa", is_flag=True,
+              help="Add `# noqa: CODE` to every line with a finding, to adopt optlint in an existing codebase.")
+@click.option("--output-format", type=click.Choice(FORMATS), metavar="FORMAT",
+              help="How findings are printed: text (the default), json, sarif (GitHub code scanning) or github "
+                   "(workflow annotations).")
+@click.option("--show-source", is_flag=True, help="Show each finding's line with a caret under it (text format).")
+@click.option("--statistics", is_flag=True, help="Show how many findings each rule has, instead of the findings.")
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings and nothing else: no summary, no warnings.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2).")
+@click.option("--config", "config_file", metavar="PATH", type=click.Path(dir_okay=False),
+              help="Use this pyproject.toml's [tool.optlint] instead of searching upwards from the paths.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def check(paths: tuple[str, ...], **options) -> None:
+    """Lint the given files and directories (default: the current directory).
 
-    Exit status: 0 no findings, 1 findings, 2 a path could not be read or optlint failed.
+    Settings come from the nearest pyproject.toml with a [tool.optlint] table, found by walking up from
+    the paths; the options below override it.
+
+    \b
+    Exit status:
+      0  no findings (or --exit-zero)
+      1  findings remain; with --diff: there is something to fix
+      2  bad usage or configuration, a path that cannot be read, or an internal error
     """
-    from optlint.report import render
-    from optlint.static.runner import LintResult, lint_paths, lint_text
+    from optlint.static.command import CheckOptions, run
 
-    paths = paths or (".",)
-    if "-" in paths:
-        result = LintResult(lint_text(sys.stdin.read(), stdin_filename or "-"), files_checked=1)
-        others = [p for p in paths if p != "-"]
-        if others:
-            rest = lint_paths(others)
-            result.findings += rest.findings
-            result.errors += rest.errors
-            result.files_checked += rest.files_checked
-    else:
-        result = lint_paths(list(paths))
-    for error in result.errors:
-        click.echo(f"optlint: error: {error}", err=True)
-    findings = sorted(result.findings, key=lambda f: f.sort_key())
-    click.echo(render(output_format, findings, files_checked=result.files_checked))
-    sys.exit(2 if result.errors else 1 if findings else 0)
+    if options["isolated"] and options["config_file"]:
+        raise UsageError("--isolated and --config cannot be used together.")
+    if options["add_noqa"] and (options["fix"] or options["diff"] or "-" in paths):
+        raise UsageError("--add-noqa cannot be combined with --fix, --diff or '-' (stdin).")
+    sys.exit(run(paths, CheckOptions(**options)))
 
 
-@main.command("rules")
-def list_rules() -> None:
-    """List every rule: code, name, severity, kind."""
+def _rule_dict(info, explanation: str | None = None) -> dict:
+    data = {"code": info.code, "name": info.name, "severity": str(info.severity), "kind": info.kind,
+            "summary": info.summary, "default_enabled": info.default_enabled}
+    return data if explanation is None else {**data, "explanation": explanation}
+
+
+def _page(code: str) -> str:
+    from optlint.findings import doc_page
+
+    info = registry()[code]
+    return (doc_page(code) or f"# {info.code} {info.name}\n\n{info.summary}\n").rstrip() + "\n"
+
+
+@main.command("rules", short_help="List every rule.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A table for people, or JSON for tools.")
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, severity, kind (static or runtime)."""
+    if output_format == "json":
+        click.echo(json.dumps([_rule_dict(info) for info in registry().values()], indent=2))
+        return
     for info in registry().values():
         default = "" if info.default_enabled else "  (opt-in)"
         click.echo(f"{info.code}  {info.name:<40} {info.severity:<8} {info.kind}{default}")
 
 
-@main.command()
-@click.argument("code")
-def explain(code: str) -> None:
-    """Explain a rule: what it does, why it is bad, an example and the fix."""
-    from optlint.findings import doc_page
+@main.command(short_help="Explain a rule (or --all).")
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Explain every rule.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="The page as Markdown text, or JSON with the rule's metadata.")
+def explain(code: str | None, show_all: bool, output_format: str) -> None:
+    """Explain a rule: what it does, why it is bad, an example, the fix, and what torch does.
 
+    \b
+    optlint explain OPT011
+    optlint explain --all --output-format json
+    """
+    if show_all == bool(code):
+        raise UsageError("give one rule code, or --all.")
+    codes = list(registry()) if show_all else [_known_code(code)]
+    if output_format == "json":
+        pages = [_rule_dict(registry()[c], _page(c)) for c in codes]
+        click.echo(json.dumps(pages if show_all else pages[0], indent=2))
+    else:
+        click.echo("\n".join(_page(c) for c in codes).rstrip())
+
+
+def _known_code(code: str) -> str:
     code = code.upper()
     if code not in registry():
         from difflib import get_close_matches
@@ -88,8 +200,4 @@ def explain(code: str) -> None:
         close = get_close_matches(code, registry(), n=1)
         hint = f" Did you mean {close[0]}?" if close else " Run `optlint rules` to list them."
         fail(f"unknown rule code '{code}'.{hint}")
-    page = doc_page(code)
-    if page is None:
-        info = registry()[code]
-        page = f"# {info.code} {info.name}\n\n{info.summary}\n"
-    click.echo(page.rstrip())
+    return code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github")
 
 
 def render(fmt: str, findings, **options) -> str:

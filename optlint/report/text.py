@@ -1,26 +1,74 @@
-"""`path:row:col: CODE message`, a HINT line, and a summary: what a person reads in a terminal."""
+"""`path:row:col: CODE [severity] message`, a HINT line, optionally the source line with a caret, and a
+summary: what a person reads in a terminal. Colour only when the CLI says so (a TTY without NO_COLOR).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Callable
+
+import click
+
+TAB = "    "
 
 
-def render(findings, *, show_hints: bool = True, files_checked: int | None = None, **_) -> str:
+def render(findings, *, show_hints: bool = True, files_checked: int | None = None, show_source: bool = False,
+           source: Callable[[str], list[str] | None] | None = None, color: bool = False,
+           with_summary: bool = True, fixed: int = 0, unsafe_fixable: int = 0, **_) -> str:
+    paint = _Painter(color)
     lines = []
     for f in findings:
-        lines.append(f"{f.filename}:{f.row}:{f.column}: {f.code} [{f.severity}] {f.message}")
+        where = paint(":", fg="cyan").join([paint(f.filename, bold=True), str(f.row), str(f.column), ""])
+        lines.append(f"{where} {paint(f.code, fg='red', bold=True)} [{f.severity}] {f.message}")
+        if show_source and source is not None:
+            lines.extend(snippet(f, source(f.filename), paint))
         if show_hints and f.hint:
-            lines.append(f"    HINT: {f.hint}")
-    lines.append(summary(findings, files_checked))
+            lines.append(f"    {paint('HINT', fg='cyan', bold=True)}: {f.hint}")
+    if with_summary:
+        lines.append(summary(findings, files_checked, fixed, unsafe_fixable))
     return "\n".join(lines)
 
 
-def summary(findings, files_checked: int | None = None) -> str:
+class _Painter:
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, text: str, **style) -> str:
+        return click.style(text, **style) if self.enabled else text
+
+
+def snippet(f, lines: list[str] | None, paint) -> list[str]:
+    """The offending line with a caret under the reported span, like ruff and pytest."""
+    if not lines or not 0 < f.row <= len(lines):
+        return []
+    line = lines[f.row - 1].rstrip()
+    start = len(line[: f.column - 1].replace("\t", TAB))
+    shown = line.replace("\t", TAB)
+    width = f.end_column - f.column if f.end_row == f.row else len(shown) - start
+    gutter = " " * len(str(f.row))
+    bar = paint("|", fg="blue", bold=True)
+    carets = paint("^" * max(1, width), fg="red", bold=True)
+    return [f"{gutter} {bar}", f"{paint(str(f.row), fg='blue', bold=True)} {bar} {shown}",
+            f"{gutter} {bar} {' ' * start}{carets}", f"{gutter} {bar}"]
+
+
+def summary(findings, files_checked: int | None = None, fixed: int = 0, unsafe_fixable: int = 0) -> str:
     checked = f" in {files_checked} file{'s' * (files_checked != 1)}" if files_checked is not None else ""
-    if not findings:
+    if not findings and not fixed:
         return f"All checks passed{checked}."
+    total = len(findings) + fixed
+    head = f"Found {_plural(total, 'problem')}{checked}"
+    if fixed:
+        head += f" ({fixed} fixed, {len(findings)} remaining)"
     severities = Counter(str(f.severity) for f in findings)
-    parts = [f"{n} {s}{'s' * (n != 1)}" for s, n in sorted(severities.items())]
+    parts = ", ".join(_plural(n, s) for s, n in sorted(severities.items()))
     fixable = sum(1 for f in findings if f.fix is not None and f.fix.safe)
-    tail = f" ({fixable} fixable with --fix)" if fixable else ""
-    return f"Found {len(findings)} problem{'s' * (len(findings) != 1)}{checked}: {', '.join(parts)}{tail}."
+    hints = [f"{fixable} fixable with --fix"] if fixable else []
+    if unsafe_fixable:
+        hints.append(f"{unsafe_fixable} more with --fix --unsafe-fixes")
+    tail = f" ({'; '.join(hints)})" if hints else ""
+    return f"{head}: {parts}{tail}." if parts else f"{head}{tail}."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import stat
+import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,7 @@ SUFFIXES = (".py", ".pyi")
 # then holds "optim") or, for loop-order rules, a conventional name holding "sched". A file with
 # neither can hold no finding, so it is never parsed. tests/test_prefilter.py proves it on fixtures.
 CAN_HOLD_FINDING = re.compile(r"optim|sched", re.IGNORECASE)
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 class InputError(Exception):
@@ -31,10 +35,20 @@ class SourceFile:
     encoding: str
 
 
-def discover(paths: list[str], excluded=lambda path: False) -> Iterator[str | InputError]:
-    """Every lintable file under `paths`, in a stable order; unreadable paths as InputError."""
+def is_default_excluded(path: str) -> bool:
+    return os.path.basename(os.path.normpath(path)) in SKIPPED_DIRS
+
+
+def discover(paths: list[str], excluded=is_default_excluded) -> Iterator[str | InputError]:
+    """Every lintable file under `paths`, in a stable order; unreadable paths as InputError.
+
+    `excluded(path)` prunes directories and files, named paths included (a pre-commit hook names
+    every staged file, and the project's exclusions must still hold).
+    """
     for raw in paths:
         path = Path(raw)
+        if path.exists() and excluded(raw):
+            continue
         if path.is_dir():
             yield from _walk(path, excluded)
         elif path.is_file():
@@ -53,7 +67,7 @@ def _walk(root: Path, excluded) -> Iterator[str | InputError]:
 
     try:
         for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not excluded(os.path.join(dirpath, d)))
+            dirnames[:] = sorted(d for d in dirnames if not excluded(os.path.join(dirpath, d)))
             for name in sorted(filenames):
                 full = os.path.join(dirpath, name)
                 if name.endswith(SUFFIXES) and not excluded(full) and os.path.isfile(full):
@@ -79,6 +93,36 @@ def read(path: str) -> bytes:
         raise InputError(f"{path}: is a directory") from None
     except OSError as error:
         raise InputError(f"{path}: {error.strerror or error}") from None
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace the file's bytes all at once: a temporary file in the same directory, then os.replace.
+
+    A crash or a full disk leaves the old file whole; the new one keeps the old one's permissions. A
+    symbolic link stays a link: its target is rewritten.
+    """
+    target = os.path.realpath(path)
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
+                                         suffix=".optlint")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines as Python and libcst count them: only \\n, \\r\\n and \\r end a line (str.splitlines also
+    breaks at form feeds and U+2028, which would shift every row after them)."""
+    lines = LINE.findall(text)
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
 def can_hold_finding(text: str) -> bool:

@@ -37,7 +37,7 @@ def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
     return lint_text(source.text, path, rules, settings)
 
 
-def lint_paths(paths: list[str], rules=None, settings=None, excluded=lambda p: False) -> LintResult:
+def lint_paths(paths: list[str], rules=None, settings=None, excluded=files.is_default_excluded) -> LintResult:
     result = LintResult()
     for item in files.discover(paths, excluded):
         if isinstance(item, files.InputError):

@@ -1,0 +1,293 @@
+"""`[tool.optlint]` in pyproject.toml: found by walking up from the linted paths, validated, merged with flags.
+
+    [tool.optlint]
+    select = ["OPT0"]                          # codes or prefixes; replaces the default set
+    extend-select = ["OPT018"]                 # added to it
+    ignore = ["OPT015"]
+    per-file-ignores = { "tests/**" = ["OPT011"], "__init__.py" = ["OPT0"] }
+    exclude = [".git", ".venv"]                # replaces the default list (DEFAULT_EXCLUDE)
+    extend-exclude = ["legacy/", "*_pb2.py"]   # added to it
+    output-format = "github"
+    optimizer-step-names = ["optimizer_step"]  # rule settings (SETTINGS), see below
+    scheduler-names = ["warmup"]
+
+Rule selection works like ruff's: the command line is a second layer over the file; within one
+layer the most specific selector wins and `ignore` wins a tie. A prefix (`OPT0`, `OPT01`) never turns
+on an opt-in rule (RuleInfo.default_enabled=False): only its full code does.
+
+Path patterns are gitignore-like globs relative to the directory of the pyproject.toml (the current
+directory without one): a pattern without `/` matches any path component (`build`, `*_pb2.py`); one
+with `/` is anchored there (`src/legacy`, `tests/**/*.py`); a matched directory covers everything
+below it. Exclusions apply to every path, including files named on the command line (so a
+pre-commit hook, which names every staged file, honours them).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from optlint.findings import Finding, registry
+from optlint.report import FORMATS
+from optlint.static.files import SKIPPED_DIRS
+from optlint.static.rule import Rule
+from optlint.static.rules import all_rules
+
+# Rule settings: TOML key -> key of FileContext.settings. Each is a tuple of dotted names (default ());
+# rules read them with `ctx.settings.get(...)`, so code that lints without a config sees ().
+SETTINGS = {
+    # Calls that perform an optimizer step besides `opt.step()`, `scaler.step(opt)` and same-file helpers,
+    # e.g. a helper imported from another module: ["optimizer_step", "utils.train_step"].
+    "optimizer-step-names": "optimizer_step_names",
+    # Names (variables or `self.` attributes) that hold an LR scheduler besides the conventional ones.
+    "scheduler-names": "scheduler_names",
+}
+KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "output-format",
+        *SETTINGS)
+DEFAULT_EXCLUDE = tuple(sorted(SKIPPED_DIRS))
+SELECTOR = re.compile(r"OPT\d{0,3}")
+DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+class ConfigError(Exception):
+    """A configuration optlint cannot use: one line naming the file and key (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What one layer says: the config file, or the command line. None means "not given"."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] | None = None
+    extend_exclude: tuple[str, ...] = ()
+    output_format: str | None = None
+    settings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved configuration of one run."""
+
+    root: Path  # where path patterns are anchored
+    source: Path | None  # the pyproject.toml it came from
+    enabled: frozenset[str]
+    output_format: str
+    settings: Mapping[str, tuple[str, ...]]
+    exclude: PathPatterns
+    per_file_ignores: tuple[tuple[PathPatterns, frozenset[str]], ...]
+
+    def rules(self) -> tuple[type[Rule], ...]:
+        return tuple(rule for rule in all_rules() if rule.code in self.enabled)
+
+    def is_excluded(self, path: str) -> bool:
+        return self.exclude.matches(path)
+
+    def keeps(self, finding: Finding) -> bool:
+        """False for a code that is not selected, or that a per-file-ignores entry silences for the file."""
+        if finding.code not in self.enabled:
+            return False
+        return not any(finding.code in codes and patterns.matches(finding.filename)
+                       for patterns, codes in self.per_file_ignores)
+
+
+def load(paths: Sequence[str], overrides: Options = Options(), *, config_file: str | None = None,
+         isolated: bool = False) -> Config:
+    """The configuration for linting `paths`: the nearest `[tool.optlint]` (or `config_file`) under `overrides`."""
+    source = None if isolated else Path(config_file) if config_file else find(paths)
+    layers = [read(source), overrides] if source else [overrides]
+    return resolve(layers, source.parent.resolve() if source else Path.cwd(), source)
+
+
+def find(paths: Sequence[str]) -> Path | None:
+    """The nearest pyproject.toml with a [tool.optlint] table, walking up from the paths' common directory."""
+    start = _common_directory(paths)
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and "optlint" in _toml(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def _common_directory(paths: Sequence[str]) -> Path:
+    directories = [p if os.path.isdir(p) else os.path.dirname(p) for p in map(os.path.abspath, paths)]
+    try:
+        return Path(os.path.commonpath(directories)) if directories else Path.cwd()
+    except ValueError:  # paths on different drives
+        return Path.cwd()
+
+
+def _toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+
+
+def read(path: Path) -> Options:
+    """The [tool.optlint] table of `path`, validated."""
+    table = _toml(path).get("tool", {}).get("optlint")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: no [tool.optlint] table")
+    for key in table:
+        if key not in KEYS:
+            raise ConfigError(f"{path}: [tool.optlint] {key}: unknown key.{_did_you_mean(key, KEYS)}")
+    where = lambda key: f"{path}: [tool.optlint] {key}"  # noqa: E731
+    get = lambda key, check: check(table[key], where(key)) if key in table else None  # noqa: E731
+    return Options(
+        select=get("select", selectors),
+        extend_select=get("extend-select", selectors) or (),
+        ignore=get("ignore", selectors) or (),
+        per_file_ignores=get("per-file-ignores", _per_file_ignores) or (),
+        exclude=get("exclude", _strings),
+        extend_exclude=get("extend-exclude", _strings) or (),
+        output_format=get("output-format", _output_format),
+        settings={SETTINGS[key]: get(key, _dotted_names) for key in SETTINGS if key in table},
+    )
+
+
+def selectors(value, where: str) -> tuple[str, ...]:
+    """Rule codes or prefixes (`OPT011`, `OPT01`, `OPT`), each matching at least one known code."""
+    for selector in _strings(value, where):
+        problem = selector_problem(selector)
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
+    return tuple(value)
+
+
+def selector_problem(selector: str) -> str | None:
+    codes = tuple(registry())
+    if SELECTOR.fullmatch(selector) and any(code.startswith(selector) for code in codes):
+        return None
+    return f"unknown rule code or prefix `{selector}`.{_did_you_mean(selector.upper(), codes, exact_case=selector)}"
+
+
+def _strings(value, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {_toml_repr(value)}")
+    return tuple(value)
+
+
+def _per_file_ignores(value, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: expected a table of glob = [codes], e.g. {{ "tests/**" = ["OPT011"] }}, '
+                          f"got {_toml_repr(value)}")
+    return tuple((pattern, selectors(codes, f'{where} "{pattern}"')) for pattern, codes in value.items())
+
+
+def _output_format(value, where: str) -> str:
+    if value not in FORMATS:
+        raise ConfigError(f"{where}: expected one of {', '.join(FORMATS)}, got {_toml_repr(value)}")
+    return value
+
+
+def _dotted_names(value, where: str) -> tuple[str, ...]:
+    for name in _strings(value, where):
+        if not DOTTED_NAME.fullmatch(name):
+            raise ConfigError(f"{where}: `{name}` is not a Python name (write `optimizer_step` or `utils.step`)")
+    return tuple(value)
+
+
+def _toml_repr(value) -> str:
+    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a table",
+            list: "a list"}.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})"
+
+
+def _did_you_mean(word: str, choices: Iterable[str], exact_case: str | None = None) -> str:
+    choices = list(choices)
+    if exact_case is not None and word in choices and word != exact_case:
+        return f" Did you mean `{word}`?"
+    close = difflib.get_close_matches(word.replace("_", "-"), choices, n=1, cutoff=0.6)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
+def resolve(layers: Sequence[Options], root: Path, source: Path | None = None) -> Config:
+    """Merge the layers, each over the one before: the file, then the command line."""
+    exclude = next((layer.exclude for layer in reversed(layers) if layer.exclude is not None), DEFAULT_EXCLUDE)
+    extend_exclude = tuple(pattern for layer in layers for pattern in layer.extend_exclude)
+    ignores = tuple((PathPatterns([pattern], root), expand(codes))
+                    for layer in layers for pattern, codes in layer.per_file_ignores)
+    output_format = next((layer.output_format for layer in reversed(layers) if layer.output_format), "text")
+    settings = {key: () for key in SETTINGS.values()}
+    for layer in layers:
+        settings.update(layer.settings)
+    return Config(root, source, enabled_codes(layers), output_format, settings,
+                  PathPatterns([*exclude, *extend_exclude], root), ignores)
+
+
+def expand(selectors_: Iterable[str]) -> frozenset[str]:
+    """Every code a selector list names (prefixes included, opt-in rules too: used for ignoring)."""
+    return frozenset(code for code in registry() for s in selectors_ if code.startswith(s))
+
+
+def enabled_codes(layers: Sequence[Options]) -> frozenset[str]:
+    infos = registry()
+    enabled = {code for code, info in infos.items() if info.default_enabled}
+    for layer in layers:
+        chosen = (*(layer.select or ()), *layer.extend_select)
+        base = set() if layer.select is not None else enabled
+        enabled = {code for code, info in infos.items()
+                   if _decide(code, chosen, layer.ignore, code in base, opt_in=not info.default_enabled)}
+    return frozenset(enabled)
+
+
+def _decide(code: str, chosen: Sequence[str], ignored: Sequence[str], default: bool, opt_in: bool) -> bool:
+    """The most specific selector wins; `ignore` wins a tie; neither: the previous layer's answer."""
+    select = _specificity(code, chosen, exact_only=opt_in)
+    ignore = _specificity(code, ignored)
+    if select < 0 and ignore < 0:
+        return default
+    return select > ignore
+
+
+def _specificity(code: str, selectors_: Sequence[str], exact_only: bool = False) -> int:
+    return max((len(s) for s in selectors_ if code.startswith(s) and (s == code or not exact_only)), default=-1)
+
+
+class PathPatterns:
+    """Gitignore-like globs anchored at `root` (see the module docstring)."""
+
+    def __init__(self, patterns: Iterable[str], root: Path):
+        self.root = str(root)
+        normal = [p.replace("\\", "/").removeprefix("./").rstrip("/") for p in patterns]
+        self._component = _union(p for p in normal if "/" not in p)
+        self._anchored = _union(p.lstrip("/") for p in normal if "/" in p)
+
+    def matches(self, path: str) -> bool:
+        relative = os.path.relpath(os.path.abspath(path), self.root)
+        if relative == ".." or relative.startswith(".." + os.sep):  # outside the project: its name only
+            return bool(self._component.fullmatch(os.path.basename(path)))
+        parts = Path(relative).parts
+        return any(self._component.fullmatch(part) for part in parts) or any(
+            self._anchored.fullmatch("/".join(parts[: i + 1])) for i in range(len(parts)))
+
+
+def _union(patterns: Iterable[str]) -> re.Pattern:
+    regexes = [_glob_regex(p) for p in patterns if p]
+    return re.compile("|".join(f"(?:{r})" for r in regexes) if regexes else r"(?!)")
+
+
+def _glob_regex(pattern: str) -> str:
+    """`**` crosses directories, `*` and `?` do not, `[...]` is a character class."""
+    tokens = re.split(r"(\*\*/|\*\*|\*|\?|\[!?[^\]]+\])", pattern)
+    translate = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    out = []
+    for token in tokens:
+        if token in translate:
+            out.append(translate[token])
+        elif token.startswith("[") and token.endswith("]") and len(token) > 2:
+            out.append("[^" + token[2:] if token.startswith("[!") else token)
+        else:
+            out.append(re.escape(token))
+    return "".join(out)

@@ -1,0 +1,199 @@
+"""What `optlint check` does: configuration -> lint -> fix, diff or add-noqa -> report -> exit status.
+
+cli.py declares the options; this module runs them. Exit status: 0 nothing to report, 1 findings (or,
+with --diff, fixes to apply), 2 bad usage or configuration, an unreadable path, or an internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass
+from itertools import groupby
+
+import click
+
+from optlint import __version__
+from optlint.config import Config, ConfigError, Options, load
+from optlint.findings import Finding
+from optlint.report import render, statistics
+from optlint.static import files
+from optlint.static.add_noqa import add_noqa
+from optlint.static.fix import FixError, fix_file, fix_text, read_for_rewrite, unified_diff, wanted, write_back
+from optlint.static.runner import LintResult, lint_paths, lint_text
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    add_noqa: bool = False
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] | None = None
+    extend_exclude: tuple[str, ...] | None = None
+    output_format: str | None = None
+    show_source: bool = False
+    statistics: bool = False
+    quiet: bool = False
+    exit_zero: bool = False
+    config_file: str | None = None
+    isolated: bool = False
+    stdin_filename: str | None = None
+
+    def overrides(self) -> Options:
+        return Options(select=self.select, extend_select=self.extend_select or (), ignore=self.ignore or (),
+                       exclude=self.exclude, extend_exclude=self.extend_exclude or (),
+                       output_format=self.output_format)
+
+
+@dataclass
+class Stdin:
+    name: str
+    text: str
+    fixed: str | None = None
+
+
+def run(paths: tuple[str, ...], options: CheckOptions) -> int:
+    paths = paths or (".",)
+    stdin = Stdin(options.stdin_filename or "-", sys.stdin.read()) if "-" in paths else None
+    try:
+        config = load([stdin.name if p == "-" else p for p in paths], options.overrides(),
+                      config_file=options.config_file, isolated=options.isolated)
+    except ConfigError as error:
+        click.echo(f"optlint: error: {error}", err=True)
+        return 2
+    result = lint(paths, config, stdin)
+    if options.add_noqa:
+        return _add_noqa(result, options)
+    fixed, diffs = _fix(result, config, options, stdin) if options.fix or options.diff else (0, 0)
+    _print_errors(result, options)
+    if options.diff:
+        if not options.quiet:
+            click.echo(f"Would fix {fixed} problem{'s' * (fixed != 1)}.", err=True)
+        return 2 if result.errors else 1 if diffs else 0
+    if stdin is not None and options.fix:
+        click.echo(stdin.fixed if stdin.fixed is not None else stdin.text, nl=False)
+    _report(result, config, options, stdin, fixed, to_stderr=stdin is not None and options.fix)
+    if result.errors:
+        return 2
+    return 0 if options.exit_zero or not result.findings else 1
+
+
+def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None) -> LintResult:
+    named = [p for p in paths if p != "-"]
+    result = lint_paths(named, config.rules(), config.settings, config.is_excluded) if named else LintResult()
+    if stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
+        result.findings += lint_text(stdin.text, stdin.name, config.rules(), config.settings)
+        result.files_checked += 1
+    result.findings = _selected(result.findings, config)
+    return result
+
+
+def _selected(findings, config: Config) -> list[Finding]:
+    return sorted((f for f in findings if config.keeps(f)), key=Finding.sort_key)
+
+
+def _linter(config: Config, filename: str):
+    return lambda text: _selected(lint_text(text, filename, config.rules(), config.settings), config)
+
+
+def _by_file(findings: list[Finding]):
+    return groupby(sorted(findings, key=Finding.sort_key), key=lambda f: f.filename)
+
+
+def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin | None) -> tuple[int, int]:
+    """Fix (or, with --diff, show the fixes of) every file with a wanted fix. Returns (fixed, diffs)."""
+    fixed, diffs, remaining = 0, 0, []
+    for filename, group in _by_file(result.findings):
+        findings = list(group)
+        if not wanted(findings, options.unsafe_fixes):
+            remaining += findings
+            continue
+        lint_one = _linter(config, filename)
+        try:
+            if stdin is not None and filename == stdin.name:
+                before, outcome = stdin.text, fix_text(stdin.text, lint_one, unsafe=options.unsafe_fixes)
+                stdin.fixed = outcome.text
+            else:
+                before, outcome = fix_file(filename, lint_one, unsafe=options.unsafe_fixes, write=not options.diff)
+        except (FixError, files.InputError) as error:
+            result.errors.append(str(error) if isinstance(error, files.InputError) else f"{filename}: {error}")
+            remaining += findings
+            continue
+        if not outcome.converged:
+            result.errors.append(f"{filename}: fixes did not settle after several passes; the file holds the last "
+                                 f"pass. Please report it to optlint {__version__} with this file.")
+        fixed += len(outcome.fixed)
+        remaining += outcome.remaining
+        if options.diff and outcome.text != before:
+            diffs += 1
+            click.echo(unified_diff(before, outcome.text, filename), nl=False)
+    result.findings = sorted(remaining, key=Finding.sort_key)
+    return fixed, diffs
+
+
+def _add_noqa(result: LintResult, options: CheckOptions) -> int:
+    added = 0
+    for filename, group in _by_file(result.findings):
+        try:
+            source = read_for_rewrite(filename)
+            outcome = add_noqa(source.text, list(group))
+            if outcome.text != source.text:
+                write_back(source, outcome.text)
+        except (FixError, files.InputError) as error:
+            result.errors.append(str(error) if isinstance(error, files.InputError) else f"{filename}: {error}")
+            continue
+        added += outcome.added
+        for f in outcome.skipped:
+            click.echo(f"optlint: warning: {f.filename}:{f.row}: cannot add `# noqa: {f.code}`: the line ends "
+                       "inside a string or continues with a backslash", err=True)
+    _print_errors(result, options)
+    if not options.quiet:
+        click.echo(f"Added {added} noqa directive{'s' * (added != 1)}.", err=True)
+    return 2 if result.errors else 0
+
+
+def _print_errors(result: LintResult, options: CheckOptions) -> None:
+    for error in result.errors:
+        click.echo(f"optlint: error: {error}", err=True)
+    if result.files_checked == 0 and not result.errors and not options.quiet:
+        click.echo("optlint: warning: no Python files found under the given paths (or all are excluded).", err=True)
+
+
+def _report(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin | None, fixed: int,
+            to_stderr: bool) -> None:
+    color = use_color(sys.stderr if to_stderr else sys.stdout)
+    fmt = config.output_format
+    if options.statistics:
+        text = statistics.render(result.findings, "json" if fmt == "json" else "text")
+    else:
+        unsafe = 0 if options.unsafe_fixes else sum(1 for f in result.findings if f.fix and not f.fix.safe)
+        text = render(fmt, result.findings, files_checked=result.files_checked, show_source=options.show_source,
+                      source=_source_lines(stdin), color=color, with_summary=not options.quiet, fixed=fixed,
+                      unsafe_fixable=unsafe)
+    if text:
+        click.echo(text, err=to_stderr, color=color)
+
+
+def use_color(stream) -> bool:
+    """Colour on a terminal only; NO_COLOR (no-color.org) turns it off, FORCE_COLOR on."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or (hasattr(stream, "isatty") and stream.isatty())
+
+
+def _source_lines(stdin: Stdin | None):
+    @functools.cache
+    def lines(filename: str) -> list[str] | None:
+        if stdin is not None and filename == stdin.name:
+            return files.split_lines(stdin.fixed if stdin.fixed is not None else stdin.text)
+        try:
+            return files.split_lines(files.decode(files.read(filename), filename).text)
+        except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError):
+            return None
+
+    return lines

@@ -1,0 +1,59 @@
+"""--add-noqa: every current finding silenced on its own line, nothing else changed."""
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from optlint.cli import main
+from optlint.static.add_noqa import add_noqa
+from optlint.static.runner import lint_text
+
+BAD = "import torch\nopt = torch.optim.Adam(params, learning_rate=1e-3)\n"
+
+
+def silenced(text: str) -> str:
+    return add_noqa(text, lint_text(text, "t.py")).text
+
+
+def test_each_finding_line_gets_its_codes_and_the_file_is_then_clean():
+    text = BAD + "sched = torch.optim.lr_scheduler.StepLR(opt, step=1)\n"
+    result = add_noqa(text, lint_text(text, "t.py"))
+    assert result.text.splitlines()[1:] == [
+        "opt = torch.optim.Adam(params, learning_rate=1e-3)  # noqa: OPT001",
+        "sched = torch.optim.lr_scheduler.StepLR(opt, step=1)  # noqa: OPT002",
+    ]
+    assert result.added == 2 and lint_text(result.text, "t.py") == []
+    assert silenced(result.text) == result.text
+
+
+def test_codes_merge_into_an_existing_noqa_comment_and_other_comments_stay():
+    text = "import torch\nopt = torch.optim.Adam(params, learning_rate=1e-3)  # tuned  # noqa: E501\n"
+    assert silenced(text).splitlines()[1] == (
+        "opt = torch.optim.Adam(params, learning_rate=1e-3)  # tuned  # noqa: E501, OPT001")
+
+
+def test_a_noqa_lookalike_inside_a_string_is_not_edited():
+    text = 'import torch\nopt = torch.optim.Adam(params, learning_rate=1e-3, name="# noqa: E501")\n'
+    assert silenced(text).splitlines()[1].endswith('name="# noqa: E501")  # noqa: OPT001')
+
+
+def test_lines_that_cannot_take_a_comment_are_skipped():
+    text = ('import torch\nopt = torch.optim.Adam(params, learning_rate=1e-3, doc="""a\nb""")\n'
+            "sched = torch.optim.lr_scheduler.StepLR(opt, step=1) + \\\n    0\n")
+    result = add_noqa(text, lint_text(text, "t.py"))
+    assert result.text == text
+    assert {f.code for f in result.skipped} == {"OPT001", "OPT002"} and result.added == 0
+
+
+def test_crlf_is_kept():
+    text = BAD.replace("\n", "\r\n")
+    assert silenced(text) == "import torch\r\nopt = torch.optim.Adam(params, learning_rate=1e-3)  # noqa: OPT001\r\n"
+
+
+def test_cli_adds_noqa_and_the_next_run_passes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("train.py").write_text(BAD)
+    result = CliRunner().invoke(main, ["check", "--add-noqa", "."])
+    assert result.exit_code == 0 and "Added 1 noqa directive." in result.output
+    assert CliRunner().invoke(main, ["check", "."]).exit_code == 0
+    assert CliRunner().invoke(main, ["check", "--add-noqa", "--fix", "."]).exit_code == 2

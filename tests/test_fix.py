@@ -1,0 +1,207 @@
+"""--fix: round trips over every fixture, bytes kept (encoding, BOM, line endings, permissions), atomic writes."""
+
+import difflib
+import os
+import stat
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from click.testing import CliRunner
+
+from optlint.cli import main
+from optlint.findings import Edit, Finding, Fix
+from optlint.static import files
+from optlint.static.fix import MAX_PASSES, FixError, apply_fixes, fix_file, fix_text, wanted
+from optlint.static.runner import lint_file, lint_text
+
+FIXTURES = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "static").rglob("*.py"))
+BAD = "import torch\nopt = torch.optim.Adam(params, learning_rate=1e-3, weightDecay=0.1)\n"
+FIXED = "import torch\nopt = torch.optim.Adam(params, lr=1e-3, weight_decay=0.1)\n"
+
+
+def linter(filename: str):
+    return lambda text: lint_text(text, filename)
+
+
+def rows_of(text: str, start: int, end: int) -> set[int]:
+    first = text.count("\n", 0, start) + 1
+    return set(range(first, text.count("\n", 0, end) + 2))
+
+
+def changed_rows(before: str, after: str) -> set[int]:
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    return {row + 1 for tag, i1, i2, _, _ in matcher.get_opcodes() if tag != "equal" for row in range(i1, max(i2, i1 + 1))}
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f"{p.parent.name}/{p.name}" for p in FIXTURES])
+def test_fix_round_trip_over_every_fixture(fixture, tmp_path):
+    target = tmp_path / fixture.name
+    target.write_bytes(fixture.read_bytes())
+    original = fixture.read_text(encoding="utf-8")
+    fixable = wanted(lint_file(str(target)))
+    intended = {row for f in fixable for e in f.fix.edits for row in rows_of(original, e.start, e.end)}
+
+    _, result = fix_file(str(target), linter(str(target)))
+    fixed = target.read_text(encoding="utf-8")
+
+    assert changed_rows(original, fixed) <= intended
+    assert (fixed != original) == bool(fixable)
+    cst.parse_module(fixed)
+    compile(fixed, str(target), "exec", dont_inherit=True)
+    assert result.converged and not wanted(result.remaining)
+    assert [(f.row, f.code) for f in lint_file(str(target))] == [(f.row, f.code) for f in result.remaining]
+    # A second run changes nothing.
+    _, again = fix_file(str(target), linter(str(target)))
+    assert again.fixed == () and target.read_text(encoding="utf-8") == fixed
+
+
+def test_fixing_a_bad_fixture_removes_exactly_the_fixed_findings():
+    bad = [p for p in FIXTURES if p.parent.name == "bad"]
+    assert any(wanted(lint_file(str(p))) for p in bad), "no fixture exercises a fix"
+    for path in bad:
+        before = lint_file(str(path))
+        result = fix_text(path.read_text(encoding="utf-8"), linter(str(path)))
+        fixed_codes = sorted(f.code for f in result.fixed)
+        assert sorted(f.code for f in before) == sorted(fixed_codes + [f.code for f in result.remaining])
+
+
+CASES = {
+    "crlf": (BAD.replace("\n", "\r\n").encode(), FIXED.replace("\n", "\r\n").encode()),
+    "cr": (BAD.replace("\n", "\r").encode(), FIXED.replace("\n", "\r").encode()),
+    "bom": (b"\xef\xbb\xbf" + BAD.encode(), b"\xef\xbb\xbf" + FIXED.encode()),
+    "latin-1 cookie": (
+        "# -*- coding: latin-1 -*-\n# Réglages\n".encode("latin-1") + BAD.encode(),
+        "# -*- coding: latin-1 -*-\n# Réglages\n".encode("latin-1") + FIXED.encode(),
+    ),
+    "form feed and U+2028 before the finding": (
+        ('s = "a\x0cb\u2028c"\n' + BAD).encode(), ('s = "a\x0cb\u2028c"\n' + FIXED).encode()),
+    "no newline at the end": (BAD.rstrip("\n").encode(), FIXED.rstrip("\n").encode()),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fix_keeps_encoding_bom_and_line_endings(case, tmp_path):
+    before, after = CASES[case]
+    target = tmp_path / "train.py"
+    target.write_bytes(before)
+    fix_file(str(target), linter(str(target)))
+    assert target.read_bytes() == after
+
+
+def test_fix_keeps_permissions_and_symlinks(tmp_path):
+    real = tmp_path / "real.py"
+    real.write_text(BAD)
+    real.chmod(0o751)
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    fix_file(str(link), linter(str(link)))
+    assert link.is_symlink() and real.read_text() == FIXED
+    assert stat.S_IMODE(real.stat().st_mode) == 0o751
+
+
+def test_failure_between_write_and_rename_leaves_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "train.py"
+    target.write_text(BAD)
+
+    def crash(src, dst):
+        assert Path(src).read_text() == FIXED  # the new text was fully written first
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(FixError, match="No space left on device"):
+        fix_file(str(target), linter(str(target)))
+    assert target.read_text() == BAD
+    assert os.listdir(tmp_path) == ["train.py"]
+
+
+@pytest.fixture
+def train_py(tmp_path, monkeypatch) -> Path:
+    """`train.py` with two fixable findings, in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    Path("train.py").write_text(BAD)
+    return Path("train.py")
+
+
+def test_cli_reports_a_failed_write_and_exits_2(train_py, monkeypatch):
+    monkeypatch.setattr(files.os, "replace", lambda src, dst: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    result = CliRunner().invoke(main, ["check", "--fix", "train.py"])
+    assert result.exit_code == 2
+    assert "optlint: error: train.py: cannot write the file (denied); it is unchanged" in result.output
+    assert train_py.read_text() == BAD
+
+
+def finding(start: int, end: int, replacement: str, code="OPT001", safe=True) -> Finding:
+    return Finding(code, "m", fix=Fix("t", (Edit(start, end, replacement),), safe))
+
+
+def test_overlapping_fixes_wait_for_the_next_pass():
+    text, applied = apply_fixes("abcdef", [finding(1, 3, "X"), finding(2, 4, "Y"), finding(4, 5, "Z")])
+    assert text == "aXdZf" and len(applied) == 2
+    # Two insertions at one place are a conflict too: their order would be a guess.
+    assert apply_fixes("ab", [finding(1, 1, "X"), finding(1, 1, "Y")])[0] == "aXb"
+
+
+def test_unsafe_fixes_only_on_request():
+    lint = lambda text: [finding(0, 1, "y", safe=False)] if text.startswith("x") else []  # noqa: E731
+    assert fix_text("x = 1\n", lint).text == "x = 1\n"
+    assert fix_text("x = 1\n", lint, unsafe=True).text == "y = 1\n"
+
+
+def test_a_fix_that_breaks_the_syntax_is_never_written(tmp_path):
+    target = tmp_path / "train.py"
+    target.write_text(BAD)
+    start = BAD.index("learning_rate")
+    lint = lambda text: [finding(start, start + 1, "(")] if "learning_rate" in text else []  # noqa: E731
+    with pytest.raises(FixError, match="does not parse"):
+        fix_file(str(target), lint)
+    assert target.read_text() == BAD
+
+
+def test_a_fix_that_breaks_compilation_is_refused():
+    text = "def f(a, b):\n    return a\n"
+    start = text.index("b)")
+    lint = lambda t: [finding(start, start + 1, "a")] if "b)" in t else []  # noqa: E731
+    with pytest.raises(FixError, match="does not compile"):  # duplicate argument: parses, does not compile
+        fix_text(text, lint)
+
+
+def test_fixes_that_never_settle_stop_after_a_few_passes():
+    passes = []
+    lint = lambda text: passes.append(text) or [finding(0, 1, "b" if text[0] == "a" else "a")]  # noqa: E731
+    result = fix_text("a = 1\n", lint)
+    assert not result.converged and len(passes) == MAX_PASSES + 1
+
+
+def test_cli_fix_then_second_run_changes_nothing(train_py):
+    first = CliRunner().invoke(main, ["check", "--fix", "train.py"])
+    assert first.exit_code == 0
+    assert "Found 2 problems in 1 file (2 fixed, 0 remaining)." in first.output
+    assert train_py.read_text() == FIXED
+    second = CliRunner().invoke(main, ["check", "--fix", "train.py"])
+    assert second.exit_code == 0 and "All checks passed" in second.output
+
+
+def test_cli_diff_shows_the_fix_and_writes_nothing(train_py):
+    result = CliRunner().invoke(main, ["check", "--diff", "train.py"])
+    assert result.exit_code == 1
+    assert "-opt = torch.optim.Adam(params, learning_rate=1e-3, weightDecay=0.1)\n" in result.output
+    assert "+opt = torch.optim.Adam(params, lr=1e-3, weight_decay=0.1)\n" in result.output
+    assert train_py.read_text() == BAD
+    train_py.write_text(FIXED)
+    assert CliRunner().invoke(main, ["check", "--diff", "train.py"]).exit_code == 0
+
+
+def test_cli_fix_on_stdin_prints_the_fixed_source(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--fix", "-q", "-"], input=BAD)
+    assert result.exit_code == 0
+    assert result.stdout == FIXED
+
+
+def test_remaining_findings_keep_the_exit_status_at_1(train_py):
+    train_py.write_text("import torch\nopt = torch.optim.Adam(params, learning_rate=1, zzz=2)\n")
+    result = CliRunner().invoke(main, ["check", "--fix", "train.py"])
+    assert result.exit_code == 1
+    assert "(1 fixed, 1 remaining)" in result.output and "zzz" in result.output
+    assert CliRunner().invoke(main, ["check", "--fix", "--exit-zero", "train.py"]).exit_code == 0
