@@ -171,11 +171,11 @@ def nn_module_facts(torch) -> dict:
                 continue
             module = _build_module(cls)
             if module is not None:
-                facts[name] = _module_facts(nn, cls, module)
+                facts[name] = _module_facts(torch, cls, module)
     return facts
 
 
-def _module_facts(nn, cls, module) -> dict:
+def _module_facts(torch, cls, module) -> dict:
     entry = {"parameterless": not _owns_parameters(module)}
     # The bool flags whose non-default value flips that: BatchNorm's affine=False removes the
     # parameters, InstanceNorm's affine=True adds them.
@@ -190,9 +190,21 @@ def _module_facts(nn, cls, module) -> dict:
         entry[flipped_key] = flags
     # Containers own what they are given (Sequential, ModuleList, a bare Module used as a
     # namespace): empty when built bare, so "parameterless" says nothing about them.
-    if cls.forward is nn.Module.forward or hasattr(cls, "__setitem__"):
+    if cls.forward is torch.nn.Module.forward or hasattr(cls, "__setitem__"):
         entry["container"] = True
+        if _iterates_parameters(torch, cls):
+            entry["iterable_of_parameters"] = True  # ParameterList: valid as an optimizer's params
     return entry
+
+
+def _iterates_parameters(torch, cls) -> bool:
+    """Whether iterating the container yields the parameters it was built with."""
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    try:
+        items = list(cls([parameter]))
+    except Exception:  # noqa: BLE001 - a container of modules, or of named entries
+        return False
+    return len(items) == 1 and items[0] is parameter
 
 
 def _owns_parameters(module) -> bool:

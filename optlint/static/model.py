@@ -230,6 +230,17 @@ class SemanticModel:
                 )
         return False
 
+    def binding_scope(self, name: str, scope: Scope) -> Scope | None:
+        """The scope whose binding a plain name refers to (None for builtins and undefined names)."""
+        return next((s for s in scope.lookup_chain() if name in s.bound or name in s.imports), None)
+
+    def receives_parameter(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """Whether a plain name is a parameter of the function that binds it, reassigned or not."""
+        if not isinstance(expr, cst.Name):
+            return False
+        binding = self.binding_scope(expr.value, scope)
+        return binding is not None and binding.kind == "function" and expr.value in _parameter_names(binding.node)
+
     # -- instances -----------------------------------------------------------------------------
     def instance_of(self, expr: cst.BaseExpression, scope: Scope) -> Instance | None:
         """The optimizer or scheduler a name or `self.x` holds, when every build of it agrees."""
