@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from optlint.static.groups import Construction, ParamGroup, added_groups, constructions
-from optlint.static.model import Scope, SemanticModel
+from optlint.static.model import Instance, Scope, SemanticModel
 
 WHOLE, GROUP, ELEMENTS = "whole", "group", "elements"
 
@@ -48,11 +48,18 @@ def optimizers(model: SemanticModel) -> list[Optimizer]:
     found = [Optimizer(c, _construction_groups(c)) for c in constructions(model)]
     by_instance = {id(o.construction.instance): o for o in found if o.construction.instance is not None}
     for site, instance, group in added_groups(model):
-        owner = by_instance.get(id(instance))
+        owner = by_instance.get(id(instance)) if _built_once(instance) else None
         converted = _dict_group(group, site.scope, site.node)
         if owner is not None and converted is not None:
             owner.groups.append(converted)
     return found
+
+
+def _built_once(instance: Instance) -> bool:
+    """The optimizer's name or `self.x` is assigned once: `add_param_group` on it reaches this build."""
+    binding = instance.assignment
+    holders = binding.scope.attributes if instance.is_self_attribute else binding.scope.assignments
+    return len(holders.get(binding.target, [])) == 1
 
 
 def all_groups(model: SemanticModel) -> list[Group]:
@@ -90,8 +97,9 @@ def sources(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, *, fil
     """The iterables an expression draws its parameters from.
 
     `list(x)`, `tuple(x)`, `itertools.chain(a, b)`, `chain.from_iterable([a, b])` and `[*a, *b]`
-    are looked through. With `filters`, so are `filter(f, x)` and `[p for p in x if ...]`: they
-    yield a subset of x, which is enough to know the result is empty, never to know what it holds.
+    are looked through. With `filters`, so are `filter(f, x)` and `[p for n, p in x if ...]`: they
+    draw from x and are empty when x is, which says when a result is empty or who reads x, never
+    what the result holds.
     """
     inner = _inner_iterables(model, expr, scope, filters)
     if inner is None:
@@ -104,7 +112,7 @@ def _inner_iterables(model, expr, scope, filters) -> list[cst.BaseExpression] | 
         if all(isinstance(e, cst.StarredElement) for e in expr.elements):
             return [e.value for e in expr.elements]
         return None
-    if filters and isinstance(expr, (cst.ListComp, cst.GeneratorExp)) and _plain_comprehension(expr):
+    if filters and isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
         return [expr.for_in.iter]
     if not isinstance(expr, cst.Call) or any(a.keyword is not None or a.star for a in expr.args):
         return None
@@ -120,17 +128,6 @@ def _inner_iterables(model, expr, scope, filters) -> list[cst.BaseExpression] | 
         if not _has_starred(args[0]):
             return [e.value for e in args[0].elements]
     return None
-
-
-def _plain_comprehension(expr: cst.ListComp | cst.GeneratorExp) -> bool:
-    """`[p for p in x if ...]`: one `for`, yielding its own target unchanged."""
-    comp = expr.for_in
-    return (
-        comp.inner_for_in is None
-        and isinstance(comp.target, cst.Name)
-        and isinstance(expr.elt, cst.Name)
-        and expr.elt.value == comp.target.value
-    )
 
 
 def builtin_name(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> str | None:

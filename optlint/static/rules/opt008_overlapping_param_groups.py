@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from optlint.findings import Severity
+from optlint.static.model import Scope, SemanticModel, dotted
+from optlint.static.modules import module_builds
+from optlint.static.params import Group, builtin_name, optimizers, sources
+from optlint.static.rule import Rule
+
+_LISTS = (cst.List, cst.Tuple, cst.ListComp)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What one group draws parameters from, as far as the file proves it."""
+
+    node: cst.BaseExpression
+    root: Scope  # where the path's first name is bound (the class for `self`)
+    path: tuple[str, ...]  # ("model", "fc") for `model.fc.parameters()` / `model.fc.weight`
+    tree: bool  # `X.parameters()`: every parameter under X
+    text: str  # the expression, for "the same expression twice"
+
+    def overlaps(self, other: Source) -> bool:
+        if self.root is not other.root:
+            return False
+        if self.tree and other.tree:
+            shorter = min(len(self.path), len(other.path))
+            return self.path[:shorter] == other.path[:shorter]
+        return self.text == other.text
+
+
+class OverlappingParamGroups(Rule):
+    """Two param groups of one optimizer that provably share parameters: the same expression twice,
+    or `model.parameters()` beside `model.fc.parameters()` (a later `add_param_group` included)."""
+
+    code = "OPT008"
+    name = "overlapping-param-groups"
+    severity = Severity.ERROR
+    summary = "Two param groups of one optimizer share parameters."
+
+    VALID = (
+        # Sibling modules: no parameter in both.
+        "import torch\nopt = torch.optim.SGD([{'params': model.backbone.parameters(), 'lr': 1e-4},\n"
+        "                       {'params': model.head.parameters()}], lr=1e-2)",
+        # The decay / no-decay split: filters are never compared.
+        "import torch\ndecay = [p for n, p in model.named_parameters() if 'bias' not in n]\n"
+        "no_decay = [p for n, p in model.named_parameters() if 'bias' in n]\n"
+        "opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}])",
+        # The same module in two different optimizers (a GAN's two sides share nothing with each other here).
+        "import torch\ng = torch.optim.Adam(model.gen.parameters())\nd = torch.optim.Adam(model.disc.parameters())",
+        # A new head replaces the old one after the optimizer was built: its parameters are new.
+        "import torch\nfrom torch import nn\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "model.fc = nn.Linear(512, 20)\nopt.add_param_group({'params': model.fc.parameters()})",
+        # `model` in two functions is two different objects.
+        "import torch\ndef a(model):\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "def b(model, opt):\n    opt.add_param_group({'params': model.fc.parameters()})",
+        # Only the direct parameters of the root, and the child's: disjoint.
+        "import torch\nopt = torch.optim.SGD([{'params': model.parameters(recurse=False)},\n"
+        "                       {'params': model.fc.parameters()}], lr=0.1)",
+    )
+    INVALID = (
+        "import torch\nopt = torch.optim.Adam([{'params': model.parameters()},\n"
+        "                        {'params': model.fc.parameters(), 'lr': 1e-3}], lr=1e-4)",
+        # list()-wrapped, bare whole params then a later add_param_group on the same optimizer.
+        "import torch\nopt = torch.optim.SGD(list(model.parameters()), lr=0.1)\n"
+        "opt.add_param_group({'params': model.head.parameters(), 'lr': 0.01})",
+        # The same expression twice.
+        "import torch\nw = list(model.parameters())\nopt = torch.optim.SGD([{'params': w}, {'params': w, 'lr': 0.0}], lr=0.1)",
+        # self.model across methods.
+        "import torch\nclass Task:\n    def __init__(self, model):\n        self.model = model\n"
+        "        self.opt = torch.optim.AdamW(self.model.encoder.parameters(), lr=1e-4)\n"
+        "    def unfreeze(self):\n        self.opt.add_param_group({'params': self.model.parameters()})",
+    )
+
+    def check(self, ctx) -> None:
+        model = ctx.model
+        replaced = _assigned_attributes(ctx.module)
+        for optimizer in optimizers(model):
+            earlier: list[tuple[Group, Source]] = []
+            for group in optimizer.groups:
+                found = [s for e in group.expressions for s in _sources(model, e, group.scope)]
+                for source in found:
+                    clash = next(
+                        (old for g, old in earlier if old.overlaps(source) and _same_objects(model, g, group, old, source, replaced)),
+                        None,
+                    )
+                    if clash is not None:
+                        self._report(ctx, source, clash)
+                earlier.extend((group, s) for s in found)
+
+    def _report(self, ctx, source: Source, clash: Source) -> None:
+        code, other = ctx.module.code_for_node(source.node), ctx.module.code_for_node(clash.node)
+        if source.tree and clash.tree and source.path != clash.path:
+            relation = "is part of" if len(source.path) > len(clash.path) else "includes"
+            fact = f"`{code}` {relation} `{other}` of an earlier group"
+            outer, inner = sorted((source.path, clash.path), key=len)
+            prefix = ".".join(inner[len(outer):])
+            hint = (
+                f"Put `{'.'.join(inner)}` in one group only; build the other from the rest: "
+                f"`[p for n, p in {'.'.join(outer)}.named_parameters() if not n.startswith('{prefix}.')]`."
+            )
+        else:
+            fact = f"`{code}` is already in an earlier group"
+            hint = "Keep these parameters in one group only."
+        ctx.report(
+            source.node,
+            f"{fact}: torch raises ValueError (some parameters appear in more than one parameter group).",
+            hint=hint,
+        )
+
+
+def _sources(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> list[Source]:
+    return [s for item in sources(model, expr, scope, filters=False) if (s := _source(model, item, scope))]
+
+
+def _source(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Source | None:
+    text = dotted(expr)
+    tree = False
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+        receiver = dotted(expr.func.value)
+        if receiver is None or expr.func.attr.value not in ("parameters", "named_parameters"):
+            return None
+        tree = not expr.args
+        text = "".join(cst.Module([]).code_for_node(expr).split())
+        path = tuple(receiver.split("."))
+    elif text is None or not _holds_same_tensors(model, expr, scope):
+        return None
+    else:
+        path = tuple(text.split("."))
+    root = _root_scope(model, path[0], scope)
+    return Source(expr, root, path, tree, text) if root is not None else None
+
+
+def _holds_same_tensors(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> bool:
+    """Twice the same name or attribute is twice the same tensors, unless it may be a generator
+    (OPT009's case: the second use is empty) or a module (OPT005's case)."""
+    if module_builds(model, expr, scope) is not None:
+        return False
+    if isinstance(expr, cst.Name) or model.attribute_owner(expr, scope) is not None:
+        assignments = model.assignments_of(expr, scope)
+        return bool(assignments) and all(_is_list(model, a.value, a.resolution_scope) for a in assignments)
+    return True  # `model.fc.weight`: a tensor attribute
+
+
+def _is_list(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> bool:
+    if isinstance(expr, _LISTS):
+        return True
+    return isinstance(expr, cst.Call) and builtin_name(model, expr.func, scope) in ("list", "tuple")
+
+
+def _root_scope(model: SemanticModel, name: str, scope: Scope) -> Scope | None:
+    if name == "self":
+        return scope.enclosing_class
+    return model.binding_scope(name, scope) or model.module_scope
+
+
+def _same_objects(model, first: Group, second: Group, a: Source, b: Source, replaced: set[str]) -> bool:
+    """Within one call both groups see the same objects. Across calls (`add_param_group` later), only
+    when the root is assigned once and no module between the two paths was replaced in between."""
+    if first.site is second.site:
+        return True
+    if _assignment_count(model, a.path, first.scope) > 1:
+        return False
+    outer, inner = sorted((a.path, b.path), key=len)
+    return not any(".".join(inner[:n]) in replaced for n in range(len(outer) + 1, len(inner) + 1))
+
+
+def _assignment_count(model: SemanticModel, path: tuple[str, ...], scope: Scope) -> int:
+    if path[0] != "self":
+        return len(model.assignments_of(cst.Name(path[0]), scope))
+    owner = scope.enclosing_class
+    return len(owner.attributes.get(path[1], [])) if owner is not None and len(path) > 1 else 0
+
+
+def _assigned_attributes(module: cst.Module) -> set[str]:
+    """Every `a.b.c = ...` target of the file: a submodule replaced after the optimizer was built."""
+    collector = _AttributeTargets()
+    module.visit(collector)
+    return collector.targets
+
+
+class _AttributeTargets(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.targets: set[str] = set()
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._add(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._add(node.target)
+
+    def _add(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._add(element.value)
+        elif isinstance(target, cst.Attribute) and (text := dotted(target)) is not None:
+            self.targets.add(text)
