@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from optlint.findings import Severity
-from optlint.static.model import Scope, SemanticModel, dotted
+from optlint.static.model import Scope, SemanticModel
 from optlint.static.modules import module_builds
-from optlint.static.params import Group, builtin_name, optimizers, sources
+from optlint.static.params import Group, builtin_name, optimizers, parameters_call, sources
 from optlint.static.rule import Rule
 
 _LISTS = (cst.List, cst.Tuple, cst.ListComp)
@@ -96,11 +96,12 @@ class OverlappingParamGroups(Rule):
         if source.tree and clash.tree and source.path != clash.path:
             relation = "is part of" if len(source.path) > len(clash.path) else "includes"
             fact = f"`{code}` {relation} `{other}` of an earlier group"
-            outer, inner = sorted((source.path, clash.path), key=len)
-            prefix = ".".join(inner[len(outer):])
+            outer, inner = sorted((source, clash), key=lambda s: len(s.path))
+            prefix = ".".join(inner.path[len(outer.path):])
+            inner_code, outer_code = (ctx.module.code_for_node(parameters_call(s.node)) for s in (inner, outer))
             hint = (
-                f"Put `{'.'.join(inner)}` in one group only; build the other from the rest: "
-                f"`[p for n, p in {'.'.join(outer)}.named_parameters() if not n.startswith('{prefix}.')]`."
+                f"Put `{inner_code}` in one group only; build the other from the rest: "
+                f"`[p for n, p in {outer_code}.named_parameters() if not n.startswith('{prefix}.')]`."
             )
         else:
             fact = f"`{code}` is already in an earlier group"
@@ -117,21 +118,33 @@ def _sources(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> li
 
 
 def _source(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Source | None:
-    text = dotted(expr)
-    tree = False
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
-        receiver = dotted(expr.func.value)
-        if receiver is None or expr.func.attr.value not in ("parameters", "named_parameters"):
-            return None
-        tree = not expr.args
-        text = "".join(cst.Module([]).code_for_node(expr).split())
-        path = tuple(receiver.split("."))
-    elif text is None or not _holds_same_tensors(model, expr, scope):
-        return None
+    receiver = parameters_call(expr)
+    if receiver is not None:
+        path, tree = _path(receiver), not expr.args
+    elif _holds_same_tensors(model, expr, scope):
+        path, tree = _path(expr), False
     else:
-        path = tuple(text.split("."))
-    root = _root_scope(model, path[0], scope)
-    return Source(expr, root, path, tree, text) if root is not None else None
+        return None
+    root = _root_scope(model, path[0], scope) if path else None
+    if root is None:
+        return None
+    return Source(expr, root, path, tree, "".join(cst.Module([]).code_for_node(expr).split()))
+
+
+def _path(expr: cst.BaseExpression) -> tuple[str, ...] | None:
+    """`model.layers[0].fc` -> ("model", "layers", "0", "fc"): the names `named_parameters` uses."""
+    if isinstance(expr, cst.Name):
+        return (expr.value,)
+    if isinstance(expr, cst.Attribute):
+        head = _path(expr.value)
+        return head + (expr.attr.value,) if head else None
+    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+        key, head = expr.slice[0].slice.value, _path(expr.value)
+        if head and isinstance(key, cst.Integer):
+            return head + (key.value,)
+        if head and isinstance(key, cst.SimpleString):
+            return head + (str(key.evaluated_value),)
+    return None
 
 
 def _holds_same_tensors(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> bool:
@@ -176,7 +189,8 @@ def _assignment_count(model: SemanticModel, path: tuple[str, ...], scope: Scope)
 
 
 def _assigned_attributes(module: cst.Module) -> set[str]:
-    """Every `a.b.c = ...` target of the file: a submodule replaced after the optimizer was built."""
+    """Every `a.b.c = ...` / `a.b[0] = ...` target of the file: a submodule that may be replaced
+    after the optimizer was built."""
     collector = _AttributeTargets()
     module.visit(collector)
     return collector.targets
@@ -196,5 +210,5 @@ class _AttributeTargets(cst.CSTVisitor):
         if isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._add(element.value)
-        elif isinstance(target, cst.Attribute) and (text := dotted(target)) is not None:
-            self.targets.add(text)
+        elif isinstance(target, (cst.Attribute, cst.Subscript)) and (path := _path(target)) is not None:
+            self.targets.add(".".join(path))
