@@ -157,6 +157,8 @@ class SemanticModel:
         self.loops: list[tuple[cst.CSTNode, Scope]] = []
         self.classes: dict[str, tuple[cst.ClassDef, Scope]] = {}  # module-level and nested, by name
         self.scope_of_function: dict[cst.FunctionDef, Scope] = {}
+        # Assigned attributes and items other than `self.x`: `model.fc = ...`, `self.net.fc = ...`, `seq[1] = ...`.
+        self.attribute_stores: list[cst.Attribute | cst.Subscript] = []
         module.visit(collector)
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
@@ -523,6 +525,9 @@ class _Collector(cst.CSTVisitor):
             if owner is not None:
                 assignment = Assignment(target.attr.value, value, stmt, owner, self._tick(), self.scope)
                 owner.attributes.setdefault(target.attr.value, []).append(assignment)
+            return
+        if isinstance(target, (cst.Attribute, cst.Subscript)):
+            self.model.attribute_stores.append(target)
 
     # calls
     def visit_Call(self, node: cst.Call) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from optlint.static.model import Scope, SemanticModel, argument
+from optlint.static.model import Scope, SemanticModel, argument, terminal_name
 
 _MAX_DEPTH = 12  # name -> attribute -> name ... chains longer than this are given up
 
@@ -97,6 +97,8 @@ def _member_builds(model, expr, scope, depth, member) -> list[ModuleBuild] | Non
 
 def _attribute_member(model, owner: ModuleBuild, expr: cst.Attribute) -> list[tuple[cst.BaseExpression, Scope]] | None:
     name = expr.attr.value
+    if name in _stored_members(model)[0]:
+        return None  # `model.head = nn.Linear(...)` somewhere: the class's own value may be gone
     if owner.user_class is not None:
         assignments = _class_attribute(model, owner.user_class, name)
         return [(a.value, a.resolution_scope) for a in assignments] if assignments else None
@@ -120,7 +122,7 @@ def _class_attribute(model: SemanticModel, class_name: str, attr: str) -> list:
 
 
 def _subscript_member(model, owner: ModuleBuild, expr: cst.Subscript) -> list[tuple[cst.BaseExpression, Scope]] | None:
-    if owner.torch_name != "Sequential" or len(expr.slice) != 1:
+    if owner.torch_name != "Sequential" or len(expr.slice) != 1 or terminal_name(expr.value) in _stored_members(model)[1]:
         return None
     index = expr.slice[0].slice
     position = _int_literal(index.value) if isinstance(index, cst.Index) else None
@@ -128,6 +130,20 @@ def _subscript_member(model, owner: ModuleBuild, expr: cst.Subscript) -> list[tu
     if position is None or children is None or not -len(children) <= position < len(children):
         return None
     return [(children[position], owner.scope)]
+
+
+def _stored_members(model: SemanticModel) -> tuple[set[str], set[str]]:
+    """Attribute names the file assigns on any object (`model.head = ...`), and the names of
+    containers it assigns items of (`seq[1] = ...`), outside `self.x = ...`."""
+    cached = getattr(model, "_stored_members", None)
+    if cached is None:
+        stores = model.attribute_stores
+        cached = (
+            {s.attr.value for s in stores if isinstance(s, cst.Attribute)},
+            {terminal_name(s.value) for s in stores if isinstance(s, cst.Subscript)},
+        )
+        model._stored_members = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _int_literal(expr: cst.BaseExpression) -> int | None:

@@ -36,6 +36,10 @@ class ParameterlessModuleInGroup(Rule):
         # A parameter of the function may hold anything, whatever its default build is.
         "import torch\nfrom torch import nn\ndef build(act=None):\n    if act is None:\n"
         "        act = nn.ReLU()\n    return torch.optim.SGD(act.parameters(), lr=0.1)",
+        # A placeholder head replaced on the instance: the class's Identity is gone.
+        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.head = nn.Identity()\nmodel = Net()\n"
+        "model.head = nn.Linear(512, 10)\nopt = torch.optim.SGD([{'params': model.head.parameters()}], lr=0.1)",
         # An empty Sequential filled later is a container, not a parameterless module.
         "import torch\nfrom torch import nn\nhead = nn.Sequential()\nhead.append(nn.Linear(4, 2))\n"
         "opt = torch.optim.SGD(head.parameters(), lr=0.1)",

@@ -77,7 +77,7 @@ class OverlappingParamGroups(Rule):
 
     def check(self, ctx) -> None:
         model = ctx.model
-        replaced = _assigned_attributes(ctx.module)
+        replaced = {'.'.join(path) for store in model.attribute_stores if (path := _path(store))}
         for optimizer in optimizers(model):
             earlier: list[tuple[Group, Source]] = []
             for group in optimizer.groups:
@@ -175,40 +175,15 @@ def _same_objects(model, first: Group, second: Group, a: Source, b: Source, repl
     when the root is assigned once and no module between the two paths was replaced in between."""
     if first.site is second.site:
         return True
-    if _assignment_count(model, a.path, first.scope) > 1:
-        return False
     outer, inner = sorted((a.path, b.path), key=len)
+    if _assignment_count(model, inner, first.scope) > 1:
+        return False
     return not any(".".join(inner[:n]) in replaced for n in range(len(outer) + 1, len(inner) + 1))
 
 
 def _assignment_count(model: SemanticModel, path: tuple[str, ...], scope: Scope) -> int:
+    """How often the path's root is bound: the name, or for `self.x.y` the attribute `self.x`."""
     if path[0] != "self":
         return len(model.assignments_of(cst.Name(path[0]), scope))
     owner = scope.enclosing_class
     return len(owner.attributes.get(path[1], [])) if owner is not None and len(path) > 1 else 0
-
-
-def _assigned_attributes(module: cst.Module) -> set[str]:
-    """Every `a.b.c = ...` / `a.b[0] = ...` target of the file: a submodule that may be replaced
-    after the optimizer was built."""
-    collector = _AttributeTargets()
-    module.visit(collector)
-    return collector.targets
-
-
-class _AttributeTargets(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.targets: set[str] = set()
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._add(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._add(node.target)
-
-    def _add(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._add(element.value)
-        elif isinstance(target, (cst.Attribute, cst.Subscript)) and (path := _path(target)) is not None:
-            self.targets.add(".".join(path))
