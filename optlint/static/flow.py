@@ -175,7 +175,7 @@ class FlowWalker:
             if back is None:
                 break
             exits.append(back)
-            entry = self.merge([entry, back])
+            entry = back
         done: Paths = Paths(self.merge(exits))
         if node.orelse is not None:
             done = self.body(node.orelse.body, done.end)  # its break/continue belong to an outer loop

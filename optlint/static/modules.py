@@ -65,6 +65,8 @@ def _bound_builds(model, expr, scope, depth) -> list[ModuleBuild] | None:
     """What a plain name or `self.x` was assigned, when every assignment is a known module."""
     if model.receives_parameter(expr, scope):
         return None  # the caller decides what it holds
+    if isinstance(expr, cst.Attribute) and expr.attr.value in _stored_members(model)[0]:
+        return None  # `model.head = ...` outside the class may replace `self.head`
     assignments = model.assignments_of(expr, scope)
     return _all_builds(model, [(a.value, a.resolution_scope) for a in assignments], depth)
 
@@ -236,5 +238,9 @@ def describe(model: SemanticModel, build: ModuleBuild) -> str:
         return str(build.user_class)
     entry = model.facts.nn_modules.get(build.torch_name, {})
     deciding = {*entry.get("parameterless_when", {}), *entry.get("has_parameters_when", {})}
-    flags = [f"{a.keyword.value}={a.value.value}" for a in build.call.args if a.keyword and a.keyword.value in deciding]
+    flags = [
+        f"{a.keyword.value}={_bool_literal(a.value)}"
+        for a in build.call.args
+        if a.keyword and a.keyword.value in deciding and _bool_literal(a.value) is not None
+    ]
     return f"nn.{build.torch_name}({', '.join(flags)})" if flags else f"nn.{build.torch_name}"

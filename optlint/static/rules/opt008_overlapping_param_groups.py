@@ -120,7 +120,7 @@ def _sources(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> li
 def _source(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Source | None:
     receiver = parameters_call(expr)
     if receiver is not None:
-        path, tree = _path(receiver), not expr.args
+        path, tree = _path(receiver), not expr.args and not _overrides_parameters(model)
     elif _holds_same_tensors(model, expr, scope):
         path, tree = _path(expr), False
     else:
@@ -129,6 +129,11 @@ def _source(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Sou
     if root is None:
         return None
     return Source(expr, root, path, tree, "".join(cst.Module([]).code_for_node(expr).split()))
+
+
+def _overrides_parameters(model: SemanticModel) -> bool:
+    """A class of this file defines its own `parameters()`: `x.parameters()` may not hold all of `x.y`'s."""
+    return any("parameters" in s.functions or "named_parameters" in s.functions for s in model.scopes if s.kind == "class")
 
 
 def _path(expr: cst.BaseExpression) -> tuple[str, ...] | None:
@@ -153,6 +158,8 @@ def _holds_same_tensors(model: SemanticModel, expr: cst.BaseExpression, scope: S
     if module_builds(model, expr, scope) is not None:
         return False
     if isinstance(expr, cst.Name) or model.attribute_owner(expr, scope) is not None:
+        if model.receives_parameter(expr, scope):
+            return False  # the caller's value: maybe a generator
         assignments = model.assignments_of(expr, scope)
         return bool(assignments) and all(_is_list(model, a.value, a.resolution_scope) for a in assignments)
     return True  # `model.fc.weight`: a tensor attribute

@@ -118,14 +118,13 @@ class _Uses(FlowWalker):
         self.ctx, self.model, self.scope, self.names = ctx, ctx.model, scope, names
 
     def merge(self, states: Sequence[State]) -> State:
+        """Exhausted where the paths meet only when exhausted on every one of them: a use after
+        `if verbose: print(sum(...))` is not reported (the condition may be false)."""
         merged: State = {}
-        for name in {n for s in states for n in s}:
-            values = [s.get(name) for s in states]
-            used = next((v for v in values if v is not None and v.used_by is not None), None)
-            if used is not None:
-                merged[name] = used  # exhausted on some path: a later use is empty on that path
-            elif None not in values:
-                merged[name] = values[0]
+        for name in set(states[0]).intersection(*states[1:]):
+            values = [s[name] for s in states]
+            used = [v for v in values if v.used_by is not None]
+            merged[name] = used[0] if len(used) == len(values) else next(v for v in values if v.used_by is None)
         return merged
 
     def bind(self, target, value, state: State) -> State:
