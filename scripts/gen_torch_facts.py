@@ -172,7 +172,27 @@ def nn_module_facts(torch) -> dict:
             module = _build_module(cls)
             if module is not None:
                 facts[name] = _module_facts(torch, cls, module)
+        facts["Module"]["methods_returning_self"] = _methods_returning_self(torch)
     return facts
+
+
+def _methods_returning_self(torch) -> list[str]:
+    """`model.to(device)`, `model.train()`, ...: the nn.Module methods whose result is the module."""
+    found = []
+    for name, method in inspect.getmembers(torch.nn.Module, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        if inspect.signature(method).return_annotation is typing.Self:
+            found.append(name)
+            continue
+        module = torch.nn.Linear(1, 1)
+        try:
+            returned = getattr(module, name)(torch.device("cpu"))
+        except Exception:  # noqa: BLE001 - a method that takes other arguments
+            continue
+        if returned is module:
+            found.append(name)
+    return sorted(found)
 
 
 def _module_facts(torch, cls, module) -> dict:

@@ -1,8 +1,9 @@
 """Which `nn.Module` an expression holds, when the file proves it.
 
 `module_builds(model, expr, scope)` follows names, `self.x` attributes, attributes of instances of
-same-file module classes, `nn.Sequential` positions (`seq[1]`) and `OrderedDict` names
-(`seq.relu`) back to the calls that built the module: `nn.ReLU()`, `Net()`. It answers None as soon
+same-file module classes, `nn.Sequential` positions (`seq[1]`), `OrderedDict` names (`seq.relu`)
+and methods that return the module (`.to(device)`, `.train()`) back to the calls that built it:
+`nn.ReLU()`, `Net()`. It answers None as soon
 as one thing the expression may hold is not such a call (a function parameter, a factory's
 result, a tensor attribute like `model.weight`): rules built on it stay silent then.
 """
@@ -33,6 +34,8 @@ def module_builds(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, 
     if depth > _MAX_DEPTH:
         return None
     if isinstance(expr, cst.Call):
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _returning_self(model):
+            return module_builds(model, expr.func.value, scope, depth + 1)  # `Net().to(device)`
         build = _build(model, expr, scope)
         return [build] if build is not None else None
     if isinstance(expr, cst.Name) or model.attribute_owner(expr, scope) is not None:
@@ -42,6 +45,10 @@ def module_builds(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, 
     if isinstance(expr, cst.Subscript):
         return _member_builds(model, expr, scope, depth, _subscript_member)
     return None
+
+
+def _returning_self(model: SemanticModel) -> list[str]:
+    return model.facts.nn_modules["Module"].get("methods_returning_self", [])
 
 
 def _build(model: SemanticModel, call: cst.Call, scope: Scope) -> ModuleBuild | None:

@@ -39,7 +39,7 @@ class ModulePassedAsParams(Rule):
         "m = Scale()\nopt = torch.optim.SGD([m.gain], lr=0.1)",
     )
     INVALID = (
-        "import torch\nfrom torch import nn\nmodel = nn.Sequential(nn.Linear(4, 4), nn.ReLU())\n"
+        "import torch\nfrom torch import nn\nmodel = nn.Sequential(nn.Linear(4, 4), nn.ReLU()).to(device)\n"
         "opt = torch.optim.SGD(model, lr=0.1)",
         # A conventional model name, passed as the whole params, bound to nothing else.
         "import torch\ndef make_optimizer(model, lr):\n    return torch.optim.AdamW(model, lr=lr)",
