@@ -48,7 +48,9 @@ def test_parameter_list_is_a_valid_iterable_of_parameters():
         torch.optim.Adam([scales], lr=0.1)  # but not as an element of the list
 
 
-@pytest.mark.parametrize(("method", "args"), [("to", ("cpu",)), ("train", ()), ("eval", ()), ("float", ()), ("requires_grad_", ())])
+@pytest.mark.parametrize(
+    ("method", "args"), [("to", ("cpu",)), ("train", ()), ("eval", ()), ("float", ()), ("requires_grad_", ())]
+)
 def test_module_methods_that_return_the_module_itself(method, args):
     # `model = Net().to(device)` is still the module: the facts table lists these methods.
     module = nn.Linear(2, 2)

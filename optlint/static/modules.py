@@ -29,7 +29,9 @@ class ModuleBuild:
     user_class: str | None = None
 
 
-def module_builds(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> list[ModuleBuild] | None:
+def module_builds(
+    model: SemanticModel, expr: cst.BaseExpression, scope: Scope, depth: int = 0
+) -> list[ModuleBuild] | None:
     """Every module build `expr` may hold, or None when one of its values is not a known module."""
     if depth > _MAX_DEPTH:
         return None
@@ -131,8 +133,10 @@ def _class_attribute(model: SemanticModel, class_name: str, attr: str) -> list:
 
 
 def _subscript_member(model, owner: ModuleBuild, expr: cst.Subscript) -> list[tuple[cst.BaseExpression, Scope]] | None:
-    if owner.torch_name != "Sequential" or len(expr.slice) != 1 or terminal_name(expr.value) in _stored_members(model)[1]:
+    if owner.torch_name != "Sequential" or len(expr.slice) != 1:
         return None
+    if terminal_name(expr.value) in _stored_members(model)[1]:
+        return None  # `seq[1] = ...` somewhere: positions may hold other modules
     index = expr.slice[0].slice
     position = _int_literal(index.value) if isinstance(index, cst.Index) else None
     children = sequential_children(model, owner)
@@ -156,11 +160,11 @@ def _stored_members(model: SemanticModel) -> tuple[set[str], set[str]]:
 
 
 def _int_literal(expr: cst.BaseExpression) -> int | None:
-    if isinstance(expr, cst.Integer):
-        return int(expr.value)
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer):
-        return -int(expr.expression.value)
-    return None
+    negative = isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus)
+    number = expr.expression if negative else expr
+    if not isinstance(number, cst.Integer):
+        return None
+    return -number.evaluated_value if negative else number.evaluated_value
 
 
 def sequential_children(model: SemanticModel, build: ModuleBuild) -> list[cst.BaseExpression] | None:

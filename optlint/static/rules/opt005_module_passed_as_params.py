@@ -95,7 +95,8 @@ class ModulePassedAsParams(Rule):
             hint = f"Pass `itertools.chain({chained})`, or give each module its own `{{'params': ...}}` group."
         ctx.report(
             element,
-            f"`{code}` is a module ({what}), not a parameter: torch raises TypeError (optimizer can only optimize Tensors).",
+            f"`{code}` is a module ({what}), not a parameter: torch raises TypeError "
+            "(optimizer can only optimize Tensors).",
             hint=hint,
         )
 

@@ -87,7 +87,8 @@ class ParameterlessModuleInGroup(Rule):
         elif kind == WHOLE:
             consequence, instead = "torch raises ValueError (optimizer got an empty parameter list)", ""
         else:
-            consequence, instead = "the group is silently empty and its settings apply to nothing", ", or drop the group"
+            consequence = "the group is silently empty and its settings apply to nothing"
+            instead = ", or drop the group"
         what = f"`{code}`" if isinstance(receiver, cst.Call) else f"`{code}` is {describe(ctx.model, build)}, which"
         ctx.report(source, f"{what} owns no parameters: {consequence}.", hint=_hint(ctx.facts, build) + instead + ".")
 

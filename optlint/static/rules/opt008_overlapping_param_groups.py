@@ -68,7 +68,8 @@ class OverlappingParamGroups(Rule):
         "import torch\nopt = torch.optim.SGD(list(model.parameters()), lr=0.1)\n"
         "opt.add_param_group({'params': model.head.parameters(), 'lr': 0.01})",
         # The same expression twice.
-        "import torch\nw = list(model.parameters())\nopt = torch.optim.SGD([{'params': w}, {'params': w, 'lr': 0.0}], lr=0.1)",
+        "import torch\nw = list(model.parameters())\n"
+        "opt = torch.optim.SGD([{'params': w}, {'params': w, 'lr': 0.0}], lr=0.1)",
         # self.model across methods.
         "import torch\nclass Task:\n    def __init__(self, model):\n        self.model = model\n"
         "        self.opt = torch.optim.AdamW(self.model.encoder.parameters(), lr=1e-4)\n"
@@ -84,7 +85,11 @@ class OverlappingParamGroups(Rule):
                 found = [s for e in group.expressions for s in _sources(model, e, group.scope)]
                 for source in found:
                     clash = next(
-                        (old for g, old in earlier if old.overlaps(source) and _same_objects(model, g, group, old, source, replaced)),
+                        (
+                            old
+                            for g, old in earlier
+                            if old.overlaps(source) and _same_objects(model, g, group, old, source, replaced)
+                        ),
                         None,
                     )
                     if clash is not None:
@@ -133,7 +138,8 @@ def _source(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Sou
 
 def _overrides_parameters(model: SemanticModel) -> bool:
     """A class of this file defines its own `parameters()`: `x.parameters()` may not hold all of `x.y`'s."""
-    return any("parameters" in s.functions or "named_parameters" in s.functions for s in model.scopes if s.kind == "class")
+    own = ("parameters", "named_parameters")
+    return any(name in s.functions for s in model.scopes if s.kind == "class" for name in own)
 
 
 def _path(expr: cst.BaseExpression) -> tuple[str, ...] | None:
