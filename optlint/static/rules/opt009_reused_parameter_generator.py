@@ -218,17 +218,18 @@ class _Uses(FlowWalker):
         source = self.ctx.module.code_for_node(iterator.source)
         short = len(source) <= 40
         what = f"`{name.value}` holds `{source}`, an iterator" if short else f"`{name.value}` is an iterator"
-        if iterator.used_by is name:
-            fact = f"{what} bound outside this loop: the first iteration exhausts it, later ones get nothing"
-        else:
-            fact = f"{what} that an earlier use already exhausted: it yields nothing here"
         if kind == OPTIMIZER_USE:
             consequence = "torch raises ValueError (optimizer got an empty parameter list)"
         else:
             consequence = "this group is silently empty"
+        if iterator.used_by is name:
+            message = f"{what} bound outside this loop: the first iteration exhausts it; from the second on, "
+            message += f"{consequence}."
+        else:
+            message = f"{what} already exhausted by an earlier use: {consequence}."
         rebuilt = f"call `{source}` again" if short else "rebuild it"
         hint = f"Bind `{name.value} = list(...)` once and reuse the list, or {rebuilt} at each use."
-        self.ctx.report(name, f"{fact}; {consequence}.", hint=hint)
+        self.ctx.report(name, message, hint=hint)
 
 
 def _names(target: cst.BaseExpression) -> list[cst.Name]:
