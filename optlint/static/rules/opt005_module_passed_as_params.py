@@ -3,12 +3,15 @@ import re
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.model import terminal_name
 from optlint.static.modules import describe, module_builds
 from optlint.static.params import ELEMENTS, WHOLE, Group, all_groups
 from optlint.static.rule import Rule
 
 # `model`, `net`, `student_model`, `d_net`, `model2`: names that say "this is a module".
 _MODEL_NAME = re.compile(r"^(model|net|network)\d*$|_(model|net|network)\d*$")
+# Callees whose result may well be an iterable of parameters, whatever the name it is bound to.
+_PARAMETER_ISH = re.compile(r"param|iter|chain|filter|list|tuple|group", re.IGNORECASE)
 
 
 class ModulePassedAsParams(Rule):
@@ -29,8 +32,9 @@ class ModulePassedAsParams(Rule):
         # A ParameterList is itself an iterable of parameters.
         "import torch\nfrom torch import nn\nscales = nn.ParameterList([nn.Parameter(torch.ones(1))])\n"
         "opt = torch.optim.Adam([{'params': scales, 'lr': 1e-2}])",
-        # `model` bound to something this file cannot see: a factory may return parameters.
-        "import torch\nmodel = build_trainable(cfg)\nopt = torch.optim.SGD(model, lr=0.1)",
+        # `model` bound to what may well be parameters.
+        "import torch\nmodel = get_trainable_params(net)\nopt = torch.optim.SGD(model, lr=0.1)",
+        "import torch\nnet = [p for p in backbone.parameters() if p.requires_grad]\nopt = torch.optim.SGD(net, lr=0.1)",
         # An attribute of a class from elsewhere, and a conventional name inside a list.
         "import torch\nopt = torch.optim.SGD([backbone.stem, model], lr=0.1)",
         # A same-file class whose attribute holds a tensor, not a module.
@@ -41,8 +45,10 @@ class ModulePassedAsParams(Rule):
     INVALID = (
         "import torch\nfrom torch import nn\nmodel = nn.Sequential(nn.Linear(4, 4), nn.ReLU()).to(device)\n"
         "opt = torch.optim.SGD(model, lr=0.1)",
-        # A conventional model name, passed as the whole params, bound to nothing else.
+        # A conventional model name, passed as the whole params, bound to nothing that says otherwise.
         "import torch\ndef make_optimizer(model, lr):\n    return torch.optim.AdamW(model, lr=lr)",
+        "import timm\nimport torch\nmodel = timm.create_model('resnet50', pretrained=True)\n"
+        "optimizer = torch.optim.SGD(model, lr=0.1)",
         # self.x assigned a module, in a list.
         "import torch\nfrom torch import nn\nclass AE(nn.Module):\n    def __init__(self):\n"
         "        super().__init__()\n        self.enc = nn.Linear(8, 2)\n        self.dec = nn.Linear(2, 8)\n"
@@ -72,9 +78,8 @@ class ModulePassedAsParams(Rule):
             if iterable and any(_iterates_parameters(ctx.facts, b.torch_name) for b in builds):
                 return None
             return describe(ctx.model, builds[0])
-        if group.kind == WHOLE and isinstance(expr, cst.Name) and _MODEL_NAME.search(expr.value):
-            if not ctx.model.assignments_of(expr, group.scope):
-                return "going by its name"
+        if group.kind == WHOLE and _named_model(ctx.model, expr, group.scope):
+            return "going by its name"
         return None
 
     def _report_iterable(self, ctx, group: Group, what: str) -> None:
@@ -99,6 +104,16 @@ class ModulePassedAsParams(Rule):
             "(optimizer can only optimize Tensors).",
             hint=hint,
         )
+
+
+def _named_model(model, expr: cst.BaseExpression, scope) -> bool:
+    """A plain name that says "model", bound to nothing that says otherwise: a parameter, a loop
+    variable, or calls like `timm.create_model(...)`, `accelerator.prepare(model)`."""
+    if not (isinstance(expr, cst.Name) and _MODEL_NAME.search(expr.value)):
+        return False
+    values = [a.value for a in model.assignments_of(expr, scope)]
+    callees = [terminal_name(v.func) if isinstance(v, cst.Call) else None for v in values]
+    return all(callee is not None and not _PARAMETER_ISH.search(callee) for callee in callees)
 
 
 def _iterates_parameters(facts, torch_name: str | None) -> bool:
