@@ -69,20 +69,24 @@ class ParameterlessModuleInGroup(Rule):
     )
 
     def check(self, ctx) -> None:
-        model = ctx.model
-        for group in all_groups(model):
+        for group in all_groups(ctx.model):
             if group.kind == ELEMENTS:
                 continue  # listed tensors: a `.parameters()` there is another mistake
-            found = sources(model, group.iterable, group.scope, filters=True)
-            for source in found:
-                receiver = parameters_call(source)
-                builds = module_builds(model, receiver, group.scope) if receiver is not None else None
-                if builds and all(is_parameterless(model, b) for b in builds):
-                    self._report(ctx, source, receiver, builds[0], group.kind, sole=len(found) == 1)
+            found = sources(ctx.model, group.iterable, group.scope, filters=True)
+            empty = [(s, build) for s in found if (build := self._parameterless(ctx, s, group)) is not None]
+            for source, build in empty:
+                self._report(ctx, source, build, group.kind, whole_group=len(empty) == len(found))
 
-    def _report(self, ctx, source: cst.Call, receiver, build: ModuleBuild, kind: str, sole: bool) -> None:
+    def _parameterless(self, ctx, source: cst.BaseExpression, group) -> ModuleBuild | None:
+        """For `m.parameters()`: the module `m` holds, when every build it may hold owns no parameters."""
+        receiver = parameters_call(source)
+        builds = module_builds(ctx.model, receiver, group.scope) if receiver is not None else None
+        return builds[0] if builds and all(is_parameterless(ctx.model, b) for b in builds) else None
+
+    def _report(self, ctx, source: cst.Call, build: ModuleBuild, kind: str, whole_group: bool) -> None:
+        receiver = parameters_call(source)
         code = ctx.module.code_for_node(receiver)
-        if not sole:
+        if not whole_group:
             consequence, instead = "it adds nothing to this group", ", or leave it out"
         elif kind == WHOLE:
             consequence, instead = "torch raises ValueError (optimizer got an empty parameter list)", ""
