@@ -49,8 +49,8 @@ class OverlappingParamGroups(Rule):
         "import torch\ndecay = [p for n, p in model.named_parameters() if 'bias' not in n]\n"
         "no_decay = [p for n, p in model.named_parameters() if 'bias' in n]\n"
         "opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}])",
-        # The same module in two different optimizers (a GAN's two sides share nothing with each other here).
-        "import torch\ng = torch.optim.Adam(model.gen.parameters())\nd = torch.optim.Adam(model.disc.parameters())",
+        # Two optimizers over shared parameters: torch allows it; only groups of one optimizer are compared.
+        "import torch\nwhole = torch.optim.Adam(model.parameters())\nhead = torch.optim.SGD(model.fc.parameters(), lr=0.1)",
         # A new head replaces the old one after the optimizer was built: its parameters are new.
         "import torch\nfrom torch import nn\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
         "model.fc = nn.Linear(512, 20)\nopt.add_param_group({'params': model.fc.parameters()})",
