@@ -120,8 +120,9 @@ def test_a_later_add_param_group_overlapping_raises_value_error():
         opt.add_param_group({"params": net.fc.parameters()})
 
 
-def test_siblings_direct_parameters_and_replaced_submodules_do_not_overlap():
+def test_siblings_direct_parameters_replaced_submodules_and_other_optimizers_do_not_overlap():
     net = Net()
+    torch.optim.SGD(net.fc.parameters(), lr=0.1)  # another optimizer: never compared
     torch.optim.SGD([{"params": net.backbone.parameters()}, {"params": net.fc.parameters()}], lr=0.1)
     torch.optim.SGD([{"params": net.parameters(recurse=False)}, {"params": net.fc.parameters()}], lr=0.1)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
