@@ -47,8 +47,8 @@ class TorchFacts:
     def module_is_parameterless(self, name: str, false_flags: frozenset[str], true_flags: frozenset[str]) -> bool:
         """Whether `torch.nn.<name>(...)` built with these literal bool keywords owns no parameters."""
         entry = self.nn_modules.get(name)
-        if entry is None:
-            return False
+        if entry is None or entry.get("container"):
+            return False  # unknown, or a container: it owns whatever it is given
         if entry["parameterless"]:
             return not (set(entry.get("has_parameters_when", {})) & true_flags)
         return bool(set(entry.get("parameterless_when", {})) & false_flags)

@@ -13,6 +13,7 @@ import argparse
 import inspect
 import json
 import sys
+import typing
 import warnings
 from pathlib import Path
 
@@ -132,14 +133,24 @@ def _keys_added_by(torch, make) -> list[str]:
     return sorted(set(opt.param_groups[0]) - before)
 
 
+def _required_arg_type(annotation) -> str | None:
+    """The NN_REQUIRED_ARG key for an annotation: `int`, or the first such member of a Union
+    (`kernel_size: int | tuple[int, ...]` of the pooling and convolution classes)."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        name = getattr(candidate, "__name__", None)
+        if name in NN_REQUIRED_ARG:
+            return name
+    return None
+
+
 def _build_module(cls, **overrides):
     params = inspect.signature(cls.__init__).parameters
     args = {}
     for name, p in params.items():
         if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty:
             continue
-        annotation = getattr(p.annotation, "__name__", str(p.annotation))
-        if annotation not in NN_REQUIRED_ARG:
+        annotation = _required_arg_type(p.annotation)
+        if annotation is None:
             return None
         args[name] = NN_REQUIRED_ARG[annotation]
     try:
@@ -149,36 +160,75 @@ def _build_module(cls, **overrides):
 
 
 def nn_module_facts(torch) -> dict:
-    """For each torch.nn module class: does it own parameters, and which bool flag removes them."""
+    """For each torch.nn module class: does it own parameters, and which bool flag changes that."""
     nn = torch.nn
     facts = {}
-    for name in sorted(dir(nn)):
-        cls = getattr(nn, name)
-        if not (inspect.isclass(cls) and issubclass(cls, nn.Module)) or name.startswith("_"):
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in sorted(dir(nn)):
+            cls = getattr(nn, name)
+            if not (inspect.isclass(cls) and issubclass(cls, nn.Module)) or name.startswith("_"):
+                continue
             module = _build_module(cls)
-            if module is None:
-                continue
-            if not any(True for _ in module.parameters()):
-                facts[name] = {"parameterless": True}
-                continue
-            flags = {}
-            for flag, p in inspect.signature(cls.__init__).parameters.items():
-                if p.default is True:
-                    flipped = _build_module(cls, **{flag: False})
-                    if flipped is not None and not any(True for _ in flipped.parameters()):
-                        flags[flag] = False
-            facts[name] = {"parameterless": False, "parameterless_when": flags} if flags else {"parameterless": False}
-        # Classes whose default owns no parameters but a flag adds them (InstanceNorm's affine).
-        if facts[name]["parameterless"]:
-            for flag, p in inspect.signature(cls.__init__).parameters.items():
-                if p.default is False:
-                    flipped = _build_module(cls, **{flag: True})
-                    if flipped is not None and any(True for _ in flipped.parameters()):
-                        facts[name].setdefault("has_parameters_when", {})[flag] = True
+            if module is not None:
+                facts[name] = _module_facts(torch, cls, module)
+        facts["Module"]["methods_returning_self"] = _methods_returning_self(torch)
     return facts
+
+
+def _methods_returning_self(torch) -> list[str]:
+    """`model.to(device)`, `model.train()`, ...: the nn.Module methods whose result is the module."""
+    found = []
+    for name, method in inspect.getmembers(torch.nn.Module, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        if inspect.signature(method).return_annotation is typing.Self:
+            found.append(name)
+            continue
+        module = torch.nn.Linear(1, 1)
+        try:
+            returned = getattr(module, name)(torch.device("cpu"))
+        except Exception:  # noqa: BLE001 - a method that takes other arguments
+            continue
+        if returned is module:
+            found.append(name)
+    return sorted(found)
+
+
+def _module_facts(torch, cls, module) -> dict:
+    entry = {"parameterless": not _owns_parameters(module)}
+    # The bool flags whose non-default value flips that: BatchNorm's affine=False removes the
+    # parameters, InstanceNorm's affine=True adds them.
+    flipped_key = "has_parameters_when" if entry["parameterless"] else "parameterless_when"
+    flags = {}
+    for flag, p in inspect.signature(cls.__init__).parameters.items():
+        if isinstance(p.default, bool):
+            flipped = _build_module(cls, **{flag: not p.default})
+            if flipped is not None and _owns_parameters(flipped) == entry["parameterless"]:
+                flags[flag] = not p.default
+    if flags:
+        entry[flipped_key] = flags
+    # Containers own what they are given (Sequential, ModuleList, a bare Module used as a
+    # namespace): empty when built bare, so "parameterless" says nothing about them.
+    if cls.forward is torch.nn.Module.forward or hasattr(cls, "__setitem__"):
+        entry["container"] = True
+        if _iterates_parameters(torch, cls):
+            entry["iterable_of_parameters"] = True  # ParameterList: valid as an optimizer's params
+    return entry
+
+
+def _iterates_parameters(torch, cls) -> bool:
+    """Whether iterating the container yields the parameters it was built with."""
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    try:
+        items = list(cls([parameter]))
+    except Exception:  # noqa: BLE001 - a container of modules, or of named entries
+        return False
+    return len(items) == 1 and items[0] is parameter
+
+
+def _owns_parameters(module) -> bool:
+    return any(True for _ in module.parameters())
 
 
 def generate() -> dict:

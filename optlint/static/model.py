@@ -157,6 +157,8 @@ class SemanticModel:
         self.loops: list[tuple[cst.CSTNode, Scope]] = []
         self.classes: dict[str, tuple[cst.ClassDef, Scope]] = {}  # module-level and nested, by name
         self.scope_of_function: dict[cst.FunctionDef, Scope] = {}
+        # Assigned attributes and items other than `self.x`: `model.fc = ...`, `self.net.fc = ...`, `seq[1] = ...`.
+        self.attribute_stores: list[cst.Attribute | cst.Subscript] = []
         module.visit(collector)
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
@@ -236,6 +238,17 @@ class SemanticModel:
                     expr.value in _parameter_names(candidate.node)
                 )
         return False
+
+    def binding_scope(self, name: str, scope: Scope) -> Scope | None:
+        """The scope whose binding a plain name refers to (None for builtins and undefined names)."""
+        return next((s for s in scope.lookup_chain() if name in s.bound or name in s.imports), None)
+
+    def receives_parameter(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """Whether a plain name is a parameter of the function that binds it, reassigned or not."""
+        if not isinstance(expr, cst.Name):
+            return False
+        binding = self.binding_scope(expr.value, scope)
+        return binding is not None and binding.kind == "function" and expr.value in _parameter_names(binding.node)
 
     # -- instances -----------------------------------------------------------------------------
     def instance_of(self, expr: cst.BaseExpression, scope: Scope) -> Instance | None:
@@ -519,6 +532,9 @@ class _Collector(cst.CSTVisitor):
             if owner is not None:
                 assignment = Assignment(target.attr.value, value, stmt, owner, self._tick(), self.scope)
                 owner.attributes.setdefault(target.attr.value, []).append(assignment)
+            return
+        if isinstance(target, (cst.Attribute, cst.Subscript)):
+            self.model.attribute_stores.append(target)
 
     # calls
     def visit_Call(self, node: cst.Call) -> None:
