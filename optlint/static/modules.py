@@ -148,15 +148,14 @@ def _subscript_member(model, owner: ModuleBuild, expr: cst.Subscript) -> list[tu
 def _stored_members(model: SemanticModel) -> tuple[set[str], set[str]]:
     """Attribute names the file assigns on any object (`model.head = ...`), and the names of
     containers it assigns items of (`seq[1] = ...`), outside `self.x = ...`."""
-    cached = getattr(model, "_stored_members", None)
-    if cached is None:
+    def compute() -> tuple[set[str], set[str]]:
         stores = model.attribute_stores
-        cached = (
+        return (
             {s.attr.value for s in stores if isinstance(s, cst.Attribute)},
             {terminal_name(s.value) for s in stores if isinstance(s, cst.Subscript)},
         )
-        model._stored_members = cached  # type: ignore[attr-defined]
-    return cached
+
+    return model.memoized("stored-members", compute)
 
 
 def _int_literal(expr: cst.BaseExpression) -> int | None:
