@@ -1,0 +1,204 @@
+"""`check_setup` and `assert_setup`: the runtime check of a live model, optimizer and scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.optim import lr_scheduler
+
+from optlint.runtime import schedule_checks, simulate
+from optlint.runtime.codes import RUNTIME_RULES
+from optlint.runtime.coverage import Coverage, check_coverage
+from optlint.runtime.keys import check_group_keys
+from optlint.runtime.naming import common_prefix
+from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport
+from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
+
+INTERVALS = ("auto", "epoch", "step")
+# Schedulers that write every group's `lr` in their constructor: the LRs set before are gone afterwards.
+OVERWRITE_GROUP_LRS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
+# Settings that tell two groups over the same modules apart in the table (decay / no-decay).
+DISTINGUISHING_KEYS = ("weight_decay", "lr")
+NOT_SETTINGS = {"params", "param_names", "initial_lr"}
+
+
+class OptimizerSetupError(AssertionError):
+    """Raised by `assert_setup`; the message is the readable report, `.report` the report itself."""
+
+    def __init__(self, report: SetupReport):
+        super().__init__(str(report))
+        self.report = report
+
+
+class SchedulerSimulationError(ValueError):
+    """The scheduler raised while its schedule was simulated: the real run would raise at that step."""
+
+
+def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
+                scheduler_interval: str = "auto", select: Sequence[str] | None = None,
+                ignore: Sequence[str] | None = None) -> SetupReport:
+    """Check which tensors the optimizer trains and preview each group's learning rate.
+
+    `scheduler` is an LR scheduler bound to `optimizer`, or a factory (`lambda opt: OneCycleLR(opt, ...)`)
+    that optlint applies to a stand-in optimizer. Nothing real is changed or stepped.
+    """
+    return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         scheduler_interval=scheduler_interval, select=select, ignore=ignore)
+
+
+def assert_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
+                 scheduler_interval: str = "auto", select: Sequence[str] | None = None,
+                 ignore: Sequence[str] | None = None, strict: bool = False) -> SetupReport:
+    """`check_setup`, raising `OptimizerSetupError` on an error finding (on any finding when `strict`)."""
+    report = check_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         scheduler_interval=scheduler_interval, select=select, ignore=ignore)
+    if not report.ok or (strict and report.findings):
+        raise OptimizerSetupError(report)
+    return report
+
+
+def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: int, scheduler_interval: str,
+                  select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
+                  lrs_before: dict[int, list[float]] | None = None) -> SetupReport:
+    """`check_setup`, plus the group LRs recorded before each optimizer's first scheduler was built
+    (`lrs_before`, by id of the optimizer: what `optlint runtime` observes while the factory runs)."""
+    _check_options(epochs, steps_per_epoch, scheduler_interval, select, ignore)
+    outer_model, model = model, unwrap_model(model)
+    optimizer, aliases = unwrap_optimizer(optimizer)
+    scheduler = unwrap_scheduler(scheduler)
+    _check_objects(model, optimizer, scheduler)
+    groups = optimizer.param_groups
+    coverage = check_coverage(model, groups)
+    labels = group_labels(coverage, groups)
+    findings = coverage.findings + check_group_keys(optimizer, groups)
+    keep = {id(outer_model): outer_model, id(model): model}
+    now = simulate.lr_list(optimizer)
+    notes: list[str] = []
+    shown_name = None
+    if is_scheduler(scheduler) and not any(scheduler.optimizer is a for a in aliases):
+        other = unwrap_optimizer(scheduler.optimizer)[0]
+        if other is not optimizer:
+            findings.append(schedule_checks.bound_elsewhere(type(scheduler).__name__, other, optimizer, now))
+            shown_name, scheduler = f"{type(scheduler).__name__} (of another optimizer)", None
+        else:
+            aliases.append(scheduler.optimizer)
+    if scheduler is not None and not is_scheduler(scheduler) and not callable(scheduler):
+        notes.append(f"{type(scheduler).__name__} is not a torch LR scheduler: the preview shows the current LRs")
+        scheduler = None
+    preview = simulate.preview(optimizer, aliases, scheduler, keep=keep, epochs=epochs,
+                               steps_per_epoch=steps_per_epoch, interval=scheduler_interval)
+    if preview.stop and preview.known_groups is None:
+        raise SchedulerSimulationError(_simulation_error(preview, epochs, steps_per_epoch))
+    before = _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
+    live = [n > 0 for n in coverage.group_tensors]
+    findings += _schedule_findings(preview, before, labels, live, steps_per_epoch)
+    return SetupReport(
+        findings=_selected(findings, select, ignore),
+        groups=[GroupInfo(i, labels[i], now[i], coverage.group_tensors[i], coverage.group_elements[i],
+                          tuple(coverage.group_names[i])) for i in range(len(groups))],
+        schedule=preview.schedule,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        interval=preview.interval,
+        optimizer_name=type(optimizer).__name__,
+        scheduler_name=shown_name or preview.scheduler_name,
+        stop=preview.stop,
+        notes=notes,
+    )
+
+
+def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
+    """What to call each group: the module prefix it covers (`backbone.*`), plus a setting when two
+    groups cover the same modules (decay / no-decay: `* weight_decay=0.0`)."""
+    labels = []
+    for names, tensors in zip(coverage.group_names, coverage.group_tensors):
+        folded = coverage.tree.fold(names) if names else []
+        if len(folded) == 1:
+            labels.append(folded[0].text)
+        else:
+            labels.append(common_prefix(names) if names else "empty" if not tensors else "not in the model")
+    for label in {label for label in labels if labels.count(label) > 1}:
+        same = [i for i, other in enumerate(labels) if other == label]
+        key = _distinguishing_key([groups[i] for i in same])
+        if key:
+            for i in same:
+                labels[i] = f"{label} {key}={groups[i][key]!r}"
+    return labels
+
+
+def _distinguishing_key(groups: list[dict]) -> str | None:
+    keys = [k for k in DISTINGUISHING_KEYS if k in groups[0]]
+    keys += sorted(k for k in groups[0] if isinstance(k, str) and k not in NOT_SETTINGS and k not in keys)
+    for key in keys:
+        values = [repr(g.get(key)) for g in groups]
+        if len(set(values)) == len(values):
+            return key
+    return None
+
+
+def _schedule_findings(preview: simulate.Preview, before: list[float] | None, labels: list[str],
+                       live: list[bool], steps_per_epoch: int) -> list[RuntimeFinding]:
+    return [
+        *schedule_checks.flattened_lrs(preview, before, labels, live),
+        *schedule_checks.invalid_lrs(preview, labels, steps_per_epoch),
+        *schedule_checks.groups_added_later(
+            preview, labels, raises_later=preview.raises_later, rescaler=preview.rescaler,
+            steps_per_epoch=steps_per_epoch),
+    ]
+
+
+def _lrs_before(scheduler, optimizer, aliases, recorded, now: list[float], notes: list[str]) -> list[float] | None:
+    """The group LRs before the scheduler was built: known for a factory (the real optimizer never saw
+    it), recorded by `optlint runtime`, or kept by torch in `initial_lr` unless the scheduler overwrote them."""
+    if scheduler is None:
+        return None
+    if not is_scheduler(scheduler):
+        return now
+    for alias in aliases:
+        if recorded and id(alias) in recorded and len(recorded[id(alias)]) == len(now):
+            return recorded[id(alias)]
+    overwriter = next((s for s in simulate.leaves(scheduler) if isinstance(s, OVERWRITE_GROUP_LRS)), None)
+    if overwriter is not None:
+        name = type(overwriter).__name__
+        notes.append(f"{name} set every group's LR when it was built, so the LRs written before it are gone; "
+                     f"to compare with them (OPT107), pass a factory: scheduler=lambda opt: {name}(opt, ...)")
+        return None
+    return [simulate.as_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+
+
+def _simulation_error(preview: simulate.Preview, epochs: int, steps_per_epoch: int) -> str:
+    stop = preview.stop
+    return (f"{preview.scheduler_name}.step() after optimizer step {stop.step} (epoch {stop.epoch}) raised "
+            f"{stop.error}. The preview ran {epochs} epochs x {steps_per_epoch} steps, stepping the scheduler "
+            f"every {preview.interval}: the real run raises there too, unless it is shorter.")
+
+
+def _check_options(epochs, steps_per_epoch, interval, select, ignore) -> None:
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if interval not in INTERVALS:
+        raise ValueError(f"scheduler_interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
+    for name, codes in (("select", select), ("ignore", ignore)):
+        for code in codes or ():
+            if not any(info.code.startswith(code.upper()) for info in RUNTIME_RULES):
+                raise ValueError(f"{name}: {code!r} matches no runtime rule (OPT101-OPT112)")
+
+
+def _check_objects(model, optimizer, scheduler) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not optimizer.param_groups:
+        raise ValueError(f"the {type(optimizer).__name__} has no param groups: there is nothing to check")
+
+
+def _selected(findings: list[RuntimeFinding], select, ignore) -> list[RuntimeFinding]:
+    def matches(code: str, prefixes) -> bool:
+        return any(code.startswith(p.upper()) for p in prefixes)
+
+    return [f for f in findings
+            if (select is None or matches(f.code, select)) and not matches(f.code, ignore or ())]
