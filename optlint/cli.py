@@ -93,3 +93,8 @@ def explain(code: str) -> None:
         info = registry()[code]
         page = f"# {info.code} {info.name}\n\n{info.summary}\n"
     click.echo(page.rstrip())
+
+
+from optlint.runtime.cli import runtime  # noqa: E402 - torch is imported inside the command only
+
+main.add_command(runtime)

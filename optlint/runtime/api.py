@@ -21,7 +21,10 @@ INTERVALS = ("auto", "epoch", "step")
 OVERWRITE_GROUP_LRS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
 # Settings that tell two groups over the same modules apart in the table (decay / no-decay).
 DISTINGUISHING_KEYS = ("weight_decay", "lr")
+SHORT_KEYS = {"weight_decay": "wd"}
 NOT_SETTINGS = {"params", "param_names", "initial_lr"}
+LABEL_WIDTH = 40
+FOLD_AT_MOST = 5000  # larger groups are named by their common module prefix: folding them costs seconds
 
 
 class OptimizerSetupError(AssertionError):
@@ -110,22 +113,33 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
 
 
 def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
-    """What to call each group: the module prefix it covers (`backbone.*`), plus a setting when two
-    groups cover the same modules (decay / no-decay: `* weight_decay=0.0`)."""
+    """What to call each group in the table: `backbone.*`, `cls_token, pos_embed, patch_embed.*`,
+    `* but head.*`; with a setting when two groups cover the same modules (`* weight_decay=0.0`)."""
     labels = []
     for names, tensors in zip(coverage.group_names, coverage.group_tensors):
-        folded = coverage.tree.fold(names) if names else []
-        if len(folded) == 1:
-            labels.append(folded[0].text)
-        else:
-            labels.append(common_prefix(names) if names else "empty" if not tensors else "not in the model")
+        label = _modules_of(coverage.tree, names) if names else "empty" if not tensors else "not in the model"
+        foreign = tensors - len(names)
+        labels.append(f"{label} +{foreign} foreign" if names and foreign else label)
     for label in {label for label in labels if labels.count(label) > 1}:
         same = [i for i, other in enumerate(labels) if other == label]
         key = _distinguishing_key([groups[i] for i in same])
         if key:
             for i in same:
-                labels[i] = f"{label} {key}={groups[i][key]!r}"
+                labels[i] = f"{label} {SHORT_KEYS.get(key, key)}={groups[i][key]!r}"
     return labels
+
+
+def _modules_of(tree, names: list[str]) -> str:
+    if len(names) <= FOLD_AT_MOST:
+        folded = tree.fold(names)
+        listed = ", ".join(entry.text for entry in folded)
+        if len(folded) <= 3 and len(listed) <= LABEL_WIDTH:
+            return listed
+    if len(tree.names) - len(names) <= FOLD_AT_MOST:
+        others = tree.fold(tree.names_except(names))
+        if len(others) == 1:
+            return f"* but {others[0].text}"
+    return common_prefix(names)
 
 
 def _distinguishing_key(groups: list[dict]) -> str | None:

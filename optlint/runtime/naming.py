@@ -6,6 +6,8 @@ siblings (`blocks.0.attn.*` ... `blocks.11.attn.*`) merge into ranges. Pure func
 
 from __future__ import annotations
 
+import bisect
+import functools
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -26,28 +28,42 @@ class Folded:
 
 
 class ModuleTree:
-    """How many parameters live under each module prefix of a model, to know what a prefix covers."""
+    """The model's parameter names, to know how many parameters live under a module prefix."""
 
     def __init__(self, names: Iterable[str]):
-        self.order: dict[str, int] = {}
-        self.below: Counter[str] = Counter()
-        for index, name in enumerate(names):
-            self.order[name] = index
-            self.below.update(_prefixes(name))
+        self.names = list(names)  # in model order
+        self._sorted = sorted(self.names)
+        self._below: dict[str, int] = {}
+
+    @functools.cached_property
+    def order(self) -> dict[str, int]:
+        return {name: index for index, name in enumerate(self.names)}
+
+    def below(self, prefix: str) -> int:
+        """How many parameters are named `prefix.<something>` (a range of the sorted names: '/' follows '.')."""
+        if prefix not in self._below:
+            start = bisect.bisect_left(self._sorted, prefix + ".")
+            self._below[prefix] = bisect.bisect_left(self._sorted, prefix + "/", start) - start
+        return self._below[prefix]
 
     def fold(self, names: Iterable[str]) -> list[Folded]:
         """The fewest entries naming exactly `names`, in model order."""
-        chosen = list(names)
-        selected = Counter(prefix for name in chosen for prefix in _prefixes(name))
+        chosen = sorted(names, key=self.order.__getitem__)
+        prefixes = [_prefixes(name) for name in chosen]
+        selected = Counter(prefix for name_prefixes in prefixes for prefix in name_prefixes)
         entries: dict[tuple[str, ...], int] = {}
-        for name in sorted(chosen, key=lambda n: self.order.get(n, len(self.order))):
-            key = self._widest_covered(name, selected)
+        for name, name_prefixes in zip(chosen, prefixes):
+            key = self._widest_covered(name, name_prefixes, selected)
             entries[key] = entries.get(key, 0) + 1
         return [Folded(".".join(parts), count) for parts, count in _merge_numbered(entries).items()]
 
-    def _widest_covered(self, name: str, selected: Counter[str]) -> tuple[str, ...]:
-        for prefix in _prefixes(name):
-            if selected[prefix] >= 2 and selected[prefix] == self.below[prefix]:
+    def names_except(self, names: Iterable[str]) -> list[str]:
+        excluded = set(names)
+        return [name for name in self.names if name not in excluded]
+
+    def _widest_covered(self, name: str, prefixes: list[str], selected: Counter[str]) -> tuple[str, ...]:
+        for prefix in prefixes:
+            if selected[prefix] >= 2 and selected[prefix] == self.below(prefix):
                 return (*prefix.split("."), "*")
         return tuple(name.split("."))
 
@@ -61,22 +77,33 @@ def describe(folded: Sequence[Folded], at_most: int = LIST_AT_MOST) -> str:
     return ", ".join(map(str, shown)) + f" and {len(rest)} more ({hidden} tensors)"
 
 
-def common_prefix(names: Iterable[str]) -> str:
+def join_and(items) -> str:
+    """'0', '0 and 1', '0, 1 and 2'."""
+    words = [str(item) for item in items]
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
+
+
+def common_prefix(names: list[str]) -> str:
     """`backbone.*` when every name is under `backbone`, `*` when they share no module."""
-    shared = os.path.commonprefix([name.split(".")[:-1] for name in names])
-    return ".".join([*shared, "*"])
+    shared = os.path.commonprefix(names) if names else ""
+    module = shared[: shared.rfind(".") + 1] if len(names) > 1 or "." in shared else ""
+    return f"{module}*"
 
 
 def _prefixes(name: str) -> list[str]:
     """The module prefixes of a parameter name, widest first: `a.b.w` -> `a`, `a.b`."""
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
+    prefixes = []
+    dot = name.find(".")
+    while dot != -1:
+        prefixes.append(name[:dot])
+        dot = name.find(".", dot + 1)
+    return prefixes
 
 
 def _merge_numbered(entries: dict[tuple[str, ...], int]) -> dict[tuple[str, ...], int]:
     """Merge entries that differ in one numbered component into a range, rightmost component first."""
-    longest = max((len(parts) for parts in entries), default=0)
-    for position in reversed(range(longest)):
+    numbered = {i for parts in entries for i, part in enumerate(parts) if part.isdigit()}
+    for position in sorted(numbered, reverse=True):
         entries = _merge_at(entries, position)
     return entries
 

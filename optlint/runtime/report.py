@@ -14,6 +14,7 @@ from optlint.runtime.codes import RUNTIME_RULES
 
 RULES_BY_CODE = {info.code: info for info in RUNTIME_RULES}
 ROWS_SHOWN_AT_MOST = 24
+HEADER_WIDTH = 20
 
 
 class RuntimeFinding(Finding):
@@ -108,7 +109,7 @@ class SetupReport:
         steps = f", {self.steps_per_epoch} steps each" if self.steps_per_epoch > 1 else ""
         where = " (at the first step of each epoch)" if self.steps_per_epoch > 1 else ""
         title = f"Learning rate per group over {_plural(self.epochs, 'epoch')}{steps}{where}:"
-        headers = ["epoch", *(f"{g.index}: {g.label}" for g in self.groups)]
+        headers = ["epoch", *(_short(f"{g.index}: {g.label}") for g in self.groups)]
         rows = [
             [str(epoch), *(_lr(lrs[epoch * self.steps_per_epoch]) for lrs in self.schedule)]
             for epoch in range(epochs_seen)
@@ -154,6 +155,10 @@ def _summary(findings: list[RuntimeFinding]) -> str:
     severities = Counter(str(f.severity) for f in findings)
     counts = ", ".join(_plural(n, s) for s, n in sorted(severities.items()))
     return f"Found {_plural(len(findings), 'problem')}: {counts}."
+
+
+def _short(header: str) -> str:
+    return header if len(header) <= HEADER_WIDTH else header[: HEADER_WIDTH - 1] + "…"
 
 
 def _lr(value: float) -> str:

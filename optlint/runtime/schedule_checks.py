@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from optlint.runtime.naming import join_and
 from optlint.runtime.report import RuntimeFinding
 from optlint.runtime.simulate import Preview
 
@@ -132,8 +133,7 @@ def _group(g: int, labels: list[str]) -> str:
 
 
 def _numbers(groups: list[int], labels: list[str] | None = None) -> str:
-    shown = [_group(g, labels) if labels else str(g) for g in groups]
-    return ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else shown[0]
+    return join_and(_group(g, labels) if labels else g for g in groups)
 
 
 def _lrs(lrs: list[float]) -> str:
