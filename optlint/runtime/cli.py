@@ -6,6 +6,7 @@ one `optlint: error: ...` line and a HINT on stderr, exit 2; the traceback only 
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -151,9 +152,11 @@ def _import(module_name: str):
 def _factory(module, module_name: str, factory_name: str):
     factory = getattr(module, factory_name, None)
     if factory is None:
-        functions = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and not n.startswith("_"))
-        known = f"functions in it: {', '.join(functions)}" if functions else "it defines no function"
-        raise BadInput(f"{module_name} has no {factory_name!r}", known)
+        functions = sorted(n for n, v in vars(module).items()
+                           if inspect.isfunction(v) and v.__module__ == module.__name__ and not n.startswith("_"))
+        close = difflib.get_close_matches(factory_name, functions, n=1)
+        known = f"functions defined in it: {', '.join(functions)}" if functions else "it defines no function"
+        raise BadInput(f"{module_name} has no {factory_name!r}", f"did you mean {close[0]!r}? {known}" if close else known)
     if not callable(factory):
         raise BadInput(f"{module_name}:{factory_name} is a {type(factory).__name__}, not a function",
                        "point at the function that builds the model, optimizer and scheduler")

@@ -6,6 +6,7 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ class GroupInfo:
     names: tuple[str, ...]  # the model's names of the tensors in the group, in group order
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "label": self.label, "lr": self.lr, "tensors": self.tensors,
+        return {"index": self.index, "label": self.label, "lr": json_float(self.lr), "tensors": self.tensors,
                 "elements": self.elements, "params": list(self.names)}
 
 
@@ -82,7 +83,7 @@ class SetupReport:
                 "epochs": self.epochs,
                 "steps_per_epoch": self.steps_per_epoch,
                 "interval": self.interval,
-                "lr": self.schedule,
+                "lr": [[json_float(lr) for lr in lrs] for lrs in self.schedule],
                 "stopped": self.stop.to_dict() if self.stop else None,
             },
             "notes": list(self.notes),
@@ -119,6 +120,11 @@ class SetupReport:
             lines.append(f"  scheduler.step() after optimizer step {self.stop.step} (epoch {self.stop.epoch}) "
                          f"raises {self.stop.error}: the run crashes here.")
         return "\n".join(lines)
+
+
+def json_float(value: float) -> float | str:
+    """Strict JSON has no NaN or infinity: those become the strings "nan", "inf", "-inf"."""
+    return value if math.isfinite(value) else str(value)
 
 
 def _groups_table(groups: list[GroupInfo]) -> str:
