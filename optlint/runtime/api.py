@@ -130,6 +130,8 @@ def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
 
 
 def _modules_of(tree, names: list[str]) -> str:
+    if len(names) == len(tree.names):
+        return "*"
     if len(names) <= FOLD_AT_MOST:
         folded = tree.fold(names)
         listed = ", ".join(entry.text for entry in folded)

@@ -115,11 +115,11 @@ def _in_several_places(coverage: Coverage):
     what = ", ".join(filter(None, [describe(coverage.tree.fold(names)) if names else "",
                                    _count(range(unnamed), "tensor outside the model") if unnamed else ""]))
     groups = sorted({g for gs in coverage.repeats.values() for g in gs})
+    where = f"more than once in group {groups[0]}" if len(groups) == 1 else f"in more than one group ({join_and(groups)})"
     yield RuntimeFinding(
         "OPT102",
-        f"{what} {_verb(coverage.repeats, 'is', 'are')} in more than one place in the optimizer (groups "
-        f"{join_and(groups)}): every step updates the tensor once per occurrence, each time with that group's lr, "
-        "and advances its state as often.",
+        f"{what} {_verb(coverage.repeats, 'is', 'are')} {where}: every step updates such a tensor once per "
+        "occurrence, each time with that group's lr, and advances its optimizer state as often.",
         hint="keep each tensor in exactly one group: build the groups from disjoint parameter lists",
     )
 

@@ -92,7 +92,7 @@ def groups_added_later(preview: Preview, labels: list[str], *, raises_later: boo
     elif raises_later:
         fact = f"torch raises at a later scheduler.step() for such groups (not reached within the simulated steps)"
     elif rescaler:
-        fact = _rescaled(preview, new, labels, rescaler, steps_per_epoch)
+        fact = _rescaled(preview, new, rescaler, steps_per_epoch)
     else:
         return []
     return [RuntimeFinding(
@@ -103,14 +103,15 @@ def groups_added_later(preview: Preview, labels: list[str], *, raises_later: boo
     )]
 
 
-def _rescaled(preview: Preview, new: list[int], labels: list[str], rescaler: str, steps_per_epoch: int) -> str:
+def _rescaled(preview: Preview, new: list[int], rescaler: str, steps_per_epoch: int) -> str:
     parts = []
     for g in new:
         lrs = preview.schedule[g]
         k = max(range(len(lrs)), key=lambda i: _distance(lrs[i], lrs[0]))
-        parts.append(f"group {_group(g, labels)}, added with lr={lrs[0]:.4g}, runs at {lrs[k]:.4g} "
-                     f"by epoch {k // steps_per_epoch}")
-    return f"{rescaler} silently rescales groups it never saw: " + "; ".join(parts)
+        runs = f"runs at {lrs[k]:.4g} by epoch {k // steps_per_epoch}"
+        parts.append(f"added with lr={lrs[0]:.4g}, it {runs}" if len(new) == 1 else
+                     f"group {g}, added with lr={lrs[0]:.4g}, {runs}")
+    return f"{rescaler} silently rescales {'it' if len(new) == 1 else 'them'}: " + "; ".join(parts)
 
 
 def _distance(lr: float, start: float) -> float:
