@@ -60,10 +60,14 @@ def preview(optimizer, aliases: list, scheduler, *, keep: dict[int, object], epo
         known = known_groups(replay)
         if known is None or known >= len(standin.param_groups):
             return Preview(schedule, resolved, type(replay).__name__, stop)
-        later = None if stop else probe(replay, after_step=epochs * steps_per_epoch - 1,
-                                         steps_per_epoch=steps_per_epoch, interval=resolved)
+        raises_later = raises_for_new_groups(replay)
+        unknown_class = any(not _added_group_fact(leaf) for leaf in leaves(replay))
+        later = None
+        if stop is None and (raises_later or unknown_class):
+            later = probe(replay, after_step=epochs * steps_per_epoch - 1, steps_per_epoch=steps_per_epoch,
+                          interval=resolved)
     return Preview(schedule, resolved, type(replay).__name__, stop, later, known,
-                   raises_later=raises_for_new_groups(replay), rescaler=rescaling_class(replay))
+                   raises_later=raises_later, rescaler=rescaling_class(replay))
 
 
 def build_from_factory(factory, standin, optimizer, aliases: list):
