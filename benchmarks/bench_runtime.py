@@ -43,7 +43,8 @@ def best_of(fn, repeats: int = REPEATS) -> tuple[float, float]:
 def warmup_cosine(optimizer, epochs: int = 10, warmup: int = 1):
     return SequentialLR(
         optimizer,
-        [LinearLR(optimizer, start_factor=0.01, total_iters=warmup), CosineAnnealingLR(optimizer, T_max=epochs - warmup)],
+        [LinearLR(optimizer, start_factor=0.01, total_iters=warmup),
+         CosineAnnealingLR(optimizer, T_max=epochs - warmup)],
         milestones=[warmup],
     )
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import click
 
-USAGE_HINT = "HINT: optlint runtime path/to/train.py:build_setup  (the function returns (model, optimizer[, scheduler]))"
+VERBOSE_HINT = "run with --verbose for the traceback"
+USAGE_HINT = "optlint runtime path/to/train.py:build_setup  (the function returns (model, optimizer[, scheduler]))"
 
 
 class BadInput(Exception):
@@ -82,7 +83,7 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
         with torch.device(device), recording_lrs_before_schedulers() as recorded:
             built = factory()
     except Exception as exc:
-        raise BadInput(f"{factory_name}() raised {_one_line(exc)}", "run with --verbose for the traceback") from exc
+        raise BadInput(f"{factory_name}() raised {_one_line(exc)}", VERBOSE_HINT) from exc
     model, optimizer, scheduler = _unpack(built, factory_name)
     try:
         return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
@@ -98,7 +99,7 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
 def _split(target: str) -> tuple[str, str]:
     module_name, sep, factory_name = target.rpartition(":")
     if not sep or not module_name or not factory_name.isidentifier():
-        raise BadInput(f"expected MODULE:FACTORY, got {target!r}", USAGE_HINT.removeprefix("HINT: "))
+        raise BadInput(f"expected MODULE:FACTORY, got {target!r}", USAGE_HINT)
     return module_name, factory_name
 
 
@@ -122,7 +123,7 @@ def _load(module_name: str):
         raise BadInput(f"importing {module_name} exited (status {exc.code})",
                        "move the script's top-level code under `if __name__ == \"__main__\":`") from exc
     except Exception as exc:
-        raise BadInput(f"importing {module_name} raised {_one_line(exc)}", "run with --verbose for the traceback") from exc
+        raise BadInput(f"importing {module_name} raised {_one_line(exc)}", VERBOSE_HINT) from exc
 
 
 def _load_path(path: Path):
@@ -144,8 +145,8 @@ def _import(module_name: str):
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise BadInput(f"no module named {module_name!r}",
-                           "pass a dotted module importable from the current directory, or a path to a .py file") from exc
+            hint = "pass a dotted module importable from the current directory, or a path to a .py file"
+            raise BadInput(f"no module named {module_name!r}", hint) from exc
         raise
 
 
@@ -156,9 +157,10 @@ def _factory(module, module_name: str, factory_name: str):
                            if inspect.isfunction(v) and v.__module__ == module.__name__ and not n.startswith("_"))
         close = difflib.get_close_matches(factory_name, functions, n=1)
         known = f"functions defined in it: {', '.join(functions)}" if functions else "it defines no function"
-        raise BadInput(f"{module_name} has no {factory_name!r}", f"did you mean {close[0]!r}? {known}" if close else known)
+        hint = f"did you mean {close[0]!r}? {known}" if close else known
+        raise BadInput(f"{module_name} has no {factory_name!r}", hint)
     if not callable(factory):
-        raise BadInput(f"{module_name}:{factory_name} is a {type(factory).__name__}, not a function",
+        raise BadInput(f"{module_name}:{factory_name} is {_a(type(factory).__name__)}, not a function",
                        "point at the function that builds the model, optimizer and scheduler")
     required = _required_parameters(factory)
     if required:
@@ -183,14 +185,18 @@ def _unpack(built, factory_name: str):
 
     expected = "return (model, optimizer) or (model, optimizer, scheduler)"
     if not isinstance(built, (tuple, list)) or len(built) not in (2, 3):
-        shape = f"{len(built)} values" if isinstance(built, (tuple, list)) else f"a {type(built).__name__}"
+        shape = f"{len(built)} values" if isinstance(built, (tuple, list)) else _a(type(built).__name__)
         raise BadInput(f"{factory_name}() returned {shape}", expected)
     model, optimizer, scheduler = (*built, None) if len(built) == 2 else built
-    if not isinstance(unwrap_model(model), torch.nn.Module):
-        raise BadInput(f"{factory_name}() returned a {type(model).__name__} where the model belongs", expected)
-    if not isinstance(unwrap_optimizer(optimizer)[0], torch.optim.Optimizer):
-        raise BadInput(f"{factory_name}() returned a {type(optimizer).__name__} where the optimizer belongs", expected)
+    for role, value, cls in (("model", unwrap_model(model), torch.nn.Module),
+                             ("optimizer", unwrap_optimizer(optimizer)[0], torch.optim.Optimizer)):
+        if not isinstance(value, cls):
+            raise BadInput(f"{factory_name}() returned {_a(type(value).__name__)} where the {role} belongs", expected)
     return model, optimizer, scheduler
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -99,7 +99,7 @@ def _not_in_optimizer(coverage: Coverage):
         module = folded[0].text.removesuffix(".*")
         where = f"{{'params': model.{module}.parameters()}}" if folded[0].text.endswith(".*") and all(
             part.isidentifier() for part in module.split(".")) else "them"
-        hint = f"add {where} to the optimizer's groups, or freeze them with requires_grad_(False) if they should not train"
+        hint = f"add {where} to the optimizer's groups, or freeze them with requires_grad_(False) if they stay fixed"
     yield RuntimeFinding(
         "OPT101",
         f"{fact}. They get gradients, but the optimizer never updates them.",
@@ -115,7 +115,8 @@ def _in_several_places(coverage: Coverage):
     what = ", ".join(filter(None, [describe(coverage.tree.fold(names)) if names else "",
                                    _count(range(unnamed), "tensor outside the model") if unnamed else ""]))
     groups = sorted({g for gs in coverage.repeats.values() for g in gs})
-    where = f"more than once in group {groups[0]}" if len(groups) == 1 else f"in more than one group ({join_and(groups)})"
+    where = (f"more than once in group {groups[0]}" if len(groups) == 1
+             else f"in more than one group ({join_and(groups)})")
     yield RuntimeFinding(
         "OPT102",
         f"{what} {_verb(coverage.repeats, 'is', 'are')} {where}: every step updates such a tensor once per "

@@ -51,14 +51,16 @@ def invalid_lrs(preview: Preview, labels: list[str], steps_per_epoch: int) -> li
     others = [h for h, lrs in enumerate(preview.schedule) if h != g and any(x < 0 or not math.isfinite(x) for x in lrs)]
     also = f" (groups {_numbers(others)} too)" if others else ""
     if lr < 0:
-        why = "a negative LR climbs the loss instead of descending it, and torch checks LRs only when the optimizer is built"
+        why = ("a negative LR climbs the loss instead of descending it, and torch checks LRs only when the "
+               "optimizer is built")
         hint = "keep the schedule at or above 0, e.g. lambda epoch: max(0.0, 1 - epoch / total_epochs)"
     else:
         why = "one optimizer step with it turns every parameter of the group into NaN or inf"
         hint = "check the schedule's formula at that step (a division by zero, a lambda used past its range)"
     return [RuntimeFinding(
         "OPT108",
-        f"group {_group(g, labels)} gets lr={lr:.4g} at epoch {k // steps_per_epoch} (optimizer step {k}){also}: {why}.",
+        f"group {_group(g, labels)} gets lr={lr:.4g} at epoch {k // steps_per_epoch} (optimizer step {k}){also}: "
+        f"{why}.",
         hint=hint,
     )]
 
@@ -90,7 +92,7 @@ def groups_added_later(preview: Preview, labels: list[str], *, raises_later: boo
         fact = (f"scheduler.step() after optimizer step {stop.step} (epoch {stop.epoch}{where}) raises "
                 f"{stop.error}")
     elif raises_later:
-        fact = f"torch raises at a later scheduler.step() for such groups (not reached within the simulated steps)"
+        fact = "torch raises at a later scheduler.step() for such groups (not reached within the simulated steps)"
     elif rescaler:
         fact = _rescaled(preview, new, rescaler, steps_per_epoch)
     else:

@@ -87,7 +87,8 @@ def build_from_factory(factory, standin, optimizer, aliases: list):
 
 
 def _settings(optimizer) -> tuple[list[dict], bool]:
-    groups = [{k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in g.items()} for g in optimizer.param_groups]
+    groups = [{k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in group.items()}
+              for group in optimizer.param_groups]
     return groups, "step" in vars(optimizer)
 
 
@@ -156,7 +157,8 @@ def rebound_copy(scheduler, optimizer_aliases: list, standin, keep: dict[int, ob
     return copy.deepcopy(scheduler, memo)
 
 
-def run(scheduler, standin, *, epochs: int, steps_per_epoch: int, interval: str) -> tuple[list[list[float]], SimulationStop | None]:
+def run(scheduler, standin, *, epochs: int, steps_per_epoch: int,
+        interval: str) -> tuple[list[list[float]], SimulationStop | None]:
     """Record every group's LR at each optimizer step, stepping the scheduler as a training loop would.
 
     The scheduler also steps after the last optimizer step, as the real loop does, so an error that

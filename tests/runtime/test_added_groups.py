@@ -54,7 +54,8 @@ def test_preview_of_a_group_added_later_matches_torch_and_the_facts_table(name):
         assert measured == "ok" and findings == []
     assert len(findings) == (measured != "ok")
     if findings:
-        assert "group 2 (blocks.*) was added after" in findings[0].message and "knows 2 of 3 groups" in findings[0].message
+        message = findings[0].message
+        assert "group 2 (blocks.*) was added after" in message and "knows 2 of 3 groups" in message
 
 
 def test_linear_warmup_rescales_the_new_group_by_its_start_factor():

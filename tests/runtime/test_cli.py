@@ -146,7 +146,7 @@ def test_cuda_device_builds_the_model_on_the_gpu(tmp_path):
         ("fixtures/runtime/nope.py:build", "no such file"),
         ("no_such_module_xyz:build", "no module named 'no_such_module_xyz'"),
         (f"{FIXTURES}/demo_setup.py:buidl", "has no 'buidl'"),
-        (f"{FIXTURES}/demo_setup.py:EPOCHS", "is a int, not a function"),
+        (f"{FIXTURES}/demo_setup.py:EPOCHS", "is an int, not a function"),
     ],
 )
 def test_bad_targets(target, message):
@@ -161,13 +161,15 @@ def test_bad_targets(target, message):
         ("import torch\ndef build():\n    return torch.nn.Linear(2, 2)\n", "build() returned a Linear"),
         ("import torch\ndef build():\n    m = torch.nn.Linear(2, 2)\n    return m, m.parameters()\n",
          "returned a generator where the optimizer belongs"),
-        ("import torch\ndef build():\n    m = torch.nn.Linear(2, 2)\n    return m.state_dict(), torch.optim.SGD(m.parameters(), lr=1)\n",
-         "returned a OrderedDict where the model belongs"),
+        ("import torch\ndef build():\n    m = torch.nn.Linear(2, 2)\n"
+         "    return m.state_dict(), torch.optim.SGD(m.parameters(), lr=1)\n",
+         "returned an OrderedDict where the model belongs"),
         ("import torch\ndef build(layers):\n    pass\n", "build() needs arguments (layers)"),
         ("import torch\ndef build():\n    m = torch.nn.Linear(2, 2)\n    o = torch.optim.SGD(m.parameters(), lr=1)\n"
          "    o.param_groups.clear()\n    return m, o\n", "has no param groups"),
-        ("import torch\nfrom torch.optim.lr_scheduler import OneCycleLR\ndef build():\n    m = torch.nn.Linear(2, 2)\n"
-         "    o = torch.optim.SGD(m.parameters(), lr=1, momentum=0.9)\n    return m, o, OneCycleLR(o, 1.0, total_steps=3)\n",
+        ("import torch\nfrom torch.optim.lr_scheduler import OneCycleLR\ndef build():\n"
+         "    m = torch.nn.Linear(2, 2)\n    o = torch.optim.SGD(m.parameters(), lr=1, momentum=0.9)\n"
+         "    return m, o, OneCycleLR(o, 1.0, total_steps=3)\n",
          "OneCycleLR.step() after optimizer step 3 (epoch 3) raised ValueError"),
         ("import sys\nimport argparse\nargparse.ArgumentParser().parse_args(['--lr'])\n", "exited (status 2)"),
         ("raise ImportError('no module named apex')\n", "raised ImportError: no module named apex"),

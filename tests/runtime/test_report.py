@@ -10,7 +10,7 @@ import torch
 from torch.optim import lr_scheduler as S
 
 import optlint
-from runtime_models import Classifier, TinyViT, differential_groups
+from runtime_models import Classifier, differential_groups
 
 
 def test_public_names_are_the_runtime_api():

@@ -4,7 +4,6 @@ for every scheduler class of the installed torch, and leaves the real objects ex
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 
 import pytest
