@@ -70,28 +70,15 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
     _check_options(epochs, steps_per_epoch, scheduler_interval, select, ignore)
     outer_model, model = model, unwrap_model(model)
     optimizer, aliases = unwrap_optimizer(optimizer)
-    scheduler = unwrap_scheduler(scheduler)
-    _check_objects(model, optimizer, scheduler)
+    _check_objects(model, optimizer)
     groups = optimizer.param_groups
     coverage = check_coverage(model, groups)
     labels = group_labels(coverage, groups)
-    findings = coverage.findings + check_group_keys(optimizer, groups)
-    keep = {id(outer_model): outer_model, id(model): model}
     now = simulate.lr_list(optimizer)
-    notes: list[str] = []
-    shown_name = None
-    if is_scheduler(scheduler) and not any(scheduler.optimizer is a for a in aliases):
-        other = unwrap_optimizer(scheduler.optimizer)[0]
-        if other is not optimizer:
-            findings.append(schedule_checks.bound_elsewhere(type(scheduler).__name__, other, optimizer, now))
-            shown_name, scheduler = f"{type(scheduler).__name__} (of another optimizer)", None
-        else:
-            aliases.append(scheduler.optimizer)
-    if scheduler is not None and not is_scheduler(scheduler) and not callable(scheduler):
-        notes.append(f"{type(scheduler).__name__} is not a torch LR scheduler: the preview shows the current LRs")
-        scheduler = None
-    preview = simulate.preview(optimizer, aliases, scheduler, keep=keep, epochs=epochs,
-                               steps_per_epoch=steps_per_epoch, interval=scheduler_interval)
+    findings = coverage.findings + check_group_keys(optimizer, groups)
+    scheduler, shown_name, notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases, now, findings)
+    preview = simulate.preview(optimizer, aliases, scheduler, keep={id(outer_model): outer_model, id(model): model},
+                               epochs=epochs, steps_per_epoch=steps_per_epoch, interval=scheduler_interval)
     if preview.stop and preview.known_groups is None:
         raise SchedulerSimulationError(_simulation_error(preview, epochs, steps_per_epoch))
     before = _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
@@ -110,6 +97,21 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
         stop=preview.stop,
         notes=notes,
     )
+
+
+def _scheduler_to_replay(scheduler, optimizer, aliases: list, now: list[float], findings: list):
+    """The scheduler (or factory) whose schedule this optimizer really follows, a name to show when that
+    is none, and notes. A scheduler of another optimizer (OPT109) leaves this one's LRs constant."""
+    if is_scheduler(scheduler) and not any(scheduler.optimizer is a for a in aliases):
+        other = unwrap_optimizer(scheduler.optimizer)[0]
+        if other is not optimizer:
+            findings.append(schedule_checks.bound_elsewhere(type(scheduler).__name__, other, optimizer, now))
+            return None, f"{type(scheduler).__name__} (of another optimizer)", []
+        aliases.append(scheduler.optimizer)
+    if scheduler is not None and not is_scheduler(scheduler) and not callable(scheduler):
+        note = f"{type(scheduler).__name__} is not a torch LR scheduler: the preview shows the current LRs"
+        return None, None, [note]
+    return scheduler, None, []
 
 
 def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
@@ -203,7 +205,7 @@ def _check_options(epochs, steps_per_epoch, interval, select, ignore) -> None:
                 raise ValueError(f"{name}: {code!r} matches no runtime rule (OPT101-OPT112)")
 
 
-def _check_objects(model, optimizer, scheduler) -> None:
+def _check_objects(model, optimizer) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):

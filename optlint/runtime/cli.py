@@ -94,6 +94,8 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{factory_name}() returned a set-up optlint cannot check: {exc}",
                        "return the model, the optimizer built from it and, if any, its scheduler") from exc
+    except Exception as exc:  # the user's scheduler code runs during the check: report it like the factory
+        raise BadInput(f"checking the set-up from {factory_name}() raised {_one_line(exc)}", VERBOSE_HINT) from exc
 
 
 def _split(target: str) -> tuple[str, str]:

@@ -154,7 +154,11 @@ def rebound_copy(scheduler, optimizer_aliases: list, standin, keep: dict[int, ob
     """A deep copy of the scheduler whose optimizer (and every nested scheduler's) is the stand-in."""
     memo = dict(keep)
     memo.update({id(alias): standin for alias in optimizer_aliases})
-    return copy.deepcopy(scheduler, memo)
+    try:
+        return copy.deepcopy(scheduler, memo)
+    except Exception as exc:  # noqa: BLE001 - a user subclass may hold what cannot be copied (locks, files)
+        raise TypeError(f"{type(scheduler).__name__} cannot be copied to replay it on a stand-in optimizer "
+                        f"({type(exc).__name__}: {exc}); pass a factory instead: lambda opt: ...(opt, ...)") from exc
 
 
 def run(scheduler, standin, *, epochs: int, steps_per_epoch: int,

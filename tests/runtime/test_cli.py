@@ -201,3 +201,33 @@ def test_neither_import_optlint_nor_its_cli_imports_torch_until_runtime_runs():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "All checks passed." in result.stdout
+
+
+def test_scheduler_that_cannot_be_copied_is_bad_input(tmp_path):
+    path = factory_file(tmp_path, """
+        import threading
+        import torch
+        from torch.optim.lr_scheduler import LambdaLR
+
+        class Logged(LambdaLR):
+            def __init__(self, optimizer):
+                self.lock = threading.Lock()
+                super().__init__(optimizer, lambda epoch: 0.9 ** epoch)
+
+        def build():
+            model = torch.nn.Linear(2, 2)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            return model, optimizer, Logged(optimizer)
+        """)
+    assert_bad_input(run(f"{path}:build"), "Logged cannot be copied to replay it on a stand-in optimizer")
+
+
+def test_scheduler_factory_raising_during_the_check_is_bad_input(tmp_path):
+    path = factory_file(tmp_path, """
+        import torch
+
+        def build():
+            model = torch.nn.Linear(2, 2)
+            return model, torch.optim.SGD(model.parameters(), lr=0.1), lambda opt: {}["warmup_steps"]
+        """)
+    assert_bad_input(run(f"{path}:build"), "checking the set-up from build() raised KeyError: 'warmup_steps'")

@@ -186,3 +186,16 @@ def test_without_a_scheduler_every_step_uses_the_group_lr():
     optimizer = make_optimizer(model)
     report = optlint.check_setup(model, optimizer, epochs=3, steps_per_epoch=2)
     assert report.schedule == [[1e-5] * 6, [1e-3] * 6]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="no CUDA device on this machine: the cuda path is tested where a GPU is present")
+def test_preview_is_exact_on_cuda_with_fused_adamw_and_tensor_lrs():
+    model = TinyViT().cuda()
+    groups = [{"params": g["params"], "lr": torch.tensor(g["lr"], device="cuda")} for g in differential_groups(model)]
+    optimizer = torch.optim.AdamW(groups, fused=True)
+    scheduler = RECIPES["SequentialLR"](optimizer)
+    before = snapshot(model, optimizer, scheduler)
+    report = optlint.check_setup(model, optimizer, scheduler, epochs=EPOCHS, steps_per_epoch=STEPS)
+    assert report.schedule == stepped(optimizer, scheduler)
+    assert_same(snapshot(model, optimizer, scheduler), before)
