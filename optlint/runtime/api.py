@@ -81,6 +81,9 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
                                epochs=epochs, steps_per_epoch=steps_per_epoch, interval=scheduler_interval)
     if preview.stop and preview.known_groups is None:
         raise SchedulerSimulationError(_simulation_error(preview, epochs, steps_per_epoch))
+    if preview.assumes_a_metric:
+        notes.append("ReduceLROnPlateau follows a metric: the preview assumes it never improves, so the LRs drop "
+                     "at the earliest epochs they can")
     before = _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
     live = [n > 0 for n in coverage.group_tensors]
     findings += _schedule_findings(preview, before, labels, live, steps_per_epoch)
@@ -96,6 +99,7 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
         scheduler_name=shown_name or preview.scheduler_name,
         stop=preview.stop,
         notes=notes,
+        scheduler_drives_this_optimizer=shown_name is None,
     )
 
 
@@ -106,7 +110,7 @@ def _scheduler_to_replay(scheduler, optimizer, aliases: list, now: list[float], 
         other = unwrap_optimizer(scheduler.optimizer)[0]
         if other is not optimizer:
             findings.append(schedule_checks.bound_elsewhere(type(scheduler).__name__, other, optimizer, now))
-            return None, f"{type(scheduler).__name__} (of another optimizer)", []
+            return None, type(scheduler).__name__, []
         aliases.append(scheduler.optimizer)
     if scheduler is not None and not is_scheduler(scheduler) and not callable(scheduler):
         note = f"{type(scheduler).__name__} is not a torch LR scheduler: the preview shows the current LRs"

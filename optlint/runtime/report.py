@@ -64,6 +64,7 @@ class SetupReport:
     scheduler_name: str | None = None
     stop: SimulationStop | None = None
     notes: list[str] = field(default_factory=list)
+    scheduler_drives_this_optimizer: bool = True  # False: it steps another optimizer (OPT109)
 
     @property
     def ok(self) -> bool:
@@ -74,6 +75,7 @@ class SetupReport:
             "ok": self.ok,
             "optimizer": self.optimizer_name,
             "scheduler": self.scheduler_name,
+            "scheduler_drives_this_optimizer": self.scheduler_drives_this_optimizer,
             "findings": [
                 {"code": f.code, "name": f.name, "severity": str(f.severity), "message": f.message, "hint": f.hint}
                 for f in self.findings
@@ -101,7 +103,9 @@ class SetupReport:
         elements = sum(g.elements for g in self.groups)
         line = (f"{self.optimizer_name}: {_plural(len(self.groups), 'param group')}, "
                 f"{_plural(tensors, 'tensor')} ({_human(elements)} elements)")
-        if self.scheduler_name:
+        if self.scheduler_name and not self.scheduler_drives_this_optimizer:
+            line += f"; {self.scheduler_name} drives another optimizer, so these LRs stay as they are"
+        elif self.scheduler_name:
             line += f"; {self.scheduler_name} stepped every {self.interval}"
         return line
 

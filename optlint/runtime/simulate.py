@@ -41,6 +41,10 @@ class Preview:
     raises_later: bool = False  # torch facts: a leaf class raises for such groups at some later step
     rescaler: str | None = None  # torch facts: the leaf class that silently rescales such groups
 
+    @property
+    def assumes_a_metric(self) -> bool:
+        return self.scheduler_name == lr_scheduler.ReduceLROnPlateau.__name__
+
 
 def preview(optimizer, aliases: list, scheduler, *, keep: dict[int, object], epochs: int, steps_per_epoch: int,
             interval: str) -> Preview:

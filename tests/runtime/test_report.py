@@ -135,3 +135,11 @@ def test_optimizer_without_groups_is_refused():
     optimizer.param_groups.clear()
     with pytest.raises(ValueError, match="has no param groups"):
         optlint.check_setup(model, optimizer)
+
+
+def test_plateau_preview_states_its_metric_assumption():
+    model = Classifier()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    report = optlint.check_setup(model, optimizer, S.ReduceLROnPlateau(optimizer, patience=1), epochs=4)
+    assert report.schedule == [[0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1]]  # cut after two epochs without improvement
+    assert "the preview assumes it never improves" in str(report)
