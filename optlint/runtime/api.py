@@ -44,8 +44,17 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
                 ignore: Sequence[str] | None = None) -> SetupReport:
     """Check which tensors the optimizer trains and preview each group's learning rate.
 
-    `scheduler` is an LR scheduler bound to `optimizer`, or a factory (`lambda opt: OneCycleLR(opt, ...)`)
-    that optlint applies to a stand-in optimizer. Nothing real is changed or stepped.
+    model: the module the optimizer trains (DDP/DataParallel/torch.compile wrappers are looked through).
+    scheduler: None, an LR scheduler bound to `optimizer` (a resumed one continues from its state), or a
+        factory such as `lambda opt: OneCycleLR(opt, ...)`, applied to a stand-in optimizer: with a
+        factory OPT107 compares against the LRs the groups have now.
+    epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps.
+    scheduler_interval: "step" or "epoch" (when the loop calls `scheduler.step()`); "auto" is "step"
+        for OneCycleLR and CyclicLR, "epoch" otherwise.
+    select, ignore: rule codes or prefixes ("OPT10") to report or leave out.
+
+    Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer.
+    Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
     """
     return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
                          scheduler_interval=scheduler_interval, select=select, ignore=ignore)

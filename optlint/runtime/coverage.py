@@ -102,7 +102,7 @@ def _not_in_optimizer(coverage: Coverage):
         hint = f"add {where} to the optimizer's groups, or freeze them with requires_grad_(False) if they stay fixed"
     yield RuntimeFinding(
         "OPT101",
-        f"{fact}. They get gradients, but the optimizer never updates them.",
+        f"{fact}: the optimizer never updates them, so they keep their initial values.",
         hint=hint,
     )
 
