@@ -7,6 +7,7 @@ import copy
 import math
 import warnings
 
+import torch
 from torch.optim import lr_scheduler as S
 
 EPOCHS, STEPS = 7, 3
@@ -36,6 +37,19 @@ RECIPES = {
     "OneCycleLR": lambda o: S.OneCycleLR(o, max_lr=[1e-4, 1e-2], total_steps=EPOCHS * STEPS + 4),
     "PolynomialLR": lambda o: S.PolynomialLR(o, total_iters=5, power=2.0),
 }
+
+
+class WarmupThenInverseSqrt(S.LRScheduler):
+    """A user subclass of LRScheduler with its own state, as in fairseq/T5 code bases."""
+
+    def __init__(self, optimizer, warmup: int, last_epoch: int = -1):
+        self.warmup = warmup
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        step = max(self.last_epoch, 1)
+        scale = min(step / self.warmup, (self.warmup / step) ** 0.5)
+        return [base * scale for base in self.base_lrs]
 
 
 def never_improving(scheduler) -> float:
@@ -69,3 +83,20 @@ def stepped_until_error(optimizer, scheduler, epochs=EPOCHS, steps=STEPS, interv
                 except Exception:  # noqa: BLE001 - where torch raises is what is measured
                     return lrs, k
     return lrs, None
+
+
+def assert_same(a, b):
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert_same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif callable(a):
+        assert a is b or type(a) is type(b)
+    else:
+        assert a == b or (a != a and b != b), (a, b)

@@ -12,10 +12,9 @@ import torch
 from torch.optim import lr_scheduler as S
 
 import optlint
-from ground_truth import EPOCHS, RECIPES, STEPS, stepped_until_error
+from ground_truth import EPOCHS, RECIPES, STEPS, WarmupThenInverseSqrt, stepped_until_error
 from optlint import facts
 from runtime_models import TinyViT
-from test_schedule_exact import WarmupThenInverseSqrt
 
 
 def unfreezing(make_scheduler):

@@ -7,10 +7,9 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as S
 
-from ground_truth import RECIPES
+from ground_truth import RECIPES, assert_same
 from optlint.runtime.observe import recording_lrs_before_schedulers
 from runtime_models import TinyViT, differential_groups
-from test_schedule_exact import assert_same
 
 
 def constructors():

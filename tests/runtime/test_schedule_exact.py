@@ -11,22 +11,9 @@ import torch
 from torch.optim import lr_scheduler as S
 
 import optlint
-from ground_truth import EPOCHS, RECIPES, STEPS, stepped
+from ground_truth import EPOCHS, RECIPES, STEPS, WarmupThenInverseSqrt, assert_same, stepped
 from runtime_models import TinyViT, differential_groups
 
-
-
-class WarmupThenInverseSqrt(S.LRScheduler):
-    """A user subclass of LRScheduler with its own state, as in fairseq/T5 code bases."""
-
-    def __init__(self, optimizer, warmup: int, last_epoch: int = -1):
-        self.warmup = warmup
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self):
-        step = max(self.last_epoch, 1)
-        scale = min(step / self.warmup, (self.warmup / step) ** 0.5)
-        return [base * scale for base in self.base_lrs]
 
 
 class Countdown:
@@ -55,35 +42,20 @@ def snapshot(*objects):
     return copy.deepcopy([o.state_dict() if hasattr(o, "state_dict") else o for o in objects])
 
 
-def assert_same(a, b):
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and torch.equal(a, b)
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for key in a:
-            assert_same(a[key], b[key])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            assert_same(x, y)
-    elif callable(a):
-        assert a is b or type(a) is type(b)
-    else:
-        assert a == b or (a != a and b != b), (a, b)
-
-
 def test_every_scheduler_class_of_torch_has_a_recipe():
     torch_classes = {name for name in S.__all__ if name != "LRScheduler"}
     assert set(RECIPES) == torch_classes
 
 
+@pytest.mark.parametrize("interval", ["auto", "step", "epoch"])
 @pytest.mark.parametrize("name", sorted(RECIPES))
-def test_preview_of_a_scheduler_instance_is_exact(name):
+def test_preview_of_a_scheduler_instance_is_exact(name, interval):
     model = TinyViT()
     optimizer = make_optimizer(model, "AdamW" if name == "OneCycleLR" else "SGD")
     scheduler = RECIPES[name](optimizer)
-    report = optlint.check_setup(model, optimizer, scheduler, epochs=EPOCHS, steps_per_epoch=STEPS)
-    assert report.interval == auto_interval(name)
+    report = optlint.check_setup(model, optimizer, scheduler, epochs=EPOCHS, steps_per_epoch=STEPS,
+                                 scheduler_interval=interval)
+    assert report.interval == (auto_interval(name) if interval == "auto" else interval)
     assert report.schedule == stepped(optimizer, scheduler, interval=report.interval)
 
 
