@@ -85,11 +85,11 @@ def check_coverage(model, param_groups: list[dict]) -> Coverage:
 
 
 def _not_in_optimizer(coverage: Coverage):
-    trainable = [key for key, grad in zip(coverage.params, map(REQUIRES_GRAD, coverage.params.values())) if grad]
-    missing = [coverage.names[key] for key in trainable if key not in coverage.group_of]
+    left_out = coverage.names.keys() - coverage.group_of.keys()
+    missing = [name for key, name in coverage.names.items() if key in left_out and coverage.params[key].requires_grad]
     if not missing:
         return
-    if len(missing) == len(trainable):
+    if len(missing) == sum(map(REQUIRES_GRAD, coverage.params.values())):
         fact = f"none of the model's {_count(missing, 'trainable parameter')} is in a param group"
         hint = "build the optimizer from this model: torch.optim.AdamW(model.parameters(), ...)"
     else:
