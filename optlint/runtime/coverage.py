@@ -138,10 +138,15 @@ def _frozen_beside_trainable(coverage: Coverage, param_groups: list[dict]):
 
 
 def _foreign(coverage: Coverage):
+    """Tensors outside the model, while trainable parameters of the model are left out: the optimizer
+    holds a copy or a replaced module. Extras beside a fully covered model (a loss module's weights, a
+    learnable temperature, optimized inputs) are deliberate and not flagged."""
     if not coverage.foreign:
         return
-    groups = sorted({coverage.group_of[key] for key in coverage.foreign})
     left_out = [p for key, p in coverage.params.items() if key not in coverage.group_of]
+    if not any(p.requires_grad for p in left_out):
+        return
+    groups = sorted({coverage.group_of[key] for key in coverage.foreign})
     yield RuntimeFinding(
         "OPT104",
         f"{_count(coverage.foreign, 'tensor')} in group {join_and(groups)} {_verb(coverage.foreign, 'is', 'are')} "

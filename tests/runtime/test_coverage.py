@@ -176,3 +176,11 @@ def test_not_a_module_or_optimizer_is_a_type_error():
         optlint.check_setup(model.state_dict(), torch.optim.AdamW(model.parameters()))
     with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer"):
         optlint.check_setup(model, list(model.parameters()))
+
+
+def test_extra_learnable_tensors_beside_a_fully_covered_model_are_deliberate():
+    model = Classifier()
+    criterion_scale = nn.Parameter(torch.zeros(()))  # a learnable loss temperature, kept outside the model
+    prompt = nn.Parameter(torch.zeros(4, 8))  # a soft prompt tuned with the model
+    optimizer = torch.optim.AdamW([{"params": model.parameters()}, {"params": [criterion_scale, prompt], "lr": 1e-2}])
+    assert optlint.check_setup(model, optimizer).findings == []

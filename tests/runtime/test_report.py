@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -106,12 +107,13 @@ def test_warnings_raise_only_when_strict():
 def test_select_and_ignore_filter_by_code_or_prefix():
     model = Classifier()
     model.backbone.requires_grad_(False)
-    optimizer = torch.optim.AdamW(list(model.parameters()) + [torch.zeros(3, requires_grad=True)])
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.AdamW([*model.backbone.parameters(), *twin.head.parameters()])
     everything = [f.code for f in optlint.check_setup(model, optimizer).findings]
-    assert everything == ["OPT103", "OPT104"]
+    assert everything == ["OPT101", "OPT103", "OPT104"]
     assert [f.code for f in optlint.check_setup(model, optimizer, select=["OPT103"]).findings] == ["OPT103"]
-    assert [f.code for f in optlint.check_setup(model, optimizer, ignore=["opt104"]).findings] == ["OPT103"]
-    assert optlint.check_setup(model, optimizer, select=["OPT10"], ignore=["OPT103", "OPT104"]).ok
+    assert [f.code for f in optlint.check_setup(model, optimizer, ignore=["opt104"]).findings] == ["OPT101", "OPT103"]
+    assert optlint.check_setup(model, optimizer, select=["OPT10"], ignore=["OPT101", "OPT103", "OPT104"]).ok
 
 
 @pytest.mark.parametrize(
