@@ -201,3 +201,8 @@ def _known_code(code: str) -> str:
         hint = f" Did you mean {close[0]}?" if close else " Run `optlint rules` to list them."
         fail(f"unknown rule code '{code}'.{hint}")
     return code
+
+
+from optlint.runtime.cli import runtime  # noqa: E402 - torch is imported inside the command only
+
+main.add_command(runtime)

@@ -1,0 +1,235 @@
+"""`check_setup` and `assert_setup`: the runtime check of a live model, optimizer and scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.optim import lr_scheduler
+
+from optlint.runtime import schedule_checks, simulate
+from optlint.runtime.codes import RUNTIME_RULES
+from optlint.runtime.coverage import Coverage, check_coverage
+from optlint.runtime.keys import check_group_keys
+from optlint.runtime.naming import common_prefix
+from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport
+from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
+
+INTERVALS = ("auto", "epoch", "step")
+# Schedulers that write every group's `lr` in their constructor: the LRs set before are gone afterwards.
+OVERWRITE_GROUP_LRS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
+# Settings that tell two groups over the same modules apart in the table (decay / no-decay).
+DISTINGUISHING_KEYS = ("weight_decay", "lr")
+SHORT_KEYS = {"weight_decay": "wd"}
+NOT_SETTINGS = {"params", "param_names", "initial_lr"}
+LABEL_WIDTH = 40
+FOLD_AT_MOST = 5000  # larger groups are named by their common module prefix: folding them costs seconds
+
+
+class OptimizerSetupError(AssertionError):
+    """Raised by `assert_setup`; the message is the readable report, `.report` the report itself."""
+
+    def __init__(self, report: SetupReport):
+        super().__init__(str(report))
+        self.report = report
+
+
+class SchedulerSimulationError(ValueError):
+    """The scheduler raised while its schedule was simulated: the real run would raise at that step."""
+
+
+def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
+                scheduler_interval: str = "auto", select: Sequence[str] | None = None,
+                ignore: Sequence[str] | None = None) -> SetupReport:
+    """Check which tensors the optimizer trains and preview each group's learning rate.
+
+    model: the module the optimizer trains (DDP/DataParallel/torch.compile wrappers are looked through).
+    scheduler: None, an LR scheduler bound to `optimizer` (a resumed one continues from its state), or a
+        factory such as `lambda opt: OneCycleLR(opt, ...)`, applied to a stand-in optimizer: with a
+        factory OPT107 compares against the LRs the groups have now.
+    epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps.
+    scheduler_interval: "step" or "epoch" (when the loop calls `scheduler.step()`); "auto" is "step"
+        for OneCycleLR and CyclicLR, "epoch" otherwise.
+    select, ignore: rule codes or prefixes ("OPT10") to report or leave out.
+
+    Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer.
+    Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
+    """
+    return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         scheduler_interval=scheduler_interval, select=select, ignore=ignore)
+
+
+def assert_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
+                 scheduler_interval: str = "auto", select: Sequence[str] | None = None,
+                 ignore: Sequence[str] | None = None, strict: bool = False) -> SetupReport:
+    """`check_setup`, raising `OptimizerSetupError` on an error finding (on any finding when `strict`)."""
+    report = check_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         scheduler_interval=scheduler_interval, select=select, ignore=ignore)
+    if not report.ok or (strict and report.findings):
+        raise OptimizerSetupError(report)
+    return report
+
+
+def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: int, scheduler_interval: str,
+                  select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
+                  lrs_before: dict[int, list[float]] | None = None) -> SetupReport:
+    """`check_setup`, plus the group LRs recorded before each optimizer's first scheduler was built
+    (`lrs_before`, by id of the optimizer: what `optlint runtime` observes while the factory runs)."""
+    _check_options(epochs, steps_per_epoch, scheduler_interval, select, ignore)
+    outer_model, model = model, unwrap_model(model)
+    optimizer, aliases = unwrap_optimizer(optimizer)
+    _check_objects(model, optimizer)
+    groups = optimizer.param_groups
+    coverage = check_coverage(model, groups)
+    labels = group_labels(coverage, groups)
+    now = simulate.lr_list(optimizer)
+    findings = coverage.findings + check_group_keys(optimizer, groups)
+    scheduler, shown_name, notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases, now, findings)
+    preview = simulate.preview(optimizer, aliases, scheduler, keep={id(outer_model): outer_model, id(model): model},
+                               epochs=epochs, steps_per_epoch=steps_per_epoch, interval=scheduler_interval)
+    if preview.stop and preview.known_groups is None:
+        raise SchedulerSimulationError(_simulation_error(preview, epochs, steps_per_epoch))
+    if preview.assumes_a_metric:
+        notes.append("ReduceLROnPlateau follows a metric: the preview assumes it never improves, so the LRs drop "
+                     "at the earliest epochs they can")
+    before = _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
+    live = [n > 0 for n in coverage.group_tensors]
+    findings += _schedule_findings(preview, before, labels, live, steps_per_epoch)
+    return SetupReport(
+        findings=_selected(findings, select, ignore),
+        groups=[GroupInfo(i, labels[i], now[i], coverage.group_tensors[i], coverage.group_elements[i],
+                          tuple(coverage.group_names[i])) for i in range(len(groups))],
+        schedule=preview.schedule,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        interval=preview.interval,
+        optimizer_name=type(optimizer).__name__,
+        scheduler_name=shown_name or preview.scheduler_name,
+        stop=preview.stop,
+        notes=notes,
+        scheduler_drives_this_optimizer=shown_name is None,
+    )
+
+
+def _scheduler_to_replay(scheduler, optimizer, aliases: list, now: list[float], findings: list):
+    """The scheduler (or factory) whose schedule this optimizer really follows, a name to show when that
+    is none, and notes. A scheduler of another optimizer (OPT109) leaves this one's LRs constant."""
+    if is_scheduler(scheduler) and not any(scheduler.optimizer is a for a in aliases):
+        other = unwrap_optimizer(scheduler.optimizer)[0]
+        if other is not optimizer:
+            findings.append(schedule_checks.bound_elsewhere(type(scheduler).__name__, other, optimizer, now))
+            return None, type(scheduler).__name__, []
+        aliases.append(scheduler.optimizer)
+    if scheduler is not None and not is_scheduler(scheduler) and not callable(scheduler):
+        note = f"{type(scheduler).__name__} is not a torch LR scheduler: the preview shows the current LRs"
+        return None, None, [note]
+    return scheduler, None, []
+
+
+def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
+    """What to call each group in the table: `backbone.*`, `cls_token, pos_embed, patch_embed.*`,
+    `* but head.*`; with a setting when two groups cover the same modules (`* weight_decay=0.0`)."""
+    labels = []
+    for names, tensors in zip(coverage.group_names, coverage.group_tensors):
+        label = _modules_of(coverage.tree, names) if names else "empty" if not tensors else "not in the model"
+        foreign = tensors - len(names)
+        labels.append(f"{label} +{foreign} foreign" if names and foreign else label)
+    for label in {label for label in labels if labels.count(label) > 1}:
+        same = [i for i, other in enumerate(labels) if other == label]
+        key = _distinguishing_key([groups[i] for i in same])
+        if key:
+            for i in same:
+                labels[i] = f"{label} {SHORT_KEYS.get(key, key)}={groups[i][key]!r}"
+    return labels
+
+
+def _modules_of(tree, names: list[str]) -> str:
+    if len(names) == len(tree.names):
+        return "*"
+    if len(names) <= FOLD_AT_MOST:
+        folded = tree.fold(names)
+        listed = ", ".join(entry.text for entry in folded)
+        if len(folded) <= 3 and len(listed) <= LABEL_WIDTH:
+            return listed
+    if len(tree.names) - len(names) <= FOLD_AT_MOST:
+        others = tree.fold(tree.names_except(names))
+        if len(others) == 1:
+            return f"* but {others[0].text}"
+    return common_prefix(names)
+
+
+def _distinguishing_key(groups: list[dict]) -> str | None:
+    keys = [k for k in DISTINGUISHING_KEYS if k in groups[0]]
+    keys += sorted(k for k in groups[0] if isinstance(k, str) and k not in NOT_SETTINGS and k not in keys)
+    for key in keys:
+        values = [repr(g.get(key)) for g in groups]
+        if len(set(values)) == len(values):
+            return key
+    return None
+
+
+def _schedule_findings(preview: simulate.Preview, before: list[float] | None, labels: list[str],
+                       live: list[bool], steps_per_epoch: int) -> list[RuntimeFinding]:
+    return [
+        *schedule_checks.flattened_lrs(preview, before, labels, live),
+        *schedule_checks.invalid_lrs(preview, labels, steps_per_epoch),
+        *schedule_checks.groups_added_later(
+            preview, labels, raises_later=preview.raises_later, rescaler=preview.rescaler,
+            steps_per_epoch=steps_per_epoch),
+    ]
+
+
+def _lrs_before(scheduler, optimizer, aliases, recorded, now: list[float], notes: list[str]) -> list[float] | None:
+    """The group LRs before the scheduler was built: known for a factory (the real optimizer never saw
+    it), recorded by `optlint runtime`, or kept by torch in `initial_lr` unless the scheduler overwrote them."""
+    if scheduler is None:
+        return None
+    if not is_scheduler(scheduler):
+        return now
+    for alias in aliases:
+        if recorded and id(alias) in recorded and len(recorded[id(alias)]) == len(now):
+            return recorded[id(alias)]
+    overwriter = next((s for s in simulate.leaves(scheduler) if isinstance(s, OVERWRITE_GROUP_LRS)), None)
+    if overwriter is not None:
+        name = type(overwriter).__name__
+        notes.append(f"{name} set every group's LR when it was built, so the LRs written before it are gone; "
+                     f"to compare with them (OPT107), pass a factory: scheduler=lambda opt: {name}(opt, ...)")
+        return None
+    return [simulate.as_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+
+
+def _simulation_error(preview: simulate.Preview, epochs: int, steps_per_epoch: int) -> str:
+    stop = preview.stop
+    return (f"{preview.scheduler_name}.step() after optimizer step {stop.step} (epoch {stop.epoch}) raised "
+            f"{stop.error}. The preview ran {epochs} epochs x {steps_per_epoch} steps, stepping the scheduler "
+            f"every {preview.interval}: the real run raises there too, unless it is shorter.")
+
+
+def _check_options(epochs, steps_per_epoch, interval, select, ignore) -> None:
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if interval not in INTERVALS:
+        raise ValueError(f"scheduler_interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
+    for name, codes in (("select", select), ("ignore", ignore)):
+        for code in codes or ():
+            if not any(info.code.startswith(code.upper()) for info in RUNTIME_RULES):
+                raise ValueError(f"{name}: {code!r} matches no runtime rule (OPT101-OPT112)")
+
+
+def _check_objects(model, optimizer) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not optimizer.param_groups:
+        raise ValueError(f"the {type(optimizer).__name__} has no param groups: there is nothing to check")
+
+
+def _selected(findings: list[RuntimeFinding], select, ignore) -> list[RuntimeFinding]:
+    def matches(code: str, prefixes) -> bool:
+        return any(code.startswith(p.upper()) for p in prefixes)
+
+    return [f for f in findings
+            if (select is None or matches(f.code, select)) and not matches(f.code, ignore or ())]

@@ -1,0 +1,214 @@
+"""`optlint runtime MODULE:FACTORY`: build the user's set-up and check it.
+
+torch is imported inside the command only, so `optlint check` never pays for it. Every bad input is
+one `optlint: error: ...` line and a HINT on stderr, exit 2; the traceback only with --verbose.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import inspect
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+VERBOSE_HINT = "run with --verbose for the traceback"
+USAGE_HINT = "optlint runtime path/to/train.py:build_setup  (the function returns (model, optimizer[, scheduler]))"
+
+
+class BadInput(Exception):
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
+
+
+class RuntimeCommand(click.Command):
+    """Turns click's own usage errors (a bad --epochs value) into the one-line error form."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _fail(BadInput(exc.format_message(), "run `optlint runtime --help` for the options"), verbose=False)
+
+
+@click.command(cls=RuntimeCommand)
+@click.argument("target", metavar="MODULE:FACTORY")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "meta"]), default="auto", show_default=True,
+              help="Where the factory builds the model: auto is cuda when available; meta allocates no weights.")
+@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True, help="Epochs to preview.")
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Optimizer steps per epoch (batches).")
+@click.option("--interval", type=click.Choice(["auto", "epoch", "step"]), default="auto", show_default=True,
+              help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR, every epoch otherwise.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--verbose", is_flag=True, help="Show the traceback when the user's code raises.")
+def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interval: str, output_format: str,
+            verbose: bool) -> None:
+    """Check a real model, optimizer and scheduler: which tensors each param group trains, and the
+    learning rate every group will get, epoch by epoch.
+
+    MODULE is a dotted module or a path to a .py file; FACTORY a function in it, called without
+    arguments, returning (model, optimizer) or (model, optimizer, scheduler).
+
+    Exit status: 0 no error finding, 1 error findings, 2 bad input.
+    """
+    try:
+        report = check_target(target, device=device, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                              interval=interval)
+    except BadInput as exc:
+        _fail(exc, verbose)
+    if output_format == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(str(report))
+    sys.exit(0 if report.ok else 1)
+
+
+def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str):
+    import torch
+
+    from optlint.runtime.api import SchedulerSimulationError, inspect_setup
+    from optlint.runtime.observe import recording_lrs_before_schedulers
+
+    module_name, factory_name = _split(target)
+    device = _device(torch, device)
+    factory = _factory(_load(module_name), module_name, factory_name)
+    try:
+        with torch.device(device), recording_lrs_before_schedulers() as recorded:
+            built = factory()
+    except Exception as exc:
+        raise BadInput(f"{factory_name}() raised {_one_line(exc)}", VERBOSE_HINT) from exc
+    model, optimizer, scheduler = _unpack(built, factory_name)
+    try:
+        return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                             scheduler_interval=interval, lrs_before=recorded)
+    except SchedulerSimulationError as exc:
+        raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
+                                 "or fix the scheduler") from exc
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{factory_name}() returned a set-up optlint cannot check: {exc}",
+                       "return the model, the optimizer built from it and, if any, its scheduler") from exc
+    except Exception as exc:  # the user's scheduler code runs during the check: report it like the factory
+        raise BadInput(f"checking the set-up from {factory_name}() raised {_one_line(exc)}", VERBOSE_HINT) from exc
+
+
+def _split(target: str) -> tuple[str, str]:
+    module_name, sep, factory_name = target.rpartition(":")
+    if not sep or not module_name or not factory_name.isidentifier():
+        raise BadInput(f"expected MODULE:FACTORY, got {target!r}", USAGE_HINT)
+    return module_name, factory_name
+
+
+def _device(torch, device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, but no device"
+        raise BadInput(f"--device cuda: no CUDA device is available (torch {torch.__version__}, {build})",
+                       "use --device cpu, or --device meta to check a large model without allocating its weights")
+    return device
+
+
+def _load(module_name: str):
+    is_path = module_name.endswith(".py") or "/" in module_name or "\\" in module_name
+    try:
+        return _load_path(Path(module_name)) if is_path else _import(module_name)
+    except BadInput:
+        raise
+    except SystemExit as exc:
+        raise BadInput(f"importing {module_name} exited (status {exc.code})",
+                       "move the script's top-level code under `if __name__ == \"__main__\":`") from exc
+    except Exception as exc:
+        raise BadInput(f"importing {module_name} raised {_one_line(exc)}", VERBOSE_HINT) from exc
+
+
+def _load_path(path: Path):
+    if not path.is_file():
+        raise BadInput(f"no such file: {path}", "pass a path to a .py file, or a dotted module name")
+    name = f"_optlint_target_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))  # as `python path/to/file.py` does: its siblings import
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import(module_name: str):
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")  # as `python -m` does: modules of the current directory import
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            hint = "pass a dotted module importable from the current directory, or a path to a .py file"
+            raise BadInput(f"no module named {module_name!r}", hint) from exc
+        raise
+
+
+def _factory(module, module_name: str, factory_name: str):
+    factory = getattr(module, factory_name, None)
+    if factory is None:
+        functions = sorted(n for n, v in vars(module).items()
+                           if inspect.isfunction(v) and v.__module__ == module.__name__ and not n.startswith("_"))
+        close = difflib.get_close_matches(factory_name, functions, n=1)
+        known = f"functions defined in it: {', '.join(functions)}" if functions else "it defines no function"
+        hint = f"did you mean {close[0]!r}? {known}" if close else known
+        raise BadInput(f"{module_name} has no {factory_name!r}", hint)
+    if not callable(factory):
+        raise BadInput(f"{module_name}:{factory_name} is {_a(type(factory).__name__)}, not a function",
+                       "point at the function that builds the model, optimizer and scheduler")
+    required = _required_parameters(factory)
+    if required:
+        raise BadInput(f"{factory_name}() needs arguments ({', '.join(required)}); optlint calls it with none",
+                       "give them defaults, or add a function without arguments that calls it")
+    return factory
+
+
+def _required_parameters(factory) -> list[str]:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _unpack(built, factory_name: str):
+    import torch
+
+    from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
+
+    expected = "return (model, optimizer) or (model, optimizer, scheduler)"
+    if not isinstance(built, (tuple, list)) or len(built) not in (2, 3):
+        shape = f"{len(built)} values" if isinstance(built, (tuple, list)) else _a(type(built).__name__)
+        raise BadInput(f"{factory_name}() returned {shape}", expected)
+    model, optimizer, scheduler = (*built, None) if len(built) == 2 else built
+    for role, value, cls in (("model", unwrap_model(model), torch.nn.Module),
+                             ("optimizer", unwrap_optimizer(optimizer)[0], torch.optim.Optimizer)):
+        if not isinstance(value, cls):
+            raise BadInput(f"{factory_name}() returned {_a(type(value).__name__)} where the {role} belongs", expected)
+    return model, optimizer, scheduler
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _fail(exc: BadInput, verbose: bool):
+    if verbose and exc.__cause__ is not None:
+        traceback.print_exception(exc.__cause__, file=sys.stderr)
+    click.echo(f"optlint: error: {exc}", err=True)
+    click.echo(f"HINT: {exc.hint}", err=True)
+    sys.exit(2)

@@ -1,0 +1,195 @@
+"""Which tensors the optimizer holds, compared with the model's parameters, by identity (OPT101-105).
+
+Never by value: a deepcopy holds equal values in other tensors, and an optimizer built for it
+trains nothing of this model. Tied weights are one tensor, named once (`remove_duplicate=True`).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass, field
+
+import torch
+
+from optlint.runtime.naming import ModuleTree, describe, join_and
+from optlint.runtime.report import RuntimeFinding
+
+REQUIRES_GRAD = operator.attrgetter("requires_grad")
+NUMEL = torch.Tensor.numel
+COPY_OF_MODEL = "a deepcopy, a re-instantiated model, an EMA twin"
+
+
+@dataclass
+class Coverage:
+    names: dict[int, str]  # id(parameter) -> its name, in model order
+    params: dict[int, object]  # id(parameter) -> the parameter
+    group_names: list[list[str]] = field(default_factory=list)  # per group: the model's names of its tensors
+    group_elements: list[int] = field(default_factory=list)
+    group_tensors: list[int] = field(default_factory=list)
+    group_of: dict[int, int] = field(default_factory=dict)  # id(tensor) -> the first group holding it
+    repeats: dict[int, list[int]] = field(default_factory=dict)  # id -> every group, for tensors held twice
+    foreign: dict[int, object] = field(default_factory=dict)  # id -> tensor, for tensors not in the model
+    frozen: dict[int, list[str]] = field(default_factory=dict)  # group -> frozen names beside trainable tensors
+    findings: list[RuntimeFinding] = field(default_factory=list)
+
+    @functools.cached_property
+    def tree(self) -> ModuleTree:
+        return ModuleTree(self.names.values())
+
+    def add_group(self, index: int, tensors: list) -> None:
+        # map() over C accessors keeps this linear pass fast: 100,000 tensors in a fraction of a second.
+        ids = list(map(id, tensors))
+        names = list(map(self.names.get, ids))
+        trainable = list(map(REQUIRES_GRAD, tensors))
+        self._place(index, ids)
+        if None in names:
+            self.foreign.update((key, t) for key, name, t in zip(ids, names, tensors) if name is None)
+            names_in_model = [name for name in names if name is not None]
+        else:
+            names_in_model = names
+        if any(trainable) and not all(trainable):  # a group of only frozen tensors is staged for unfreezing
+            frozen = [name for name, grad in zip(names, trainable) if not grad and name is not None]
+            if frozen:
+                self.frozen[index] = frozen
+        self.group_names.append(names_in_model)
+        self.group_elements.append(sum(map(NUMEL, tensors)))
+        self.group_tensors.append(len(tensors))
+
+    def _place(self, index: int, ids: list[int]) -> None:
+        fresh = dict.fromkeys(ids, index)
+        if len(fresh) == len(ids) and self.group_of.keys().isdisjoint(fresh):
+            self.group_of.update(fresh)
+            return
+        for key in ids:  # some tensor is held twice: note every place
+            if key in self.group_of:
+                self.repeats.setdefault(key, [self.group_of[key]]).append(index)
+            else:
+                self.group_of[key] = index
+
+
+def check_coverage(model, param_groups: list[dict]) -> Coverage:
+    pairs = list(model.named_parameters(remove_duplicate=True))
+    ids = [id(p) for _, p in pairs]
+    coverage = Coverage(dict(zip(ids, (name for name, _ in pairs))), dict(zip(ids, (p for _, p in pairs))))
+    for index, group in enumerate(param_groups):
+        coverage.add_group(index, group["params"])
+    coverage.findings = [
+        *_not_in_optimizer(coverage),
+        *_in_several_places(coverage),
+        *_frozen_beside_trainable(coverage, param_groups),
+        *_foreign(coverage),
+        *_empty_groups(param_groups),
+    ]
+    return coverage
+
+
+def _not_in_optimizer(coverage: Coverage):
+    left_out = coverage.names.keys() - coverage.group_of.keys()
+    missing = [name for key, name in coverage.names.items() if key in left_out and coverage.params[key].requires_grad]
+    if not missing:
+        return
+    if len(missing) == sum(map(REQUIRES_GRAD, coverage.params.values())):
+        fact = f"none of the model's {_count(missing, 'trainable parameter')} is in a param group"
+        hint = "build the optimizer from this model: torch.optim.AdamW(model.parameters(), ...)"
+    else:
+        folded = coverage.tree.fold(missing)
+        fact = (f"{_count(missing, 'trainable parameter')} of the model {_verb(missing, 'is', 'are')} in no "
+                f"param group: {describe(folded)}")
+        module = folded[0].text.removesuffix(".*")
+        where = f"{{'params': model.{module}.parameters()}}" if folded[0].text.endswith(".*") and all(
+            part.isidentifier() for part in module.split(".")) else "them"
+        hint = f"add {where} to the optimizer's groups, or freeze them with requires_grad_(False) if they stay fixed"
+    yield RuntimeFinding(
+        "OPT101",
+        f"{fact}: the optimizer never updates them, so they keep their initial values.",
+        hint=hint,
+    )
+
+
+def _in_several_places(coverage: Coverage):
+    if not coverage.repeats:
+        return
+    names = [coverage.names[key] for key in coverage.repeats if key in coverage.names]
+    unnamed = len(coverage.repeats) - len(names)
+    what = ", ".join(filter(None, [describe(coverage.tree.fold(names)) if names else "",
+                                   _count(range(unnamed), "tensor outside the model") if unnamed else ""]))
+    groups = sorted({g for gs in coverage.repeats.values() for g in gs})
+    where = (f"more than once in group {groups[0]}" if len(groups) == 1
+             else f"in more than one group ({join_and(groups)})")
+    yield RuntimeFinding(
+        "OPT102",
+        f"{what} {_verb(coverage.repeats, 'is', 'are')} {where}: every step updates such a tensor once per "
+        "occurrence, each time with that group's lr, and advances its optimizer state as often.",
+        hint="keep each tensor in exactly one group: build the groups from disjoint parameter lists",
+    )
+
+
+def _frozen_beside_trainable(coverage: Coverage, param_groups: list[dict]):
+    for index, frozen in coverage.frozen.items():
+        yield RuntimeFinding(
+            "OPT103",
+            f"{describe(coverage.tree.fold(frozen))} {_verb(frozen, 'has', 'have')} requires_grad=False but "
+            f"{_verb(frozen, 'sits', 'sit')} in group {index} beside trainable tensors: skipped while frozen, "
+            f"{_verb(frozen, 'it trains', 'they train')} again with this group's "
+            f"lr={param_groups[index].get('lr')!r} the moment anything sets requires_grad=True.",
+            hint="build the optimizer from trainable tensors only: [p for p in model.parameters() if p.requires_grad]",
+        )
+
+
+def _foreign(coverage: Coverage):
+    """Tensors outside the model, while trainable parameters of the model are left out: the optimizer
+    holds a copy or a replaced module. Extras beside a fully covered model (a loss module's weights, a
+    learnable temperature, optimized inputs) are deliberate and not flagged."""
+    if not coverage.foreign:
+        return
+    left_out = [p for key, p in coverage.params.items() if key not in coverage.group_of]
+    if not any(p.requires_grad for p in left_out):
+        return
+    groups = sorted({coverage.group_of[key] for key in coverage.foreign})
+    yield RuntimeFinding(
+        "OPT104",
+        f"{_count(coverage.foreign, 'tensor')} in group {join_and(groups)} {_verb(coverage.foreign, 'is', 'are')} "
+        f"not parameters of the model{_same_shapes(coverage, left_out)}: they belong to a module replaced after "
+        f"the optimizer was built, or to another copy of the model ({COPY_OF_MODEL}); stepping them never "
+        "changes this model.",
+        hint="build the optimizer from the model you train, after the last copy or re-instantiation: "
+        "torch.optim.AdamW(model.parameters(), ...)",
+    )
+
+
+def _same_shapes(coverage: Coverage, left_out: list) -> str:
+    """` (same shapes as head.weight, head.bias)` when each foreign tensor matches a left-out parameter."""
+    by_shape: dict[tuple, list] = {}
+    for p in left_out:
+        by_shape.setdefault(tuple(p.shape), []).append(p)
+    twins = []
+    for tensor in coverage.foreign.values():
+        candidates = by_shape.get(tuple(tensor.shape))
+        if not candidates:
+            return ""
+        twins.append(coverage.names[id(candidates.pop(0))])
+    if len(twins) == len(coverage.names):
+        return " (the same shapes as all of the model's parameters)"
+    return f" (same shapes as {describe(coverage.tree.fold(twins))})"
+
+
+def _empty_groups(param_groups):
+    for index, group in enumerate(param_groups):
+        if not group["params"]:
+            settings = ", ".join(f"{k}={group[k]!r}" for k in ("lr", "weight_decay") if k in group)
+            yield RuntimeFinding(
+                "OPT105",
+                f"group {index} holds no tensors: its settings ({settings}) apply to nothing. It was probably built "
+                "from the .parameters() of a module that owns none (nn.ReLU, nn.Dropout, pooling, nn.Identity).",
+                hint="remove the group, or build it from the module whose weights you meant",
+            )
+
+
+def _count(items, noun: str) -> str:
+    n = len(items)
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _verb(items, singular: str, plural: str) -> str:
+    return singular if len(items) == 1 else plural

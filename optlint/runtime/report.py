@@ -1,0 +1,190 @@
+"""SetupReport: what the runtime check found, the param groups and their simulated learning rates.
+
+`str(report)` is the table a person reads; `report.to_dict()` is the same content as JSON-able data.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from optlint.findings import Finding, RuleInfo, Severity
+from optlint.runtime.codes import RUNTIME_RULES
+
+RULES_BY_CODE = {info.code: info for info in RUNTIME_RULES}
+ROWS_SHOWN_AT_MOST = 24
+HEADER_WIDTH = 20
+
+
+class RuntimeFinding(Finding):
+    """A finding about a live set-up: no file position, severity and name from the runtime codes."""
+
+    @property
+    def info(self) -> RuleInfo:
+        return RULES_BY_CODE[self.code]
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    index: int
+    label: str  # e.g. "backbone.*", what the table's column is called
+    lr: float  # the group's learning rate now (after the scheduler was built)
+    tensors: int
+    elements: int
+    names: tuple[str, ...]  # the model's names of the tensors in the group, in group order
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "label": self.label, "lr": json_float(self.lr), "tensors": self.tensors,
+                "elements": self.elements, "params": list(self.names)}
+
+
+@dataclass(frozen=True)
+class SimulationStop:
+    """The scheduler raised: torch would crash at this `scheduler.step()`."""
+
+    step: int  # the optimizer step after which scheduler.step() raised (0-based)
+    epoch: int
+    error: str  # "ValueError: zip() argument 2 is shorter than argument 1"
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "epoch": self.epoch, "error": self.error}
+
+
+@dataclass
+class SetupReport:
+    findings: list[RuntimeFinding]
+    groups: list[GroupInfo]
+    schedule: list[list[float]]  # schedule[g][k]: the LR group g uses at optimizer step k
+    epochs: int
+    steps_per_epoch: int
+    interval: str  # "epoch" or "step": when the scheduler is stepped
+    optimizer_name: str
+    scheduler_name: str | None = None
+    stop: SimulationStop | None = None
+    notes: list[str] = field(default_factory=list)
+    scheduler_drives_this_optimizer: bool = True  # False: it steps another optimizer (OPT109)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "optimizer": self.optimizer_name,
+            "scheduler": self.scheduler_name,
+            "scheduler_drives_this_optimizer": self.scheduler_drives_this_optimizer,
+            "findings": [
+                {"code": f.code, "name": f.name, "severity": str(f.severity), "message": f.message, "hint": f.hint}
+                for f in self.findings
+            ],
+            "groups": [group.to_dict() for group in self.groups],
+            "schedule": {
+                "epochs": self.epochs,
+                "steps_per_epoch": self.steps_per_epoch,
+                "interval": self.interval,
+                "lr": [[json_float(lr) for lr in lrs] for lrs in self.schedule],
+                "stopped": self.stop.to_dict() if self.stop else None,
+            },
+            "notes": list(self.notes),
+        }
+
+    def __str__(self) -> str:
+        parts = [self._headline(), _groups_table(self.groups), self._schedule_table()]
+        parts += [f"note: {note}" for note in self.notes]
+        parts += [_finding_lines(f) for f in self.findings]
+        parts.append(_summary(self.findings))
+        return "\n\n".join(parts)
+
+    def _headline(self) -> str:
+        tensors = sum(g.tensors for g in self.groups)
+        elements = sum(g.elements for g in self.groups)
+        line = (f"{self.optimizer_name}: {_plural(len(self.groups), 'param group')}, "
+                f"{_plural(tensors, 'tensor')} ({_human(elements)} elements)")
+        if self.scheduler_name and not self.scheduler_drives_this_optimizer:
+            line += f"; {self.scheduler_name} drives another optimizer, so these LRs stay as they are"
+        elif self.scheduler_name:
+            line += f"; {self.scheduler_name} stepped every {self.interval}"
+        return line
+
+    def _schedule_table(self) -> str:
+        epochs_seen = _ceil_div(len(self.schedule[0]), self.steps_per_epoch) if self.schedule else 0
+        steps = f", {self.steps_per_epoch} steps each" if self.steps_per_epoch > 1 else ""
+        where = " (at the first step of each epoch)" if self.steps_per_epoch > 1 else ""
+        title = f"Learning rate per group over {_plural(self.epochs, 'epoch')}{steps}{where}:"
+        headers = ["epoch", *(_short(f"{g.index}: {g.label}") for g in self.groups)]
+        rows = [
+            [str(epoch), *(_lr(lrs[epoch * self.steps_per_epoch]) for lrs in self.schedule)]
+            for epoch in range(epochs_seen)
+        ]
+        lines = [title, *_table(headers, _elide(rows, len(headers)))]
+        if self.stop:
+            lines.append(f"  scheduler.step() after optimizer step {self.stop.step} (epoch {self.stop.epoch}) "
+                         f"raises {self.stop.error}: the run crashes here.")
+        return "\n".join(lines)
+
+
+def json_float(value: float) -> float | str:
+    """Strict JSON has no NaN or infinity: those become the strings "nan", "inf", "-inf"."""
+    return value if math.isfinite(value) else str(value)
+
+
+def _groups_table(groups: list[GroupInfo]) -> str:
+    headers = ["group", "parameters", "tensors", "elements", "lr"]
+    rows = [[str(g.index), g.label, str(g.tensors), _human(g.elements), _lr(g.lr)] for g in groups]
+    return "\n".join(_table(headers, _elide(rows, len(headers)), left_aligned={1}))
+
+
+def _table(headers: list[str], rows: list[list[str]], left_aligned: set[int] = frozenset()) -> list[str]:
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i in left_aligned else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(headers), *(line(row) for row in rows)]
+
+
+def _elide(rows: list[list[str]], width: int) -> list[list[str]]:
+    if len(rows) <= ROWS_SHOWN_AT_MOST:
+        return rows
+    head, tail = ROWS_SHOWN_AT_MOST * 2 // 3, ROWS_SHOWN_AT_MOST // 3
+    return [*rows[:head], ["..."] * width, *rows[-tail:]]
+
+
+def _finding_lines(finding: RuntimeFinding) -> str:
+    text = f"{finding.code} [{finding.severity}] {finding.name}: {finding.message}"
+    return f"{text}\n    HINT: {finding.hint}" if finding.hint else text
+
+
+def _summary(findings: list[RuntimeFinding]) -> str:
+    if not findings:
+        return "All checks passed."
+    severities = Counter(str(f.severity) for f in findings)
+    counts = ", ".join(_plural(n, s) for s, n in sorted(severities.items()))
+    return f"Found {_plural(len(findings), 'problem')}: {counts}."
+
+
+def _short(header: str) -> str:
+    return header if len(header) <= HEADER_WIDTH else header[: HEADER_WIDTH - 1] + "…"
+
+
+def _lr(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _human(n: int) -> str:
+    for unit, size in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)

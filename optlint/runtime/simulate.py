@@ -1,0 +1,240 @@
+"""The LR preview: torch's own scheduler replayed on a stand-in optimizer, never on the real one.
+
+The stand-in has the real optimizer's class and one tiny tensor per group with a copy of that
+group's hyper-parameters, so time and memory depend on groups and steps, not on model size. A
+scheduler instance is deep-copied with its optimizer rebound to the stand-in (every nested
+scheduler of a SequentialLR/ChainedScheduler too), which keeps its exact state: a resumed scheduler
+continues from where it is, user lambdas and user subclasses run as they are. No formula is
+re-implemented, so the preview equals, bit for bit, what stepping the real objects would give.
+
+ReduceLROnPlateau needs a metric: the preview assumes it never improves (it feeds the mode's worst
+value), which shows the earliest epochs at which the LR can be cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch.optim import lr_scheduler
+
+from optlint import facts
+from optlint.runtime.report import SimulationStop
+from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
+
+PER_STEP_SCHEDULERS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
+# Steps simulated past the preview to find where torch raises for groups a scheduler never saw.
+PROBE_STEPS = 10_000
+
+
+@dataclass
+class Preview:
+    schedule: list[list[float]]
+    interval: str
+    scheduler_name: str | None = None
+    stop: SimulationStop | None = None
+    later_stop: SimulationStop | None = None  # found by probing past the preview
+    known_groups: int | None = None  # groups the scheduler was built with, when fewer than the optimizer's
+    raises_later: bool = False  # torch facts: a leaf class raises for such groups at some later step
+    rescaler: str | None = None  # torch facts: the leaf class that silently rescales such groups
+
+    @property
+    def assumes_a_metric(self) -> bool:
+        return self.scheduler_name == lr_scheduler.ReduceLROnPlateau.__name__
+
+
+def preview(optimizer, aliases: list, scheduler, *, keep: dict[int, object], epochs: int, steps_per_epoch: int,
+            interval: str) -> Preview:
+    """The LR of every group at every optimizer step. `scheduler`: None, an LR scheduler bound to
+    `optimizer` (or one of its `aliases`), or a factory that builds one from the optimizer it is given.
+    """
+    if scheduler is None:
+        return Preview(constant(lr_list(optimizer), epochs * steps_per_epoch), resolve_interval(interval, None))
+    with quiet():
+        standin = make_standin(optimizer, keep)
+        if is_scheduler(scheduler):
+            replay = rebound_copy(scheduler, aliases, standin, keep)
+        else:
+            replay = build_from_factory(scheduler, standin, optimizer, aliases)
+        resolved = resolve_interval(interval, replay)
+        schedule, stop = run(replay, standin, epochs=epochs, steps_per_epoch=steps_per_epoch, interval=resolved)
+        known = known_groups(replay)
+        if known is None or known >= len(standin.param_groups):
+            return Preview(schedule, resolved, type(replay).__name__, stop)
+        raises_later = raises_for_new_groups(replay)
+        unknown_class = any(not _added_group_fact(leaf) for leaf in leaves(replay))
+        later = None
+        if stop is None and (raises_later or unknown_class):
+            later = probe(replay, after_step=epochs * steps_per_epoch - 1, steps_per_epoch=steps_per_epoch,
+                          interval=resolved)
+    return Preview(schedule, resolved, type(replay).__name__, stop, later, known,
+                   raises_later=raises_later, rescaler=rescaling_class(replay))
+
+
+def build_from_factory(factory, standin, optimizer, aliases: list):
+    """Apply a scheduler factory to the stand-in; the real optimizer is restored if the factory used it."""
+    saved = _settings(optimizer)
+    built = unwrap_scheduler(factory(standin))
+    if not is_scheduler(built):
+        raise TypeError(f"the scheduler factory returned {type(built).__name__}, not a torch LR scheduler")
+    if built.optimizer is not standin:
+        if any(built.optimizer is alias for alias in aliases):
+            _restore(optimizer, saved)
+        raise ValueError(
+            "the scheduler factory must build the scheduler on the optimizer it is given "
+            "(lambda opt: OneCycleLR(opt, ...)), not on another one"
+        )
+    return built
+
+
+def _settings(optimizer) -> tuple[list[dict], bool]:
+    groups = [{k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in group.items()}
+              for group in optimizer.param_groups]
+    return groups, "step" in vars(optimizer)
+
+
+def _restore(optimizer, saved: tuple[list[dict], bool]) -> None:
+    """Undo what building a scheduler did to an optimizer: group settings, the wrapped `step`."""
+    groups, had_step = saved
+    for group, before in zip(optimizer.param_groups, groups):
+        tensors = {k: group[k].copy_(v) for k, v in before.items() if isinstance(v, torch.Tensor) and k in group}
+        group.clear()
+        group.update(before, **tensors)
+    if not had_step:
+        vars(optimizer).pop("step", None)
+
+
+def leaves(scheduler) -> list:
+    """The schedulers that do the work: the children of SequentialLR/ChainedScheduler, recursively."""
+    children = getattr(scheduler, "_schedulers", None)
+    if children is None:
+        return [scheduler]
+    return [leaf for child in children for leaf in leaves(child)]
+
+
+def resolve_interval(requested: str, scheduler) -> str:
+    if requested != "auto":
+        return requested
+    per_step = scheduler is not None and any(isinstance(s, PER_STEP_SCHEDULERS) for s in leaves(scheduler))
+    return "step" if per_step else "epoch"
+
+
+def known_groups(scheduler) -> int | None:
+    """How many groups the scheduler was built for (`base_lrs`, ReduceLROnPlateau's `min_lrs`)."""
+    sizes = [len(s.base_lrs) for s in leaves(scheduler) if hasattr(s, "base_lrs")]
+    sizes += [len(s.min_lrs) for s in leaves(scheduler) if isinstance(s, lr_scheduler.ReduceLROnPlateau)]
+    return min(sizes) if sizes else None
+
+
+@contextlib.contextmanager
+def quiet():
+    """torch warns on a stand-in (scheduler stepped before optimizer.step()); none of it may leak."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def make_standin(optimizer, keep: dict[int, object]):
+    """An optimizer of the same class with one tiny tensor per group and copies of the group settings."""
+    groups = []
+    for group in optimizer.param_groups:
+        settings = {k: copy.deepcopy(v, dict(keep)) for k, v in group.items() if k not in ("params", "param_names")}
+        settings["params"] = [torch.zeros((1, 1), device="cpu")]
+        if "param_names" in group:
+            settings["param_names"] = ["stand-in"]
+        groups.append(settings)
+    cls = type(optimizer)
+    standin = cls.__new__(cls)
+    # The base constructor only: the class's own __init__ may reject a stand-in tensor (Muon wants 2-D
+    # weights, LBFGS one group), and the settings come with every group anyway.
+    torch.optim.Optimizer.__init__(standin, groups, dict(optimizer.defaults))
+    return standin
+
+
+def rebound_copy(scheduler, optimizer_aliases: list, standin, keep: dict[int, object]):
+    """A deep copy of the scheduler whose optimizer (and every nested scheduler's) is the stand-in."""
+    memo = dict(keep)
+    memo.update({id(alias): standin for alias in optimizer_aliases})
+    try:
+        return copy.deepcopy(scheduler, memo)
+    except Exception as exc:  # noqa: BLE001 - a user subclass may hold what cannot be copied (locks, files)
+        raise TypeError(f"{type(scheduler).__name__} cannot be copied to replay it on a stand-in optimizer "
+                        f"({type(exc).__name__}: {exc}); pass a factory instead: lambda opt: ...(opt, ...)") from exc
+
+
+def run(scheduler, standin, *, epochs: int, steps_per_epoch: int,
+        interval: str) -> tuple[list[list[float]], SimulationStop | None]:
+    """Record every group's LR at each optimizer step, stepping the scheduler as a training loop would.
+
+    The scheduler also steps after the last optimizer step, as the real loop does, so an error that
+    torch raises at the very end of the run is found too.
+    """
+    groups = standin.param_groups
+    schedule: list[list[float]] = [[] for _ in groups]
+    every = 1 if interval == "step" else steps_per_epoch
+    for k in range(epochs * steps_per_epoch):
+        for lrs, group in zip(schedule, groups):
+            lrs.append(as_float(group["lr"]))
+        if (k + 1) % every == 0:
+            stop = _step_or_stop(scheduler, k, steps_per_epoch)
+            if stop:
+                return schedule, stop
+    return schedule, None
+
+
+def probe(scheduler, *, after_step: int, steps_per_epoch: int, interval: str) -> SimulationStop | None:
+    """Keep stepping past the preview; the first step at which torch raises, if any."""
+    every = 1 if interval == "step" else steps_per_epoch
+    for k in range(after_step + 1, after_step + 1 + PROBE_STEPS * every):
+        if (k + 1) % every == 0:
+            stop = _step_or_stop(scheduler, k, steps_per_epoch)
+            if stop:
+                return stop
+    return None
+
+
+def step_scheduler(scheduler) -> None:
+    if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(scheduler.mode_worse)  # the metric never improves: the earliest possible cuts
+    else:
+        scheduler.step()
+
+
+def raises_for_new_groups(scheduler) -> bool:
+    """torch's measured behaviour (torch facts): a leaf class that raises for groups added later."""
+    return any(_added_group_fact(s).startswith("raises") for s in leaves(scheduler))
+
+
+def rescaling_class(scheduler) -> str | None:
+    """The torch class among the leaves that silently rescales a group added after it was built."""
+    return next((type(s).__name__ for s in leaves(scheduler) if _added_group_fact(s) == "rescales"), None)
+
+
+def _added_group_fact(scheduler) -> str:
+    cls = type(scheduler)
+    if cls.__module__ != lr_scheduler.__name__:
+        return ""  # a user subclass: only the simulation decides
+    return facts.load().schedulers.get(cls.__name__, {}).get("added_group", "")
+
+
+def _step_or_stop(scheduler, k: int, steps_per_epoch: int) -> SimulationStop | None:
+    try:
+        step_scheduler(scheduler)
+    except Exception as exc:  # noqa: BLE001 - whatever torch raises is what the real run would raise
+        return SimulationStop(step=k, epoch=k // steps_per_epoch, error=f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def as_float(value) -> float:
+    return value.item() if isinstance(value, torch.Tensor) else float(value)
+
+
+def lr_list(optimizer) -> list[float]:
+    return [as_float(group["lr"]) for group in optimizer.param_groups]
+
+
+def constant(lrs: list[float], steps: int) -> list[list[float]]:
+    return [[lr] * steps for lr in lrs]

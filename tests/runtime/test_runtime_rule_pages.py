@@ -1,0 +1,48 @@
+"""Every runtime rule page: its Example, run as `optlint runtime` runs a factory, is reported with the
+page's code; its Use instead gives no finding at all."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from optlint.findings import doc_page
+from optlint.runtime.api import inspect_setup
+from optlint.runtime.codes import RUNTIME_RULES
+from optlint.runtime.observe import recording_lrs_before_schedulers
+
+CODES = [info.code for info in RUNTIME_RULES]
+
+
+def example(code: str, heading: str) -> str:
+    page = doc_page(code)
+    assert page is not None, f"rules/{code}.md is missing"
+    section = page.split(heading, 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+
+
+def check_snippet(source: str):
+    namespace: dict = {"__name__": "snippet"}
+    with recording_lrs_before_schedulers() as recorded:
+        exec(compile(source, "<rule page>", "exec"), namespace)
+    return inspect_setup(namespace["model"], namespace["optimizer"], namespace.get("scheduler"), epochs=5,
+                         steps_per_epoch=1, scheduler_interval="auto", lrs_before=recorded)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_runtime_example_is_reported(code):
+    report = check_snippet(example(code, "## Example"))
+    assert code in [f.code for f in report.findings], str(report)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_runtime_use_instead_is_clean(code):
+    report = check_snippet(example(code, "## Use instead"))
+    assert report.findings == [], str(report)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_runtime_page_says_it_is_a_runtime_rule_with_its_severity(code):
+    info = next(i for i in RUNTIME_RULES if i.code == code)
+    assert f"**Severity:** {info.severity} · **Kind:** runtime" in doc_page(code)
