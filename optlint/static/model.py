@@ -18,6 +18,7 @@ from typing import Iterator
 import libcst as cst
 
 from optlint.facts import LR_SCHEDULER, NN, OPTIM, TorchFacts
+from optlint.static.walk import walk
 
 OPTIMIZER, SCHEDULER = "optimizer", "scheduler"
 
@@ -157,7 +158,7 @@ class SemanticModel:
         self.loops: list[tuple[cst.CSTNode, Scope]] = []
         self.classes: dict[str, tuple[cst.ClassDef, Scope]] = {}  # module-level and nested, by name
         self.scope_of_function: dict[cst.FunctionDef, Scope] = {}
-        module.visit(collector)
+        walk(module, collector)
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
         self._resolve_instances()
