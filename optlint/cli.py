@@ -41,25 +41,29 @@ def main() -> None:
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="How findings are printed.")
 @click.option("--stdin-filename", metavar="PATH", help="The name to report when reading the source from '-'.")
-def check(paths: tuple[str, ...], output_format: str, stdin_filename: str | None) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N", help="Worker processes (default: one per core).")
+@click.option("--no-cache", is_flag=True, help="Lint every file afresh; do not read or write .optlint_cache.")
+def check(paths: tuple[str, ...], output_format: str, stdin_filename: str | None, jobs: int | None,
+          no_cache: bool) -> None:
     """Lint Python files and directories (default: the current directory).
 
     Exit status: 0 no findings, 1 findings, 2 a path could not be read or optlint failed.
     """
     from optlint.report import render
-    from optlint.static.runner import LintResult, lint_paths, lint_text
+    from optlint.static.runner import CACHE_DIR, LintResult, lint_paths, lint_text
 
     paths = paths or (".",)
+    speed = {"jobs": jobs, "cache_dir": None if no_cache else CACHE_DIR}
     if "-" in paths:
         result = LintResult(lint_text(sys.stdin.read(), stdin_filename or "-"), files_checked=1)
         others = [p for p in paths if p != "-"]
         if others:
-            rest = lint_paths(others)
+            rest = lint_paths(others, **speed)
             result.findings += rest.findings
             result.errors += rest.errors
             result.files_checked += rest.files_checked
     else:
-        result = lint_paths(list(paths))
+        result = lint_paths(list(paths), **speed)
     for error in result.errors:
         click.echo(f"optlint: error: {error}", err=True)
     findings = sorted(result.findings, key=lambda f: f.sort_key())
