@@ -15,7 +15,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
 import types
 import typing
@@ -111,6 +110,8 @@ class Cache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             (self.directory / ".gitignore").write_text("# written by optlint\n*\n", encoding="utf-8")
+            import tempfile  # only a run that learnt something pays for it
+
             payload = json.dumps({"format": FORMAT, "entries": self.entries, "stats": self.stats},
                                  separators=(",", ":")).encode()
             with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".tmp", delete=False) as handle:

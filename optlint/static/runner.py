@@ -8,9 +8,7 @@ starting Python.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from optlint import __version__
@@ -118,6 +116,8 @@ def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[l
     workers = min(jobs or default_jobs(), len(parses))
     if workers <= 1:
         return [_lint_parsed(p.path, p.text, rules, settings) for p in parses]
+    from concurrent.futures import ProcessPoolExecutor
+
     import optlint.static.engine  # noqa: F401 - imported once here, inherited by forked workers
 
     by_size = sorted(range(len(parses)), key=lambda i: len(parses[i].text), reverse=True)
@@ -151,6 +151,8 @@ def _internal_error(path: str, error: BaseException) -> str:
 
 def _pool_context():
     """fork where the platform has it: workers start at once, with libcst already imported."""
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
-import re
 import typing
 
 import libcst as cst
@@ -26,9 +24,6 @@ TRIVIA = (
     cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp,
     cst.BaseUnaryOp, cst.BaseAugOp,
 )  # fmt: skip
-
-# How `_visit_and_replace_children` names the fields it visits: `visit_sequence(self, "body", ...)`.
-_VISITED_FIELD = re.compile(r"visit_\w+\(\s*self,\s*\"(\w+)\"")
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -56,11 +51,10 @@ def _code_fields(node_class: type) -> tuple[str, ...]:
     """The fields that may hold code, in the order libcst visits them (the source order)."""
     hints = typing.get_type_hints(node_class)
     fields = [f.name for f in dataclasses.fields(node_class) if _may_hold_code(hints[f.name])]
-    try:
-        visited = _VISITED_FIELD.findall(inspect.getsource(node_class._visit_and_replace_children))
-    except (OSError, TypeError):  # no source at hand: the declaration order
-        visited = []
-    return tuple(dict.fromkeys([*(f for f in visited if f in fields), *fields]))
+    # `_visit_and_replace_children` names the fields it visits, in order: `visit_required(self, "value", ...)`;
+    # the compiler keeps those strings in its code object's constants in the order they first appear.
+    visited = [c for c in node_class._visit_and_replace_children.__code__.co_consts if c in fields]
+    return tuple(dict.fromkeys([*visited, *fields]))
 
 
 def _may_hold_code(annotation) -> bool:
