@@ -201,3 +201,12 @@ def test_check_rejects_zero_jobs():
 
     outcome = CliRunner().invoke(main, ["check", "--jobs", "0", "."])
     assert outcome.exit_code == 2 and "--jobs" in outcome.output
+
+
+def test_source_libcst_parses_but_python_rejects_is_a_syntax_error_not_a_crash(tmp_path):
+    src = _project(tmp_path, {"mixed.py": 'import torch\nx = b"a" "b"\n' + TYPO})
+    result = lint_paths([str(src)])
+    assert result.errors == []
+    assert [(f.code, f.row, f.message) for f in result.findings] == [
+        ("OPT000", 2, "Syntax error: cannot mix bytes and nonbytes literals")
+    ]
