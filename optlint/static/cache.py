@@ -110,13 +110,11 @@ class Cache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             (self.directory / ".gitignore").write_text("# written by optlint\n*\n", encoding="utf-8")
-            import tempfile  # only a run that learnt something pays for it
-
             payload = json.dumps({"format": FORMAT, "entries": self.entries, "stats": self.stats},
                                  separators=(",", ":")).encode()
-            with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".tmp", delete=False) as handle:
-                handle.write(content_digest(payload).encode() + b"\n" + payload)
-            os.replace(handle.name, self.path)
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")  # renamed into place: never half-written
+            temporary.write_bytes(content_digest(payload).encode() + b"\n" + payload)
+            os.replace(temporary, self.path)
             self._prune()
         except OSError:
             pass  # a read-only checkout: run without a cache

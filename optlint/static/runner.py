@@ -118,7 +118,9 @@ def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[l
         return [_lint_parsed(p.path, p.text, rules, settings) for p in parses]
     from concurrent.futures import ProcessPoolExecutor
 
-    import optlint.static.engine  # noqa: F401 - imported once here, inherited by forked workers
+    from optlint.static.rules import all_rules
+
+    all_rules()  # libcst and every rule module imported once, here: forked workers inherit them
 
     by_size = sorted(range(len(parses)), key=lambda i: len(parses[i].text), reverse=True)
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
