@@ -118,9 +118,10 @@ def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[l
         return [_lint_parsed(p.path, p.text, rules, settings) for p in parses]
     from concurrent.futures import ProcessPoolExecutor
 
-    from optlint.static.rules import all_rules
+    import optlint.static.engine  # noqa: F401 - libcst, the engine and every rule module are imported
+    from optlint.static.rules import all_rules  # once, here: the forked workers inherit them
 
-    all_rules()  # libcst and every rule module imported once, here: forked workers inherit them
+    all_rules()
 
     by_size = sorted(range(len(parses)), key=lambda i: len(parses[i].text), reverse=True)
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
