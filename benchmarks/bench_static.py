@@ -34,6 +34,7 @@ class Tool:
     name: str
     command: list[str]
     ok_exit_codes: tuple[int, ...] = (0,)
+    warm_up: bool = True  # a first, uncounted run: bytecode written, files in the page cache, caches filled
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
 
@@ -93,7 +94,7 @@ def _compare_on_many_files(title, target: Path, optlint, bin_dir, work, env, rep
     cold = Tool("optlint cold (--no-cache)", [optlint, "check", "--no-cache", str(target)], (0, 1))
     warm = Tool("optlint warm (cache)", [optlint, "check", str(target)], (0, 1))
     ruff = Tool("ruff check --select ALL --no-cache", _ruff(bin_dir, str(target)))
-    torchfix = Tool("torchfix", [str(bin_dir / "torchfix"), str(target)], (0, 1))
+    torchfix = Tool("torchfix", [str(bin_dir / "torchfix"), str(target)], (0, 1), warm_up=False)  # minutes a run
     _timed({cold: reps, warm: reps, ruff: reps, torchfix: torchfix_reps}, work, env)
     files, lines = _size(target)
     _print_table(f"{title}: {files} files, {lines:,} lines", [t for t in (cold, warm, ruff, torchfix) if t.walls],
@@ -105,12 +106,12 @@ def _compare_on_many_files(title, target: Path, optlint, bin_dir, work, env, rep
 
 
 def _timed(schedule: dict[Tool, int], work: Path, env: dict) -> None:
-    """Run each tool its number of times, taking turns; a first run of the quick ones is not counted."""
-    quick = [tool for tool, reps in schedule.items() if reps > 1]
-    for tool in quick:
-        tool.run(work, env)  # bytecode written, files in the page cache, optlint's cache filled
-        tool.walls.clear()
-        tool.cpus.clear()
+    """Run each tool its number of times, taking turns, after its warm-up run."""
+    for tool, reps in schedule.items():
+        if reps and tool.warm_up:
+            tool.run(work, env)
+            tool.walls.clear()
+            tool.cpus.clear()
     for rep in range(max(schedule.values())):
         for tool, reps in schedule.items():
             if rep < reps:
