@@ -1,9 +1,10 @@
 """Time optlint against the tools users would run instead, on real ML code, in one run.
 
-Whole corpus (benchmarks/fetch_corpus.py): optlint cold (--no-cache), optlint warm (its cache,
-nothing changed), `ruff check --select ALL --no-cache` and TorchFix. One file: a training script
-with optimizer code and a model file without, against ruff, TorchFix and `python -c pass`, the
-floor of any Python tool. The tools take turns in every repetition, so a busy machine slows them
+Whole corpus (benchmarks/fetch_corpus.py), then one package of it: optlint cold (--no-cache),
+optlint warm (its cache, nothing changed), `ruff check --select ALL --no-cache`, and TorchFix (on
+the package only unless --torchfix-reps: it needs many minutes for the corpus). One file: a
+training script with optimizer code and a model file without, against ruff, TorchFix and
+`python -c pass`, the floor of any Python tool. The tools take turns in every repetition, so a busy machine slows them
 alike; the table gives the median wall time, the median CPU time and the ratios.
 
     make bench                    # or: .venv/bin/python benchmarks/bench_static.py --reps 5
