@@ -67,7 +67,7 @@ def lint_paths(
     for outcome in outcomes:
         if isinstance(outcome, _Parse):
             parse, outcome = outcome, next(parsed)
-            if cache is not None and parse.digest is not None and isinstance(outcome, list):
+            if cache is not None and isinstance(outcome, list):
                 cache.put(parse.digest, parse.path, outcome)
         if isinstance(outcome, str):
             result.errors.append(outcome)
