@@ -21,6 +21,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The corpus and the tools compared (ruff, TorchFix) live in ~/.cache/optlint-bench, never in the repo.
+bench: $(STAMP)
+	$(PY) benchmarks/bench_static.py
+
 facts: $(STAMP)
 	$(PY) scripts/gen_torch_facts.py
 

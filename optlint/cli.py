@@ -85,6 +85,7 @@ CHECK_SECTIONS = {
     "Fixes": ("fix", "unsafe_fixes", "diff", "add_noqa"),
     "Output": ("output_format", "show_source", "statistics", "quiet", "exit_zero"),
     "Configuration": ("config_file", "isolated"),
+    "Speed": ("jobs", "no_cache"),
 }
 
 
@@ -120,6 +121,9 @@ CHECK_SECTIONS = {
 @click.option("--statistics", is_flag=True, help="Show how many findings each rule has, instead of the findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print the findings and nothing else: no summary, no warnings.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes for the files that need parsing (default: one per core).")
+@click.option("--no-cache", is_flag=True, help="Lint every file afresh; do not read or write .optlint_cache.")
 @click.option("--config", "config_file", metavar="PATH", type=click.Path(dir_okay=False),
               help="Use this pyproject.toml's [tool.optlint] instead of searching upwards from the paths.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")

@@ -24,6 +24,8 @@ pre-commit hook, which names every staged file, honours them).
 
 from __future__ import annotations
 
+import functools
+
 import difflib
 import os
 import re
@@ -32,11 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from optlint.findings import Finding, registry
+from optlint.findings import Finding, known_codes, registry
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
-from optlint.static.rule import Rule
-from optlint.static.rules import all_rules
 
 # Rule settings: TOML key -> key of FileContext.settings. Each is a tuple of dotted names (default ());
 # rules read them with `ctx.settings.get(...)`, so code that lints without a config sees ().
@@ -72,20 +72,44 @@ class Options:
     settings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+class RuleSelection:
+    """The rules a run enables, resolved only when a file is actually parsed or a finding kept:
+    resolving imports every rule module (and libcst), which a file without optimizer code never needs."""
+
+    def __init__(self, layers: Sequence[Options]):
+        self.layers = tuple(layers)
+        # What the cache is keyed by: the selectors as written (the rule set itself is part of
+        # optlint's own source, which the cache key hashes too).
+        self.key = repr([(layer.select, layer.extend_select, layer.ignore) for layer in self.layers])
+
+    @functools.cached_property
+    def codes(self) -> frozenset[str]:
+        return enabled_codes(self.layers)
+
+    def __iter__(self):
+        from optlint.static.rules import all_rules
+
+        return iter(tuple(rule for rule in all_rules() if rule.code in self.codes))
+
+
 @dataclass(frozen=True)
 class Config:
     """The resolved configuration of one run."""
 
     root: Path  # where path patterns are anchored
     source: Path | None  # the pyproject.toml it came from
-    enabled: frozenset[str]
+    selection: RuleSelection
     output_format: str
     settings: Mapping[str, tuple[str, ...]]
     exclude: PathPatterns
     per_file_ignores: tuple[tuple[PathPatterns, frozenset[str]], ...]
 
-    def rules(self) -> tuple[type[Rule], ...]:
-        return tuple(rule for rule in all_rules() if rule.code in self.enabled)
+    @property
+    def enabled(self) -> frozenset[str]:
+        return self.selection.codes
+
+    def rules(self) -> RuleSelection:
+        return self.selection
 
     def is_excluded(self, path: str) -> bool:
         return self.exclude.matches(path)
@@ -166,7 +190,7 @@ def selectors(value, where: str) -> tuple[str, ...]:
 
 
 def selector_problem(selector: str) -> str | None:
-    codes = tuple(registry())
+    codes = known_codes()
     if SELECTOR.fullmatch(selector) and any(code.startswith(selector) for code in codes):
         return None
     return f"unknown rule code or prefix `{selector}`.{_did_you_mean(selector.upper(), codes, exact_case=selector)}"
@@ -222,7 +246,7 @@ def resolve(layers: Sequence[Options], root: Path, source: Path | None = None) -
     settings = {key: () for key in SETTINGS.values()}
     for layer in layers:
         settings.update(layer.settings)
-    return Config(root, source, enabled_codes(layers), output_format, settings,
+    return Config(root, source, RuleSelection(layers), output_format, settings,
                   PathPatterns([*exclude, *extend_exclude], root), ignores)
 
 

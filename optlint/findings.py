@@ -90,6 +90,19 @@ def registry() -> dict[str, RuleInfo]:
     return {info.code: info for info in sorted(infos, key=lambda i: i.code)}
 
 
+@functools.cache
+def known_codes() -> tuple[str, ...]:
+    """Every rule code, without importing the rule modules (and libcst): static codes come from the
+    rule modules' file names (`opt011_...py`), runtime codes from their import-light table."""
+    import pkgutil
+
+    from optlint.runtime.codes import RUNTIME_RULES
+    from optlint.static import rules
+
+    static = {m.name[:6].upper() for m in pkgutil.iter_modules(rules.__path__) if m.name[:3] == "opt"}
+    return tuple(sorted(static | {info.code for info in RUNTIME_RULES} | {SYNTAX_ERROR.code}))
+
+
 def docs_dir() -> Path:
     """The rule pages: `rules/` in a checkout, `optlint/rule_docs/` in a wheel (a symlink here)."""
     return Path(str(resources.files("optlint") / "rule_docs"))

@@ -156,7 +156,7 @@ def test_ignored_and_selected_rules_change_what_check_reports(tmp_path):
 
 
 def test_syntax_error_code_can_be_ignored(tmp_path):
-    root = project(tmp_path, '[tool.optlint]\nignore = ["OPT000"]\n', {"broken.py": "import torch.optim\nx = (\n"})
+    root = project(tmp_path, '[tool.optlint]\nignore = ["OPT000"]\n', {"broken.py": "from torch.optim import SGD\nx = (\n"})
     assert run_check("broken.py", cwd=root).exit_code == 0
     assert run_check("--isolated", "broken.py", cwd=root).exit_code == 1
 
@@ -277,3 +277,14 @@ def test_readme_configuration_example_is_valid(tmp_path, monkeypatch):
     (tmp_path / "pyproject.toml").write_text(example, encoding="utf-8")
     options = cfg.read(tmp_path / "pyproject.toml")
     assert options.settings["scheduler_names"] == ("warmup", "lr_policy")
+
+
+def test_configured_step_and_scheduler_names_drive_the_loop_rules(tmp_path):
+    """`scheduler-names`/`optimizer-step-names` let the loop rules see names no convention covers,
+    even in a file the prefilter would otherwise skip."""
+    script = "for epoch in range(3):\n    warm.step()\n    for batch in loader:\n        train_step(model, batch)\n"
+    settings = '[tool.optlint]\nscheduler-names = ["warm"]\noptimizer-step-names = ["train_step"]\n'
+    root = project(tmp_path, settings, {"train.py": script})
+    configured = run_check("train.py", cwd=root)
+    assert configured.exit_code == 1 and "OPT011" in configured.output
+    assert run_check("--isolated", "train.py", cwd=root).exit_code == 0

@@ -19,9 +19,7 @@ from optlint.config import Config, ConfigError, Options, load
 from optlint.findings import Finding
 from optlint.report import render, statistics
 from optlint.static import files
-from optlint.static.add_noqa import add_noqa
-from optlint.static.fix import FixError, fix_file, fix_text, read_for_rewrite, unified_diff, wanted, write_back
-from optlint.static.runner import LintResult, lint_paths, lint_text
+from optlint.static.runner import CACHE_DIR, LintResult, lint_paths, lint_text
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,8 @@ class CheckOptions:
     config_file: str | None = None
     isolated: bool = False
     stdin_filename: str | None = None
+    jobs: int | None = None
+    no_cache: bool = False
 
     def overrides(self) -> Options:
         return Options(select=self.select, extend_select=self.extend_select or (), ignore=self.ignore or (),
@@ -66,7 +66,7 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
     except ConfigError as error:
         click.echo(f"optlint: error: {error}", err=True)
         return 2
-    result = lint(paths, config, stdin)
+    result = lint(paths, config, stdin, options)
     if options.add_noqa:
         return _add_noqa(result, options)
     fixed, diffs = _fix(result, config, options, stdin) if options.fix or options.diff else (0, 0)
@@ -83,9 +83,10 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
     return 0 if options.exit_zero or not result.findings else 1
 
 
-def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None) -> LintResult:
+def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None, options: CheckOptions) -> LintResult:
     named = [p for p in paths if p != "-"]
-    result = lint_paths(named, config.rules(), config.settings, config.is_excluded) if named else LintResult()
+    speed = {"jobs": options.jobs, "cache_dir": None if options.no_cache else CACHE_DIR}
+    result = lint_paths(named, config.rules(), config.settings, config.is_excluded, **speed) if named else LintResult()
     if stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
         result.findings += lint_text(stdin.text, stdin.name, config.rules(), config.settings)
         result.files_checked += 1
@@ -107,6 +108,8 @@ def _by_file(findings: list[Finding]):
 
 def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin | None) -> tuple[int, int]:
     """Fix (or, with --diff, show the fixes of) every file with a wanted fix. Returns (fixed, diffs)."""
+    from optlint.static.fix import FixError, fix_file, fix_text, unified_diff, wanted  # libcst: only when fixing
+
     fixed, diffs, remaining = 0, 0, []
     for filename, group in _by_file(result.findings):
         findings = list(group)
@@ -137,6 +140,9 @@ def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin
 
 
 def _add_noqa(result: LintResult, options: CheckOptions) -> int:
+    from optlint.static.add_noqa import add_noqa
+    from optlint.static.fix import FixError, read_for_rewrite, write_back
+
     added = 0
     for filename, group in _by_file(result.findings):
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -13,14 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from optlint.facts import load as load_facts
+
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "build", "dist", "__pycache__", "node_modules",
                           ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".optlint_cache"})
 SUFFIXES = (".py", ".pyi")
 
-# Every rule needs an optimizer or scheduler: resolved through a `torch.optim` import (the text
-# then holds "optim") or, for loop-order rules, a conventional name holding "sched". A file with
-# neither can hold no finding, so it is never parsed. tests/test_prefilter.py proves it on fixtures.
-CAN_HOLD_FINDING = re.compile(r"optim|sched", re.IGNORECASE)
+# The prefilter spares libcst every file that cannot hold a finding. Every static rule reports on
+# an optimizer or a scheduler, known in one of two ways:
+# - a torch class: a name that resolves through the file's imports to `torch.optim.<Class>` or
+#   `torch.optim.lr_scheduler.<Class>`, so the word `optim` and the class's own name are both in
+#   the text (`from torch.optim import AdamW as A` still spells `optim` and `AdamW`);
+# - for the loop-order rules only, a receiver whose name holds "sched" (`lr_scheduler.step()`).
+# tests/test_prefilter.py proves on every fixture and rule example that it hides no finding.
+# Each pattern starts with a literal, so `re` can use its fast substring search; a leading `\b`
+# would make it try every position (10x slower), so word starts are checked by hand.
+OPTIM_WORD_END = re.compile(r"optim\b")
+SCHEDULER_METHODS = (re.compile(r"step\b"), re.compile(r"get_lr\b"))
+SPACE = frozenset(" \t\f\r\n\\")
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
@@ -125,5 +136,48 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
-def can_hold_finding(text: str) -> bool:
-    return CAN_HOLD_FINDING.search(text) is not None
+def can_hold_finding(text: str, configured_names: tuple[str, ...] = ()) -> bool:
+    """Whether a file may hold a finding; False means no rule can report on it (see above).
+    `configured_names`: the names the `optimizer-step-names`/`scheduler-names` settings add."""
+    if any(name.rpartition(".")[2] in text for name in configured_names):
+        return True
+    if "optim" in text and _has_word(OPTIM_WORD_END, text) and _has_word(_torch_class_names(), text):
+        return True
+    return "sched" in text.lower() and _calls_conventional_scheduler(text)
+
+
+@functools.cache
+def _torch_class_names() -> re.Pattern:
+    known = load_facts()
+    names = sorted({*known.optimizers, *known.schedulers}, key=len, reverse=True)
+    return re.compile(r"(?:%s)\b" % "|".join(names))
+
+
+def _has_word(pattern: re.Pattern, text: str) -> bool:
+    """Whether `pattern` (ending in `\b`) matches somewhere a word starts."""
+    return any(m.start() == 0 or not _is_word_char(text[m.start() - 1]) for m in pattern.finditer(text))
+
+
+def _calls_conventional_scheduler(text: str) -> bool:
+    """Whether some `<name holding "sched"> . step|get_lr` is in the text."""
+    for pattern in SCHEDULER_METHODS:
+        for match in pattern.finditer(text):
+            end = _skip_space_back(text, match.start())
+            if end == 0 or text[end - 1] != ".":
+                continue
+            end = start = _skip_space_back(text, end - 1)
+            while start > 0 and _is_word_char(text[start - 1]):
+                start -= 1
+            if "sched" in text[start:end].lower():
+                return True
+    return False
+
+
+def _skip_space_back(text: str, end: int) -> int:
+    while end > 0 and text[end - 1] in SPACE:
+        end -= 1
+    return end
+
+
+def _is_word_char(char: str) -> bool:
+    return ("_" + char).isidentifier()  # exactly the characters that may continue a name

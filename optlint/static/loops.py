@@ -82,7 +82,8 @@ def _names_in(expr: cst.BaseExpression) -> Iterator[cst.Name]:
 class _Walker:
     def __init__(self, model: SemanticModel, settings: dict, loop_names: set[str]):
         self.model = model
-        self.step_names = frozenset(settings.get("optimizer-step-names", ()))
+        self.step_names = frozenset(settings.get("optimizer_step_names", ()))
+        self.scheduler_names = frozenset(settings.get("scheduler_names", ()))
         self.loop_names = loop_names
         self.inlining: list[cst.FunctionDef] = []
 
@@ -158,7 +159,7 @@ class _Walker:
                 return given
         if method[1] != "step":
             return None
-        kind = conventional_kind(receiver)
+        kind = SCHEDULER if dotted(receiver) in self.scheduler_names else conventional_kind(receiver)
         if kind == OPTIMIZER:
             return (OPTIMIZER, receiver, None)
         if kind == SCHEDULER and len(positional) <= 1 and self._may_be_lr_scheduler(receiver, scope):

@@ -18,6 +18,7 @@ from typing import Iterator
 import libcst as cst
 
 from optlint.facts import LR_SCHEDULER, NN, OPTIM, TorchFacts
+from optlint.static.walk import walk
 
 OPTIMIZER, SCHEDULER = "optimizer", "scheduler"
 
@@ -159,7 +160,7 @@ class SemanticModel:
         self.scope_of_function: dict[cst.FunctionDef, Scope] = {}
         # Assigned attributes and items other than `self.x`: `model.fc = ...`, `self.net.fc = ...`, `seq[1] = ...`.
         self.attribute_stores: list[cst.Attribute | cst.Subscript] = []
-        module.visit(collector)
+        walk(module, collector)
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
         self._resolve_instances()

@@ -1,15 +1,22 @@
-"""Lint many files: discover -> read -> decode -> prefilter -> engine. One bad file never stops the run."""
+"""Lint many files: discover -> read -> cache -> decode -> prefilter -> engine. One bad file never stops the run.
+
+The cheap steps run here, one file after the other; only the files the prefilter lets through reach
+libcst, spread over a pool of worker processes. libcst (a third of a second to import) is imported
+only when such a file exists, so linting a file without optimizer code costs little more than
+starting Python.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from optlint import __version__
 from optlint.findings import Finding
 from optlint.static import files
-from optlint.static.engine import lint_source
-from optlint.static.rule import Rule
+from optlint.static.cache import Cache, configuration_key, content_digest
+
+CACHE_DIR = ".optlint_cache"
 
 
 @dataclass
@@ -19,40 +26,147 @@ class LintResult:
     files_checked: int = 0
 
 
-def lint_text(text: str, filename: str, rules: Iterable[type[Rule]] | None = None, settings=None) -> list[Finding]:
-    if not files.can_hold_finding(text):
+@dataclass
+class _Parse:
+    """A file the prefilter let through: its text goes to libcst."""
+
+    path: str
+    text: str
+    digest: str | None
+
+
+def configured_names(settings) -> tuple[str, ...]:
+    settings = settings or {}
+    return (*settings.get("optimizer_step_names", ()), *settings.get("scheduler_names", ()))
+
+
+def lint_text(text: str, filename: str, rules=None, settings=None) -> list[Finding]:
+    if not files.can_hold_finding(text, configured_names(settings)):
         return []
+    from optlint.static.engine import lint_source
+
     return lint_source(text, filename, rules, settings)
 
 
 def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
     """Findings for one file; raises files.InputError when it cannot be read."""
-    data = files.read(path)
+    source = _decoded(files.read(path), path)
+    return source if isinstance(source, list) else lint_text(source, path, rules, settings)
+
+
+def lint_paths(
+    paths: list[str],
+    rules=None,
+    settings=None,
+    excluded=files.is_default_excluded,
+    *,
+    jobs: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> LintResult:
+    """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
+    cores); `cache_dir`: where results are kept between runs (None: no cache)."""
+    cache = Cache(cache_dir, configuration_key(rules, settings)) if cache_dir is not None else None
+    outcomes: list[list[Finding] | str | _Parse] = [_scan(item, cache, configured_names(settings)) for item in files.discover(paths, excluded)]
+    parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
+    result = LintResult()
+    for outcome in outcomes:
+        if isinstance(outcome, _Parse):
+            parse, outcome = outcome, next(parsed)
+            if cache is not None and isinstance(outcome, list):
+                cache.put(parse.digest, parse.path, outcome)
+        if isinstance(outcome, str):
+            result.errors.append(outcome)
+        else:
+            result.findings.extend(outcome)
+            result.files_checked += 1
+    if cache is not None:
+        cache.save()
+    return result
+
+
+def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, ...]) -> list[Finding] | str | _Parse:
+    """A file's findings when the cheap steps decide them, an error line, or the text to parse."""
+    if isinstance(item, files.InputError):
+        return str(item)
+    if cache is not None and (known := cache.recall(item)) is not None:
+        return known
     try:
-        source = files.decode(data, path)
+        data = files.read(item)
+    except files.InputError as error:
+        return str(error)
+    digest = content_digest(data) if cache is not None else None
+    if digest is not None and (known := cache.get(digest, item)) is not None:
+        return known
+    source = _decoded(data, item)
+    if isinstance(source, str) and files.can_hold_finding(source, names):
+        return _Parse(item, source, digest)
+    findings = [] if isinstance(source, str) else source
+    if digest is not None:
+        cache.put(digest, item, findings)
+    return findings
+
+
+def _decoded(data: bytes, path: str) -> str | list[Finding]:
+    """The text, or an OPT000 finding when it cannot be decoded."""
+    try:
+        return files.decode(data, path).text
     except (UnicodeDecodeError, SyntaxError, LookupError) as error:
         reason = error.reason if isinstance(error, UnicodeDecodeError) else str(error).split("(")[0].strip()
         return [Finding("OPT000", f"Cannot decode the file: {reason}", path,
                         hint="Save it as UTF-8, or declare its encoding in a PEP 263 coding comment.")]
-    return lint_text(source.text, path, rules, settings)
 
 
-def lint_paths(paths: list[str], rules=None, settings=None, excluded=files.is_default_excluded) -> LintResult:
-    result = LintResult()
-    for item in files.discover(paths, excluded):
-        if isinstance(item, files.InputError):
-            result.errors.append(str(item))
-            continue
-        try:
-            result.findings.extend(lint_file(item, rules, settings))
-            result.files_checked += 1
-        except files.InputError as error:
-            result.errors.append(str(error))
-        except RecursionError:
-            result.errors.append(f"{item}: too deeply nested for optlint to analyse; skipped")
-        except Exception as error:  # noqa: BLE001 - one file's crash must not stop the run
-            result.errors.append(
-                f"{item}: internal error in optlint {__version__}: {type(error).__name__}: {error}. "
-                "Please report it with this file."
-            )
-    return result
+def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[list[Finding] | str]:
+    """Each file's findings or error line, in the order given; largest files go first to the pool."""
+    workers = min(jobs or default_jobs(), len(parses))
+    if workers <= 1:
+        return [_lint_parsed(p.path, p.text, rules, settings) for p in parses]
+    from concurrent.futures import ProcessPoolExecutor
+
+    import optlint.static.engine  # noqa: F401 - libcst, the engine and every rule module are imported
+    from optlint.static.rules import all_rules  # once, here: the forked workers inherit them
+
+    all_rules()
+
+    by_size = sorted(range(len(parses)), key=lambda i: len(parses[i].text), reverse=True)
+    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+        futures = {i: pool.submit(_lint_parsed, parses[i].path, parses[i].text, rules, settings) for i in by_size}
+        return [_result(futures[i], parses[i].path) for i in range(len(parses))]
+
+
+def _lint_parsed(path: str, text: str, rules, settings) -> list[Finding] | str:
+    from optlint.static.engine import lint_source
+
+    try:
+        return lint_source(text, path, rules, settings)
+    except RecursionError:
+        return f"{path}: too deeply nested for optlint to analyse; skipped"
+    except Exception as error:  # noqa: BLE001 - one file's crash must not stop the run
+        return _internal_error(path, error)
+
+
+def _result(future, path: str) -> list[Finding] | str:
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - a worker that died (killed, out of memory)
+        return _internal_error(path, error)
+
+
+def _internal_error(path: str, error: BaseException) -> str:
+    return (f"{path}: internal error in optlint {__version__}: {type(error).__name__}: {error}. "
+            "Please report it with this file.")
+
+
+def _pool_context():
+    """fork where the platform has it: workers start at once, with libcst already imported."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1

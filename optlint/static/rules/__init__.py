@@ -6,11 +6,11 @@ import functools
 import importlib
 import pkgutil
 
-from optlint.static.rule import Rule
-
 
 @functools.cache
-def all_rules() -> tuple[type[Rule], ...]:
+def all_rules() -> tuple[type, ...]:
+    from optlint.static.rule import Rule  # imports libcst: only once a file is actually parsed
+
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
     return tuple(sorted(_leaf_subclasses(Rule), key=lambda r: r.code))
