@@ -18,6 +18,8 @@ from typing import Iterator
 
 import libcst as cst
 
+from optlint.static.walk import walk
+
 from optlint.static.model import (
     OPTIMIZER,
     SCHEDULER,
@@ -251,5 +253,5 @@ class _CallCollector(cst.CSTVisitor):
 
 def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
     collector = _CallCollector()
-    node.visit(collector)
+    walk(node, collector)
     return collector.calls

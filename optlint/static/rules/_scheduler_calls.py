@@ -12,6 +12,7 @@ from typing import Iterator
 import libcst as cst
 import libcst.matchers as m
 
+from optlint.static.walk import walk
 from optlint.static.model import SCHEDULER, CallSite, Instance, SemanticModel, call_method, dotted
 
 
@@ -45,7 +46,7 @@ def not_type_dispatched(model: SemanticModel, sites: list[CallSite]) -> list[Cal
     found: set[cst.Call] = set()
     for scope in {site.scope for site in suspects}:  # walk only the functions that check a type
         visitor = _TypeDispatch({site.node for site in suspects if site.scope is scope})
-        scope.node.visit(visitor)
+        walk(scope.node, visitor)
         found |= visitor.found
     return [site for site in sites if site.node not in found]
 

@@ -2,6 +2,8 @@ from typing import Iterator
 
 import libcst as cst
 
+from optlint.static.walk import walk
+
 from optlint.facts import LR_SCHEDULER, OPTIM
 from optlint.findings import Severity
 from optlint.static.model import Scope, dotted
@@ -54,7 +56,7 @@ class SchedulerInWrongNamespace(Rule):
                 _report_attribute(ctx, expr)
         imported = {qualname for scope in model.scopes for qualname in scope.imports.values()}
         if any(f"{OPTIM}.{name}" in imported for name in misplaced):
-            ctx.module.visit(_MisplacedImports(ctx, misplaced))  # rare: walk the file only then
+            walk(ctx.module, _MisplacedImports(ctx, misplaced))  # rare: walk the file only then
 
 
 def _lookups(model) -> Iterator[tuple[cst.BaseExpression, Scope]]:
