@@ -12,8 +12,8 @@ from typing import Iterator
 import libcst as cst
 import libcst.matchers as m
 
-from optlint.static.walk import walk
 from optlint.static.model import SCHEDULER, CallSite, Instance, SemanticModel, call_method, dotted
+from optlint.static.walk import walk
 
 
 def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSite, list[Instance]]]:
