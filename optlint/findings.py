@@ -77,12 +77,16 @@ class Finding:
         return (self.filename, self.row, self.column, self.code)
 
 
+# Reported by the engine itself (not a rule module): a file that does not parse or cannot be decoded.
+SYNTAX_ERROR = RuleInfo("OPT000", "syntax-error", Severity.ERROR, "A file does not parse, or cannot be decoded.")
+
+
 @functools.cache
 def registry() -> dict[str, RuleInfo]:
     from optlint.runtime.codes import RUNTIME_RULES
     from optlint.static.rules import all_rules
 
-    infos = [rule.info() for rule in all_rules()] + list(RUNTIME_RULES)
+    infos = [SYNTAX_ERROR] + [rule.info() for rule in all_rules()] + list(RUNTIME_RULES)
     return {info.code: info for info in sorted(infos, key=lambda i: i.code)}
 
 

@@ -15,6 +15,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from optlint import facts as torch_facts
 from optlint.findings import Edit, Finding, Fix
+from optlint.static.files import split_lines
 from optlint.static.model import SemanticModel
 from optlint.static.rule import Replace, Rule, Swap
 from optlint.static.rules import all_rules
@@ -79,7 +80,7 @@ def lint_source(
     if not ctx.reports:
         return []
     findings = _to_findings(ctx, source, filename)
-    return sorted(_without_noqa(findings, source.splitlines()), key=Finding.sort_key)
+    return sorted(_without_noqa(findings, split_lines(source)), key=Finding.sort_key)
 
 
 def syntax_error(filename: str, error: cst.ParserSyntaxError) -> Finding:
@@ -128,7 +129,7 @@ def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
 
 def _line_offsets(source: str) -> list[int]:
     offsets, total = [0], 0
-    for line in source.splitlines(keepends=True):
+    for line in split_lines(source, keepends=True):
         total += len(line)
         offsets.append(total)
     return offsets

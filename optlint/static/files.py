@@ -18,6 +18,7 @@ SUFFIXES = (".py", ".pyi")
 # then holds "optim") or, for loop-order rules, a conventional name holding "sched". A file with
 # neither can hold no finding, so it is never parsed. tests/test_prefilter.py proves it on fixtures.
 CAN_HOLD_FINDING = re.compile(r"optim|sched", re.IGNORECASE)
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 class InputError(Exception):
@@ -79,6 +80,13 @@ def read(path: str) -> bytes:
         raise InputError(f"{path}: is a directory") from None
     except OSError as error:
         raise InputError(f"{path}: {error.strerror or error}") from None
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines as Python and libcst count them: only \\n, \\r\\n and \\r end a line (str.splitlines also
+    breaks at form feeds and U+2028, which would shift every row after them)."""
+    lines = LINE.findall(text)
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
 def can_hold_finding(text: str) -> bool:
