@@ -17,6 +17,7 @@ from optlint import facts as torch_facts
 from optlint.findings import Edit, Finding, Fix
 from optlint.static.files import split_lines
 from optlint.static.model import SemanticModel
+from optlint.static.parse import parse
 from optlint.static.rule import Replace, Rule, Swap
 from optlint.static.rules import all_rules
 
@@ -68,10 +69,9 @@ def lint_source(
     settings: dict | None = None,
 ) -> list[Finding]:
     """All findings for one file's text, noqa applied, sorted by position."""
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        return [syntax_error(filename, error)]
+    module = parse(source, filename)
+    if isinstance(module, Finding):
+        return [module]
     model = SemanticModel(module, torch_facts.load())
     ctx = FileContext(module, model, settings or {})
     for rule in rules if rules is not None else all_rules():
@@ -81,20 +81,6 @@ def lint_source(
         return []
     findings = _to_findings(ctx, source, filename)
     return sorted(_without_noqa(findings, split_lines(source)), key=Finding.sort_key)
-
-
-def syntax_error(filename: str, error: cst.ParserSyntaxError) -> Finding:
-    message = str(error.message).strip().splitlines()[0]
-    return Finding(
-        "OPT000",
-        f"Syntax error: {message}",
-        filename,
-        row=error.raw_line,
-        column=error.raw_column + 1,
-        end_row=error.raw_line,
-        end_column=error.raw_column + 1,
-        hint="Fix the syntax error; optlint cannot check the rest of this file until it parses.",
-    )
 
 
 def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
