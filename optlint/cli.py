@@ -24,7 +24,28 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """A bad option or value is one line on stderr and exit 2, like every other input error
+    (click's own display takes four lines: usage, hint, blank line, error)."""
+
+    def main(self, *args, **kwargs):
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as error:
+            if type(error).show is not click.UsageError.show:  # the help a bare `optlint` prints
+                error.show()
+                sys.exit(error.exit_code)
+            see = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+            fail(f"{error.format_message()}{see}")
+        except click.ClickException as error:
+            fail(error.format_message())
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="optlint", message="%(prog)s %(version)s")
 def main() -> None:
     """optlint: catch silent mistakes in PyTorch optimizer and LR-scheduler set-ups.
@@ -37,7 +58,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+# Not readable=True: an unreadable path is reported by files.py, and the others are still linted.
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="How findings are printed.")
 @click.option("--stdin-filename", metavar="PATH", help="The name to report when reading the source from '-'.")
@@ -47,11 +69,11 @@ def check(paths: tuple[str, ...], output_format: str, stdin_filename: str | None
     Exit status: 0 no findings, 1 findings, 2 a path could not be read or optlint failed.
     """
     from optlint.report import render
-    from optlint.static.runner import LintResult, lint_paths, lint_text
+    from optlint.static.runner import lint_paths, lint_stdin
 
     paths = paths or (".",)
     if "-" in paths:
-        result = LintResult(lint_text(sys.stdin.read(), stdin_filename or "-"), files_checked=1)
+        result = lint_stdin(sys.stdin.buffer, stdin_filename or "-")
         others = [p for p in paths if p != "-"]
         if others:
             rest = lint_paths(others)
