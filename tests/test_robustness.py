@@ -28,8 +28,8 @@ TYPO = "opt = torch.optim.Adam(params, lrr=0.1)"
 WITHOUT_ROOT_OVERRIDE = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search")
 
 
-def run_check(args, cwd, stdin: bytes | None = None, prefix=(), timeout=120) -> subprocess.CompletedProcess:
-    command = [*prefix, sys.executable, "-m", "optlint", "check", "--output-format", "json", *args]
+def run_check(args, cwd, stdin: bytes | None = None, prefix=(), python_flags=(), timeout=120):
+    command = [*prefix, sys.executable, *python_flags, "-m", "optlint", "check", "--output-format", "json", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(command, cwd=cwd, input=stdin if stdin is not None else b"", capture_output=True,
                           timeout=timeout, env=env)
@@ -187,6 +187,15 @@ def test_bom_crlf_and_tabs_move_no_column(tmp_path):
     positions = {f["filename"]: (f["location"]["row"], f["location"]["column"]) for f in json.loads(result.stdout)}
     assert set(positions) == set(variants)
     assert len(set(positions.values())) == 1, positions
+
+
+def test_the_linted_files_own_warnings_are_not_printed(tmp_path):
+    """Python warns about some valid code when it parses it (invalid escapes, `is` with a literal);
+    optlint parses the user's files, and those warnings are not its to print, even under -W always."""
+    (tmp_path / "warns.py").write_text('import torch\nopt = torch.optim.Adam(p)\npattern = "\\d+"\nsame = opt is 1\n')
+    result = run_check(["warns.py"], tmp_path, python_flags=("-W", "always"))
+    assert result.stderr.decode() == ""
+    assert result.returncode == 0
 
 
 def test_invalid_output_format_is_one_line_and_exit_2(tmp_path):

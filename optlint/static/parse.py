@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import threading
+import warnings
 
 import libcst as cst
 
@@ -36,7 +37,9 @@ def parse(source: str, filename: str) -> cst.Module | Finding:
 
 def _python_syntax_error(source: str, filename: str) -> SyntaxError | None:
     try:
-        compile(source, filename, "exec", ast.PyCF_ONLY_AST)
+        with warnings.catch_warnings():  # the file's own warnings (invalid escapes...) are not ours to print
+            warnings.simplefilter("ignore")
+            compile(source, filename, "exec", ast.PyCF_ONLY_AST)
     except SyntaxError as error:  # maybe syntax newer than this Python: libcst has the last word
         return error
     except ValueError as error:  # null bytes, before Python 3.11.? made it a SyntaxError
