@@ -42,7 +42,7 @@ def _python_syntax_error(source: str, filename: str) -> SyntaxError | None:
             compile(source, filename, "exec", ast.PyCF_ONLY_AST)
     except SyntaxError as error:  # maybe syntax newer than this Python: libcst has the last word
         return error
-    except ValueError as error:  # null bytes, before Python 3.11.? made it a SyntaxError
+    except ValueError as error:  # null bytes, on the Python versions that raise ValueError for them
         return SyntaxError(str(error))
     except (RecursionError, MemoryError):  # MemoryError: "parser stack overflowed"
         raise RecursionError("nested deeper than Python's parser accepts") from None
@@ -60,7 +60,7 @@ def _on_roomy_stack(function, *args):
 
     previous = threading.stack_size(PARSER_STACK_BYTES)
     try:
-        worker = threading.Thread(target=run, name="optlint-parse")
+        worker = threading.Thread(target=run, name="optlint-parse", daemon=True)  # Ctrl-C need not wait
         worker.start()
     finally:
         threading.stack_size(previous)
