@@ -49,6 +49,7 @@ class Case:
     findings: set = field(default_factory=set)  # (file, row, code) beside other.py's finding
     stdin: bytes | None = None
     messages: tuple[str, ...] = ()  # pieces of the findings' messages
+    at: tuple[int, int] | None = None  # (row, column) of the odd input's OPT000
 
 
 def write(name: str, content: bytes | str) -> Callable[[Path], list[str]]:
@@ -130,7 +131,7 @@ CASES = {
     "unknown coding cookie": Case(write("klingon.py", "# coding: klingon\nimport torch\n"), 1,
                                   findings={("klingon.py", 1, "OPT000")}, messages=("unknown encoding",)),
     "syntax error": Case(write("broken.py", "import torch\nopt = torch.optim.Adam(model.parameters(), lr=0.1\n"), 1,
-                         findings={("broken.py", 2, "OPT000")}, messages=("'(' was never closed",)),
+                         findings={("broken.py", 2, "OPT000")}, messages=("'(' was never closed",), at=(2, 23)),
     "form feeds and tabs": Case(
         write("ff.py", f"import torch\n\f\nclass Net:\n\tdef setup(self):\n\t\tself.{TYPO}\n\f# end\n"), 1,
         findings={("ff.py", 5, "OPT001")}),
@@ -171,6 +172,9 @@ def test_bad_input_gives_a_clear_answer_and_the_run_goes_on(case: Case, tmp_path
     assert findings_of(result.stdout) == case.findings | {OTHER_FINDING}
     for piece in case.messages:
         assert any(piece in f["message"] for f in reported), [f["message"] for f in reported]
+    if case.at is not None:
+        syntax_error = next(f for f in reported if f["code"] == "OPT000")
+        assert (syntax_error["location"]["row"], syntax_error["location"]["column"]) == case.at
 
 
 def test_bom_crlf_and_tabs_move_no_column(tmp_path):
