@@ -22,7 +22,7 @@ HARMFUL = {
     "writes_sentinel.py": "from pathlib import Path\nPath({sentinel!r}).write_text('ran')\n",
     "exits_on_import.py": "import sys\nsys.exit(3)\n",
     "raises_on_import.py": "import boom_dependency\n",
-    "boom_dependency.py": "from pathlib import Path\nPath({sentinel!r}).write_text('ran')\nraise RuntimeError('imported')\n",
+    "boom_dependency.py": "from pathlib import Path\nPath({sentinel!r}).write_text('ran')\nraise RuntimeError()\n",
     # `python -m` puts the working folder first on sys.path: importing torch would run this one.
     "torch.py": "from pathlib import Path\nPath({sentinel!r}).write_text('torch shadow ran')\n",
 }

@@ -135,6 +135,9 @@ CASES = {
     "form feeds and tabs": Case(
         write("ff.py", f"import torch\n\f\nclass Net:\n\tdef setup(self):\n\t\tself.{TYPO}\n\f# end\n"), 1,
         findings={("ff.py", 5, "OPT001")}),
+    "valid python libcst cannot parse": Case(  # a line joined to the next `def` after an indented block
+        write("joined.py", PREAMBLE + "def f():\n    pass\n\\\ndef g():\n    pass\n"), 2,
+        "joined.py: internal error in optlint"),
     "50 MB file": Case(fifty_megabytes, 2, "huge.py: larger than 2 MB"),
     "brackets nested past Python's limit": Case(write("parens.py", PREAMBLE + "x = " + "(" * 5000 + ")" * 5000 + "\n"),
                                                 1, findings={("parens.py", 3, "OPT000")},

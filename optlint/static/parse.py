@@ -24,15 +24,22 @@ PARSER_STACK_BYTES = 512 * 2**20  # address space, touched only as deep as the p
 NESTING_ERRORS = frozenset({"too many nested parentheses"})
 
 
+class UnsupportedSyntax(Exception):
+    """Python parses the file, libcst does not (a gap in libcst's grammar): not the user's syntax error."""
+
+
 def parse(source: str, filename: str) -> cst.Module | Finding:
-    """The module, or an OPT000 finding. Raises RecursionError past Python's own nesting limits."""
+    """The module, or an OPT000 finding. Raises RecursionError past Python's own nesting limits, and
+    UnsupportedSyntax for valid Python that libcst rejects (runners report it as an internal error)."""
     python_error = _python_syntax_error(source, filename)
     if python_error is not None and python_error.msg in NESTING_ERRORS:
         return syntax_error(filename, python_error, source)
     try:
         return _on_roomy_stack(cst.parse_module, source)
     except cst.ParserSyntaxError as error:
-        return syntax_error(filename, python_error or error, source)
+        if python_error is None:
+            raise UnsupportedSyntax(f"libcst cannot parse this valid Python ({_first_line(error)})") from None
+        return syntax_error(filename, python_error, source)
 
 
 def _python_syntax_error(source: str, filename: str) -> SyntaxError | None:
@@ -74,7 +81,7 @@ def syntax_error(filename: str, error: SyntaxError | cst.ParserSyntaxError, sour
     if isinstance(error, SyntaxError):
         message, row, column = error.msg, error.lineno, error.offset
     else:
-        message, row, column = str(error.message).strip().splitlines()[0], error.raw_line, error.raw_column + 1
+        message, row, column = _first_line(error), error.raw_line, error.raw_column + 1
     row, column = _inside(split_lines(source), row, column)
     return Finding(
         "OPT000",
@@ -86,6 +93,10 @@ def syntax_error(filename: str, error: SyntaxError | cst.ParserSyntaxError, sour
         end_column=column,
         hint="Fix the syntax error; optlint cannot check the rest of this file until it parses.",
     )
+
+
+def _first_line(error: cst.ParserSyntaxError) -> str:
+    return str(error.message).strip().splitlines()[0]
 
 
 def _inside(lines: list[str], row: int | None, column: int | None) -> tuple[int, int]:
