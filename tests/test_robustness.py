@@ -148,6 +148,8 @@ CASES = {
                                             2, "chain.py: too deeply nested"),
     "stdin with --stdin-filename": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 1,
                                         findings={("piped.py", 2, "OPT001")}, stdin=OTHER.encode()),
+    "stdin over the size limit": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 2,
+                                      "piped.py: larger than 2 MB", stdin=b"import torch\n" + b"x = 1\n" * 2**20),
     "undecodable stdin": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 1,
                               findings={("piped.py", 1, "OPT000")}, stdin="import torch\n# café\n".encode("latin-1")),
     "latin-1 stdin with a cookie": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 1,
