@@ -25,6 +25,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_static.py
 
+# The properties of tests/test_fuzz.py with many fresh examples (minutes; `make test` runs a few).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py
+
 facts: $(STAMP)
 	$(PY) scripts/gen_torch_facts.py
 

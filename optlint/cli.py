@@ -26,6 +26,27 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+class OneLineErrors(click.Group):
+    """A bad option or value is one line on stderr and exit 2, like every other input error
+    (click's own display takes four lines: usage, hint, blank line, error)."""
+
+    def main(self, *args, **kwargs):
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as error:
+            if type(error).show is not click.UsageError.show:  # the help a bare `optlint` prints
+                error.show()
+                sys.exit(error.exit_code)
+            see = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+            fail(f"{error.format_message()}{see}")
+        except click.ClickException as error:
+            fail(error.format_message())
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 class SectionedCommand(click.Command):
     """A command whose --help lists its options under headings, as ruff's does."""
 
@@ -66,7 +87,7 @@ def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str
     return _comma_separated(values)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="optlint", message="%(prog)s %(version)s")
 def main() -> None:
     """optlint: find the silent mistakes in how PyTorch optimizers and LR schedulers are set up.
@@ -91,7 +112,8 @@ CHECK_SECTIONS = {
 
 @main.command(cls=SectionedCommand, sections=CHECK_SECTIONS,
               short_help="Lint files and directories (never imports torch).")
-@click.argument("paths", nargs=-1, type=click.Path())
+# Not readable=True: an unreadable path is reported by files.py, and the others are still linted.
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option("--select", metavar="CODES", multiple=True, callback=_rule_selectors,
               help="Rule codes or prefixes to enable, comma-separated (e.g. OPT011,OPT01). Replaces the "
                    "configured set; opt-in rules need their full code.")

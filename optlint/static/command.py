@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 
 import click
@@ -19,7 +19,7 @@ from optlint.config import Config, ConfigError, Options, load
 from optlint.findings import Finding
 from optlint.report import render, statistics
 from optlint.static import files
-from optlint.static.runner import CACHE_DIR, LintResult, lint_paths, lint_text
+from optlint.static.runner import CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,13 @@ class Stdin:
     name: str
     text: str
     fixed: str | None = None
+    error: str | None = None  # unreadable (too large): one error line
+    problems: list[Finding] = field(default_factory=list)  # undecodable: OPT000
 
 
 def run(paths: tuple[str, ...], options: CheckOptions) -> int:
     paths = paths or (".",)
-    stdin = Stdin(options.stdin_filename or "-", sys.stdin.read()) if "-" in paths else None
+    stdin = _read_stdin(options.stdin_filename or "-") if "-" in paths else None
     try:
         config = load([stdin.name if p == "-" else p for p in paths], options.overrides(),
                       config_file=options.config_file, isolated=options.isolated)
@@ -83,12 +85,24 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
     return 0 if options.exit_zero or not result.findings else 1
 
 
+def _read_stdin(name: str) -> Stdin:
+    """The piped source, decoded the way a file is (BOM, PEP 263), within the size limit; what goes
+    wrong is reported like a file's trouble (an error line, or OPT000), and the other files still run."""
+    try:
+        decoded = decoded_text(files.read_stream(sys.stdin.buffer, name), name)
+    except files.InputError as error:
+        return Stdin(name, "", error=str(error))
+    return Stdin(name, "", problems=decoded) if isinstance(decoded, list) else Stdin(name, decoded)
+
+
 def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None, options: CheckOptions) -> LintResult:
     named = [p for p in paths if p != "-"]
     speed = {"jobs": options.jobs, "cache_dir": None if options.no_cache else CACHE_DIR}
     result = lint_paths(named, config.rules(), config.settings, config.is_excluded, **speed) if named else LintResult()
-    if stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
-        result.findings += lint_text(stdin.text, stdin.name, config.rules(), config.settings)
+    if stdin is not None and stdin.error:
+        result.errors.append(stdin.error)
+    elif stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
+        result.findings += stdin.problems or lint_text(stdin.text, stdin.name, config.rules(), config.settings)
         result.files_checked += 1
     result.findings = _selected(result.findings, config)
     return result

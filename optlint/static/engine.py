@@ -6,7 +6,6 @@ costs a second pass over the tree.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -18,10 +17,10 @@ from optlint import facts as torch_facts
 from optlint.findings import Edit, Finding, Fix
 from optlint.static.files import split_lines
 from optlint.static.model import SemanticModel
+from optlint.static.parse import parse
 from optlint.static.rule import Replace, Rule, Swap
 from optlint.static.rules import all_rules
 
-SYNTAX_HINT = "Fix the syntax error; optlint cannot check the rest of this file until it parses."
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -70,12 +69,9 @@ def lint_source(
     settings: dict | None = None,
 ) -> list[Finding]:
     """All findings for one file's text, noqa applied, sorted by position."""
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        return [syntax_error(filename, error)]
-    except cst.CSTValidationError as error:  # the grammar allows it, a node refuses it: `b"a" "b"`
-        return [_rejected_by_python(source, filename, error)]
+    module = parse(source, filename)
+    if isinstance(module, Finding):
+        return [module]
     model = SemanticModel(module, torch_facts.load())
     ctx = FileContext(module, model, settings or {})
     for rule in rules if rules is not None else all_rules():
@@ -85,31 +81,6 @@ def lint_source(
         return []
     findings = _to_findings(ctx, source, filename)
     return sorted(_without_noqa(findings, split_lines(source)), key=Finding.sort_key)
-
-
-def syntax_error(filename: str, error: cst.ParserSyntaxError) -> Finding:
-    message = str(error.message).strip().splitlines()[0]
-    return Finding(
-        "OPT000",
-        f"Syntax error: {message}",
-        filename,
-        row=error.raw_line,
-        column=error.raw_column + 1,
-        end_row=error.raw_line,
-        end_column=error.raw_column + 1,
-        hint=SYNTAX_HINT,
-    )
-
-
-def _rejected_by_python(source: str, filename: str, error: cst.CSTValidationError) -> Finding:
-    """OPT000 where Python rejects what libcst accepted; a tree Python accepts is optlint's own bug."""
-    try:
-        compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as rejected:
-        row, column = rejected.lineno or 1, rejected.offset or 1
-        return Finding("OPT000", f"Syntax error: {rejected.msg}", filename, row, column, row, column,
-                       hint=SYNTAX_HINT)
-    raise error
 
 
 def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import io
 import os
@@ -12,13 +13,16 @@ import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from optlint.facts import load as load_facts
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "build", "dist", "__pycache__", "node_modules",
                           ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".optlint_cache"})
 SUFFIXES = (".py", ".pyi")
+# libcst needs about 25 s and 0.5 GB per MB of source: a bigger file is generated data, not a
+# training script, and would stall the run (a 50 MB one would exhaust the memory).
+MAX_FILE_BYTES = 2 * 2**20
 
 # The prefilter spares libcst every file that cannot hold a finding. Every static rule reports on
 # an optimizer or a scheduler, known in one of two ways:
@@ -65,26 +69,31 @@ def discover(paths: list[str], excluded=is_default_excluded) -> Iterator[str | I
         elif path.is_file():
             yield str(path)
         elif path.is_symlink():
-            yield InputError(f"{raw}: broken symbolic link")
+            yield InputError(f"{raw}: {'symbolic link loop' if _loops(path) else 'broken symbolic link'}")
         elif not path.exists():
             yield InputError(f"{raw}: no such file or directory")
         else:
             yield InputError(f"{raw}: not a regular file")
 
 
-def _walk(root: Path, excluded) -> Iterator[str | InputError]:
-    def on_error(error: OSError) -> None:
-        raise InputError(f"{error.filename}: {error.strerror or error}")
-
+def _loops(link: Path) -> bool:
     try:
-        for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
-            dirnames[:] = sorted(d for d in dirnames if not excluded(os.path.join(dirpath, d)))
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                if name.endswith(SUFFIXES) and not excluded(full) and os.path.isfile(full):
-                    yield full
-    except InputError as error:
-        yield error
+        link.stat()
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
+
+
+def _walk(root: Path, excluded) -> Iterator[str | InputError]:
+    unreadable: list[OSError] = []  # a folder that cannot be listed is reported; the walk goes on
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append):
+        dirnames[:] = sorted(d for d in dirnames if not excluded(os.path.join(dirpath, d)))
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if name.endswith(SUFFIXES) and not excluded(full) and os.path.isfile(full):
+                yield full
+    for error in unreadable:
+        yield InputError(f"{error.filename}: {error.strerror or error}")
 
 
 def decode(data: bytes, path: str) -> SourceFile:
@@ -99,7 +108,7 @@ def decode(data: bytes, path: str) -> SourceFile:
 def read(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            return handle.read()
+            return read_stream(handle, path)
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
     except OSError as error:
@@ -127,6 +136,14 @@ def write_atomic(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def read_stream(stream: BinaryIO, name: str) -> bytes:
+    """All of a file or of stdin; InputError past MAX_FILE_BYTES (what lies beyond is never read)."""
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MB, optlint's limit for one file; skipped")
+    return data
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:

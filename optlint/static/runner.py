@@ -50,7 +50,7 @@ def lint_text(text: str, filename: str, rules=None, settings=None) -> list[Findi
 
 def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
     """Findings for one file; raises files.InputError when it cannot be read."""
-    source = _decoded(files.read(path), path)
+    source = decoded_text(files.read(path), path)
     return source if isinstance(source, list) else lint_text(source, path, rules, settings)
 
 
@@ -97,7 +97,7 @@ def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, .
     digest = content_digest(data) if cache is not None else None
     if digest is not None and (known := cache.get(digest, item)) is not None:
         return known
-    source = _decoded(data, item)
+    source = decoded_text(data, item)
     if isinstance(source, str) and files.can_hold_finding(source, names):
         return _Parse(item, source, digest)
     findings = [] if isinstance(source, str) else source
@@ -106,7 +106,7 @@ def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, .
     return findings
 
 
-def _decoded(data: bytes, path: str) -> str | list[Finding]:
+def decoded_text(data: bytes, path: str) -> str | list[Finding]:
     """The text, or an OPT000 finding when it cannot be decoded."""
     try:
         return files.decode(data, path).text
