@@ -45,7 +45,7 @@ class SectionedCommand(click.Command):
                     formatter.write_dl(rows)
 
 
-def _comma_separated(values: tuple[str, ...]) -> tuple[str, ...] | None:
+def comma_separated(values: tuple[str, ...]) -> tuple[str, ...] | None:
     items = tuple(item.strip() for value in values for item in value.split(",") if item.strip())
     return items or None
 
@@ -54,7 +54,7 @@ def _rule_selectors(ctx: click.Context, param: click.Parameter, values: tuple[st
     """`--select OPT0,OPT101 --select OPT2`: comma-separated, repeatable, checked like the config file's."""
     from optlint.config import selector_problem
 
-    items = _comma_separated(values)
+    items = comma_separated(values)
     for item in items or ():
         problem = selector_problem(item)
         if problem:
@@ -63,7 +63,7 @@ def _rule_selectors(ctx: click.Context, param: click.Parameter, values: tuple[st
 
 
 def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
-    return _comma_separated(values)
+    return comma_separated(values)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

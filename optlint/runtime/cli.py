@@ -37,6 +37,18 @@ class RuntimeCommand(click.Command):
             _fail(BadInput(exc.format_message(), "run `optlint runtime --help` for the options"), verbose=False)
 
 
+def _runtime_codes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    from optlint.cli import comma_separated
+    from optlint.runtime.codes import selector_problem
+
+    codes = comma_separated(values)
+    for code in codes or ():
+        problem = selector_problem(code)
+        if problem:
+            raise click.BadParameter(problem, ctx, param)
+    return codes
+
+
 @click.command(cls=RuntimeCommand)
 @click.argument("target", metavar="MODULE:FACTORY")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "meta"]), default="auto", show_default=True,
@@ -46,10 +58,15 @@ class RuntimeCommand(click.Command):
               help="Optimizer steps per epoch (batches).")
 @click.option("--interval", type=click.Choice(["auto", "epoch", "step"]), default="auto", show_default=True,
               help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR, every epoch otherwise.")
+@click.option("--select", metavar="CODES", multiple=True, callback=_runtime_codes,
+              help="Rule codes or prefixes to report, comma-separated. Opt-in rules need their full code: "
+                   "--select OPT1,OPT110,OPT111 adds the weight-decay checks to the default ones.")
+@click.option("--ignore", metavar="CODES", multiple=True, callback=_runtime_codes,
+              help="Rule codes or prefixes to leave out, comma-separated.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", is_flag=True, help="Show the traceback when the user's code raises.")
-def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interval: str, output_format: str,
-            verbose: bool) -> None:
+def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interval: str, select, ignore,
+            output_format: str, verbose: bool) -> None:
     """Check a real model, optimizer and scheduler: which tensors each param group trains, and the
     learning rate every group will get, epoch by epoch.
 
@@ -60,7 +77,7 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
     """
     try:
         report = check_target(target, device=device, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                              interval=interval)
+                              interval=interval, select=select, ignore=ignore)
     except BadInput as exc:
         _fail(exc, verbose)
     if output_format == "json":
@@ -70,7 +87,8 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
     sys.exit(0 if report.ok else 1)
 
 
-def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str):
+def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
+                 ignore=None):
     import torch
 
     from optlint.runtime.api import SchedulerSimulationError, inspect_setup
@@ -87,7 +105,7 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
     model, optimizer, scheduler = _unpack(built, factory_name)
     try:
         return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                             scheduler_interval=interval, lrs_before=recorded)
+                             scheduler_interval=interval, select=select, ignore=ignore, lrs_before=recorded)
     except SchedulerSimulationError as exc:
         raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
                                  "or fix the scheduler") from exc
