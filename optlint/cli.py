@@ -1,4 +1,4 @@
-"""The command line: `optlint check | rules | explain | runtime`.
+"""The command line: `optlint check | rules | explain | runtime | probe`.
 
 Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error. Never a traceback for bad
 input: one line on stderr.
@@ -75,6 +75,7 @@ def main() -> None:
     optlint check train.py src/      lint source files (never imports torch)
     optlint check --fix .            ... and apply the safe fixes
     optlint runtime train:build      check the real model/optimizer/scheduler
+    optlint probe train:build        take one real step on a copy: how far each group moves
     optlint explain OPT011           show what a rule catches and how to fix it
     """
 
@@ -203,6 +204,8 @@ def _known_code(code: str) -> str:
     return code
 
 
-from optlint.runtime.cli import runtime  # noqa: E402 - torch is imported inside the command only
+from optlint.runtime.cli import runtime  # noqa: E402 - torch is imported inside the commands only
+from optlint.runtime.probe_cli import probe  # noqa: E402
 
 main.add_command(runtime)
+main.add_command(probe)
