@@ -14,6 +14,7 @@ import click
 from optlint import __version__
 from optlint.findings import registry
 from optlint.report import FORMATS
+from optlint.selectors import comma_separated, rule_codes
 
 
 class UsageError(click.UsageError):
@@ -45,21 +46,7 @@ class SectionedCommand(click.Command):
                     formatter.write_dl(rows)
 
 
-def comma_separated(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    items = tuple(item.strip() for value in values for item in value.split(",") if item.strip())
-    return items or None
-
-
-def _rule_selectors(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
-    """`--select OPT0,OPT101 --select OPT2`: comma-separated, repeatable, checked like the config file's."""
-    from optlint.config import selector_problem
-
-    items = comma_separated(values)
-    for item in items or ():
-        problem = selector_problem(item)
-        if problem:
-            raise click.BadParameter(problem, ctx, param)
-    return items
+_rule_selectors = rule_codes("optlint.config")
 
 
 def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):

@@ -162,8 +162,9 @@ def _modules_of(tree, names: list[str]) -> str:
             return listed
     if len(tree.names) - len(names) <= FOLD_AT_MOST:
         others = tree.fold(tree.names_except(names))
-        if len(others) == 1:
-            return f"* but {others[0].text}"
+        listed = ", ".join(entry.text for entry in others)
+        if len(others) == 1 or (len(others) <= 3 and len(listed) <= LABEL_WIDTH):
+            return f"* but {listed}"
     return common_prefix(names)
 
 

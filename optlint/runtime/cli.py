@@ -26,6 +26,8 @@ from pathlib import Path
 
 import click
 
+from optlint.selectors import rule_codes
+
 VERBOSE_HINT = "run with --verbose for the traceback"
 USAGE_HINT = "optlint runtime path/to/train.py:build_setup  (the function returns (model, optimizer[, scheduler]))"
 SETUP_SHAPES = ("return (model, optimizer[, scheduler]) or (model, optimizer[, scheduler], batch, loss_fn), "
@@ -62,18 +64,6 @@ class RuntimeCommand(click.Command):
             fail(BadInput(exc.format_message(), f"run `{ctx.command_path} --help` for the options"), verbose=False)
 
 
-def _runtime_codes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
-    from optlint.cli import comma_separated
-    from optlint.runtime.codes import selector_problem
-
-    codes = comma_separated(values)
-    for code in codes or ():
-        problem = selector_problem(code)
-        if problem:
-            raise click.BadParameter(problem, ctx, param)
-    return codes
-
-
 @click.command(cls=RuntimeCommand)
 @click.argument("target", metavar="MODULE:FACTORY")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "meta"]), default="auto", show_default=True,
@@ -83,10 +73,10 @@ def _runtime_codes(ctx: click.Context, param: click.Parameter, values: tuple[str
               help="Optimizer steps per epoch (batches).")
 @click.option("--interval", type=click.Choice(["auto", "epoch", "step"]), default="auto", show_default=True,
               help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR, every epoch otherwise.")
-@click.option("--select", metavar="CODES", multiple=True, callback=_runtime_codes,
+@click.option("--select", metavar="CODES", multiple=True, callback=rule_codes("optlint.runtime.codes"),
               help="Rule codes or prefixes to report, comma-separated. Opt-in rules need their full code: "
                    "--select OPT1,OPT110,OPT111 adds the weight-decay checks to the default ones.")
-@click.option("--ignore", metavar="CODES", multiple=True, callback=_runtime_codes,
+@click.option("--ignore", metavar="CODES", multiple=True, callback=rule_codes("optlint.runtime.codes"),
               help="Rule codes or prefixes to leave out, comma-separated.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", is_flag=True, help="Show the traceback when the user's code raises.")

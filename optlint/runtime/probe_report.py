@@ -133,7 +133,7 @@ class ProbeReport:
 
     def _rows(self) -> tuple[list[str], list[list[str]]]:
         headers = ["group", "parameters", "lr", "‖w‖", "‖Δw‖", "‖Δw‖/‖w‖", "‖grad‖", "no grad", "reading"]
-        rows = [[str(g.index), short(g.label), f"{g.lr:.3g}", _number(g.weight_norm), _number(g.update_norm),
+        rows = [[str(g.index), g.label, f"{g.lr:.3g}", _number(g.weight_norm), _number(g.update_norm),
                  _number(g.ratio), _number(g.grad_norm if g.no_grad_elements < g.elements else None),
                  f"{g.no_grad_share:.0%}", g.verdict] for g in self.groups]
         return headers, rows

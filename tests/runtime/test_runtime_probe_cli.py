@@ -29,6 +29,7 @@ def test_the_table_shows_each_group_and_the_unused_head_exits_1():
     assert header.split() == ["group", "parameters", "lr", "‖w‖", "‖Δw‖", "‖Δw‖/‖w‖", "‖grad‖", "no", "grad", "reading"]
     assert "Rule of thumb: ‖Δw‖/‖w‖ around 1e-3 per step." in result.stdout
     assert "problem: group 2 (head_dist.*): none of its tensors received a gradient" in result.stdout
+    assert lines[lines.index(header) + 1].split()[:2] == ["0", "*"] and "* but head.*, head_dist.*" in result.stdout
 
 
 def test_json_groups_differ_about_100x_and_the_clean_dict_factory_exits_0():
