@@ -90,7 +90,7 @@ class ProbeReport:
         """What one step proves wrong: parameters no gradient reached, numbers that are not finite."""
         found = []
         if not math.isfinite(self.loss):
-            found.append(f"the loss is {self.loss}: this step wrote what the gradient made of it into the weights")
+            found.append(f"the loss is {self.loss}: fix the forward pass or the batch before reading any ratio")
         for g in self.groups:
             if g.no_grad_names:
                 whole = "none of its tensors received a gradient" if g.no_grad_elements == g.elements else (
@@ -115,12 +115,12 @@ class ProbeReport:
             "rule_of_thumb": {"typical": TYPICAL_RATIO, "high_above": HIGH_ABOVE, "low_below": LOW_BELOW},
             "groups": [g.to_dict() for g in self.groups],
             "problems": self.problems,
-            "notes": [*self.notes, ONE_STEP],
+            "notes": self._notes(),
         }
 
     def __str__(self) -> str:
         parts = [self._headline(), "\n".join(table(*self._rows(), left_aligned={1, 8})), RULE_OF_THUMB]
-        parts += [f"note: {note}" for note in [*self.notes, *self._sign_like_note(), ONE_STEP]]
+        parts += [f"note: {note}" for note in self._notes()]
         parts += [f"problem: {problem}" for problem in self.problems]
         parts.append(f"Found {plural(len(self.problems), 'problem')}." if self.problems else "No problem found.")
         return "\n\n".join(parts)
@@ -137,6 +137,9 @@ class ProbeReport:
                  _number(g.ratio), _number(g.grad_norm if g.no_grad_elements < g.elements else None),
                  f"{g.no_grad_share:.0%}", g.verdict] for g in self.groups]
         return headers, rows
+
+    def _notes(self) -> list[str]:
+        return [*self.notes, *self._sign_like_note(), ONE_STEP]
 
     def _sign_like_note(self) -> list[str]:
         groups = [g.index for g in self.groups if g.sign_like]

@@ -260,6 +260,14 @@ def test_the_lr_a_warm_up_scheduler_set_is_the_one_used():
     assert group.lr == pytest.approx(1e-3) and group.update_norm == pytest.approx(1e-3 * group.grad_norm, rel=1e-5)
 
 
+def test_a_loss_that_is_not_finite_is_a_problem():
+    model = vit()
+    report = optlint.probe_step(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                                lambda m, b: cross_entropy(m, b) * float("nan"), (IMAGES, LABELS))
+    assert not report.ok and report.problems[0].startswith("the loss is nan")
+    assert report.groups[0].verdict == "not finite"
+
+
 def test_report_to_dict_is_json_able_and_carries_the_rule_of_thumb():
     import json
 
@@ -268,3 +276,4 @@ def test_report_to_dict_is_json_able_and_carries_the_rule_of_thumb():
     assert json.loads(json.dumps(data, allow_nan=False)) == data
     assert data["rule_of_thumb"] == {"typical": 1e-3, "high_above": 1e-2, "low_below": 1e-4}
     assert set(data["groups"][0]) >= {"ratio", "grad_norm", "no_grad_share", "no_grad_params", "verdict"}
+    assert data["notes"][0].startswith("this was AdamW's first step")
