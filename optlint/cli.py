@@ -1,4 +1,4 @@
-"""The command line: `optlint check | rules | explain | runtime`.
+"""The command line: `optlint check | rules | explain | runtime | probe`.
 
 Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error. Never a traceback for bad
 input: one line on stderr.
@@ -14,6 +14,7 @@ import click
 from optlint import __version__
 from optlint.findings import registry
 from optlint.report import FORMATS
+from optlint.selectors import comma_separated, rule_codes
 
 
 class UsageError(click.UsageError):
@@ -66,25 +67,11 @@ class SectionedCommand(click.Command):
                     formatter.write_dl(rows)
 
 
-def _comma_separated(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    items = tuple(item.strip() for value in values for item in value.split(",") if item.strip())
-    return items or None
-
-
-def _rule_selectors(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
-    """`--select OPT0,OPT101 --select OPT2`: comma-separated, repeatable, checked like the config file's."""
-    from optlint.config import selector_problem
-
-    items = _comma_separated(values)
-    for item in items or ():
-        problem = selector_problem(item)
-        if problem:
-            raise click.BadParameter(problem, ctx, param)
-    return items
+_rule_selectors = rule_codes("optlint.config")
 
 
 def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
-    return _comma_separated(values)
+    return comma_separated(values)
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -96,6 +83,7 @@ def main() -> None:
     optlint check train.py src/      lint source files (never imports torch)
     optlint check --fix .            ... and apply the safe fixes
     optlint runtime train:build      check the real model/optimizer/scheduler
+    optlint probe train:build        take one real step on a copy: how far each group moves
     optlint explain OPT011           show what a rule catches and how to fix it
     """
 
@@ -229,6 +217,8 @@ def _known_code(code: str) -> str:
     return code
 
 
-from optlint.runtime.cli import runtime  # noqa: E402 - torch is imported inside the command only
+from optlint.runtime.cli import runtime  # noqa: E402 - torch is imported inside the commands only
+from optlint.runtime.probe_cli import probe  # noqa: E402
 
 main.add_command(runtime)
+main.add_command(probe)

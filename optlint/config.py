@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from optlint.findings import Finding, known_codes, registry
+from optlint.findings import Finding, decide, known_codes, registry
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
 
@@ -262,21 +262,8 @@ def enabled_codes(layers: Sequence[Options]) -> frozenset[str]:
         chosen = (*(layer.select or ()), *layer.extend_select)
         base = set() if layer.select is not None else enabled
         enabled = {code for code, info in infos.items()
-                   if _decide(code, chosen, layer.ignore, code in base, opt_in=not info.default_enabled)}
+                   if decide(code, chosen, layer.ignore, code in base, opt_in=not info.default_enabled)}
     return frozenset(enabled)
-
-
-def _decide(code: str, chosen: Sequence[str], ignored: Sequence[str], default: bool, opt_in: bool) -> bool:
-    """The most specific selector wins; `ignore` wins a tie; neither: the previous layer's answer."""
-    select = _specificity(code, chosen, exact_only=opt_in)
-    ignore = _specificity(code, ignored)
-    if select < 0 and ignore < 0:
-        return default
-    return select > ignore
-
-
-def _specificity(code: str, selectors_: Sequence[str], exact_only: bool = False) -> int:
-    return max((len(s) for s in selectors_ if code.startswith(s) and (s == code or not exact_only)), default=-1)
 
 
 class PathPatterns:

@@ -2,13 +2,15 @@
 
 Static rules register by subclassing `optlint.static.rule.Rule`; runtime rules are declared in
 `optlint.runtime.codes` (no torch import). Both feed one registry, so `optlint rules`, `explain`,
-`--select` and SARIF metadata see every code.
+`--select` and SARIF metadata see every code. A rule checked by both passes (OPT111) is declared once,
+in `codes`, with kind "static+runtime"; its static Rule class is built from that declaration.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,8 +30,12 @@ class RuleInfo:
     name: str
     severity: Severity
     summary: str
-    kind: str = "static"  # "static" or "runtime"
+    kind: str = "static"  # "static", "runtime", or "static+runtime" for a rule both passes check
     default_enabled: bool = True
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.kind.split("+"))
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,31 @@ def registry() -> dict[str, RuleInfo]:
     from optlint.runtime.codes import RUNTIME_RULES
     from optlint.static.rules import all_rules
 
-    infos = [SYNTAX_ERROR] + [rule.info() for rule in all_rules()] + list(RUNTIME_RULES)
-    return {info.code: info for info in sorted(infos, key=lambda i: i.code)}
+    return _by_code([SYNTAX_ERROR, *(rule.info() for rule in all_rules()), *RUNTIME_RULES])
+
+
+def _by_code(infos: Iterable[RuleInfo]) -> dict[str, RuleInfo]:
+    """One entry per code. A code declared twice (a static and a runtime twin) must be declared identically."""
+    by_code: dict[str, RuleInfo] = {}
+    for info in infos:
+        known = by_code.setdefault(info.code, info)
+        if known != info:
+            raise ValueError(f"{info.code} is declared twice with different metadata: {known} and {info}")
+    return dict(sorted(by_code.items()))
+
+
+def decide(code: str, chosen: Sequence[str], ignored: Sequence[str], default: bool, opt_in: bool) -> bool:
+    """Is `code` selected? The most specific selector wins, `ignore` wins a tie, only a full code selects
+    an opt-in rule; when no selector names the code: `default`. Shared by the config and the runtime check."""
+    select = _specificity(code, chosen, exact_only=opt_in)
+    ignore = _specificity(code, ignored)
+    if select < 0 and ignore < 0:
+        return default
+    return select > ignore
+
+
+def _specificity(code: str, selectors: Sequence[str], exact_only: bool = False) -> int:
+    return max((len(s) for s in selectors if code.startswith(s) and (s == code or not exact_only)), default=-1)
 
 
 @functools.cache

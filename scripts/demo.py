@@ -15,12 +15,14 @@ STEPS = [
      ["runtime", "fixtures/runtime/demo_setup.py:build", "--epochs", "6"]),
     ("Runtime report: gradual unfreezing after the scheduler was built",
      ["runtime", "fixtures/runtime/unfreezing_setup.py:build", "--epochs", "6"]),
+    ("One-step probe: how far each group moves, and a head that never receives a gradient",
+     ["probe", "fixtures/runtime/probe_setup.py:build", "--device", "cpu"]),
 ]
 
 
 def main() -> int:
     for title, args in STEPS:
-        if args[0] == "runtime" and not (ROOT / args[1].split(":")[0]).exists():
+        if args[0] in ("runtime", "probe") and not (ROOT / args[1].split(":")[0]).exists():
             continue
         print(f"\n\033[1m== {title}\033[0m\n$ optlint {' '.join(args)}", flush=True)
         code = subprocess.run([sys.executable, "-m", "optlint", *args], cwd=ROOT).returncode

@@ -18,7 +18,7 @@ ROOT = "%SRCROOT%"
 
 
 def render(findings, **_) -> str:
-    infos = [info for info in registry().values() if info.kind == "static"]
+    infos = [info for info in registry().values() if "static" in info.kinds]
     index = {info.code: i for i, info in enumerate(infos)}
     run = {
         "tool": {"driver": {"name": "optlint", "semanticVersion": __version__, "version": __version__,

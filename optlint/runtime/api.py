@@ -9,12 +9,14 @@ from torch import nn
 from torch.optim import lr_scheduler
 
 from optlint.runtime import schedule_checks, simulate
-from optlint.runtime.codes import RUNTIME_RULES
+from optlint.findings import decide
+from optlint.runtime.codes import RUNTIME_RULES, selector_problem
 from optlint.runtime.coverage import Coverage, check_coverage
 from optlint.runtime.keys import check_group_keys
 from optlint.runtime.naming import common_prefix
 from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport
 from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
+from optlint.runtime.weight_decay import weight_decay_findings
 
 INTERVALS = ("auto", "epoch", "step")
 # Schedulers that write every group's `lr` in their constructor: the LRs set before are gone afterwards.
@@ -24,6 +26,7 @@ DISTINGUISHING_KEYS = ("weight_decay", "lr")
 SHORT_KEYS = {"weight_decay": "wd"}
 NOT_SETTINGS = {"params", "param_names", "initial_lr"}
 LABEL_WIDTH = 40
+OPT_IN = {info.code for info in RUNTIME_RULES if not info.default_enabled}
 FOLD_AT_MOST = 5000  # larger groups are named by their common module prefix: folding them costs seconds
 
 
@@ -51,7 +54,9 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
     epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps.
     scheduler_interval: "step" or "epoch" (when the loop calls `scheduler.step()`); "auto" is "step"
         for OneCycleLR and CyclicLR, "epoch" otherwise.
-    select, ignore: rule codes or prefixes ("OPT10") to report or leave out.
+    select, ignore: rule codes or prefixes ("OPT10") to report or leave out. The opt-in rules (OPT110
+        weight decay on norms, biases and embeddings; OPT111 Adam with coupled weight decay) run only
+        when selected by their full code: select=["OPT1", "OPT110"].
 
     Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer.
     Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
@@ -84,7 +89,10 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
     coverage = check_coverage(model, groups)
     labels = group_labels(coverage, groups)
     now = simulate.lr_list(optimizer)
+    enabled = _enabled_codes(select, ignore)
     findings = coverage.findings + check_group_keys(optimizer, groups)
+    if enabled & OPT_IN:
+        findings += weight_decay_findings(model, optimizer, coverage)
     scheduler, shown_name, notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases, now, findings)
     preview = simulate.preview(optimizer, aliases, scheduler, keep={id(outer_model): outer_model, id(model): model},
                                epochs=epochs, steps_per_epoch=steps_per_epoch, interval=scheduler_interval)
@@ -97,7 +105,7 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
     live = [n > 0 for n in coverage.group_tensors]
     findings += _schedule_findings(preview, before, labels, live, steps_per_epoch)
     return SetupReport(
-        findings=_selected(findings, select, ignore),
+        findings=[f for f in findings if f.code in enabled],
         groups=[GroupInfo(i, labels[i], now[i], coverage.group_tensors[i], coverage.group_elements[i],
                           tuple(coverage.group_names[i])) for i in range(len(groups))],
         schedule=preview.schedule,
@@ -154,8 +162,9 @@ def _modules_of(tree, names: list[str]) -> str:
             return listed
     if len(tree.names) - len(names) <= FOLD_AT_MOST:
         others = tree.fold(tree.names_except(names))
-        if len(others) == 1:
-            return f"* but {others[0].text}"
+        listed = ", ".join(entry.text for entry in others)
+        if len(others) == 1 or (len(others) <= 3 and len(listed) <= LABEL_WIDTH):
+            return f"* but {listed}"
     return common_prefix(names)
 
 
@@ -214,8 +223,9 @@ def _check_options(epochs, steps_per_epoch, interval, select, ignore) -> None:
         raise ValueError(f"scheduler_interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
     for name, codes in (("select", select), ("ignore", ignore)):
         for code in codes or ():
-            if not any(info.code.startswith(code.upper()) for info in RUNTIME_RULES):
-                raise ValueError(f"{name}: {code!r} matches no runtime rule (OPT101-OPT112)")
+            problem = selector_problem(code)
+            if problem:
+                raise ValueError(f"{name}: {problem}")
 
 
 def _check_objects(model, optimizer) -> None:
@@ -227,9 +237,11 @@ def _check_objects(model, optimizer) -> None:
         raise ValueError(f"the {type(optimizer).__name__} has no param groups: there is nothing to check")
 
 
-def _selected(findings: list[RuntimeFinding], select, ignore) -> list[RuntimeFinding]:
-    def matches(code: str, prefixes) -> bool:
-        return any(code.startswith(p.upper()) for p in prefixes)
-
-    return [f for f in findings
-            if (select is None or matches(f.code, select)) and not matches(f.code, ignore or ())]
+def _enabled_codes(select, ignore) -> set[str]:
+    """The selected rules: all but the opt-in ones by default (OPT110, OPT111), which only their full code
+    selects."""
+    chosen = [code.upper() for code in select or ()]
+    ignored = [code.upper() for code in ignore or ()]
+    return {info.code for info in RUNTIME_RULES
+            if decide(info.code, chosen, ignored, default=select is None and info.default_enabled,
+                      opt_in=not info.default_enabled)}

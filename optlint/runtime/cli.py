@@ -2,6 +2,14 @@
 
 torch is imported inside the command only, so `optlint check` never pays for it. Every bad input is
 one `optlint: error: ...` line and a HINT on stderr, exit 2; the traceback only with --verbose.
+`optlint probe` (probe_cli.py) builds its set-up with the same functions.
+
+FACTORY is called without arguments and returns the set-up, as a tuple or a dict:
+    (model, optimizer)                                  {"model": ..., "optimizer": ...,
+    (model, optimizer, scheduler)                        "scheduler": ...,   # optional
+    (model, optimizer, batch, loss_fn)                   "batch": ..., "loss_fn": ...}  # for the probe
+    (model, optimizer, scheduler, batch, loss_fn)
+`optlint runtime` ignores the batch and loss_fn, so one factory serves both commands.
 """
 
 from __future__ import annotations
@@ -13,18 +21,37 @@ import inspect
 import json
 import sys
 import traceback
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import click
 
+from optlint.selectors import rule_codes
+
 VERBOSE_HINT = "run with --verbose for the traceback"
 USAGE_HINT = "optlint runtime path/to/train.py:build_setup  (the function returns (model, optimizer[, scheduler]))"
+SETUP_SHAPES = ("return (model, optimizer[, scheduler]) or (model, optimizer[, scheduler], batch, loss_fn), "
+                "or a dict with those keys")
 
 
 class BadInput(Exception):
     def __init__(self, message: str, hint: str):
         super().__init__(message)
         self.hint = hint
+
+
+@dataclass
+class Setup:
+    """What a factory returns."""
+
+    model: object
+    optimizer: object
+    scheduler: object = None
+    batch: object = None
+    loss_fn: object = None
+
+
+SETUP_KEYS = tuple(f.name for f in fields(Setup))
 
 
 class RuntimeCommand(click.Command):
@@ -34,7 +61,7 @@ class RuntimeCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            _fail(BadInput(exc.format_message(), "run `optlint runtime --help` for the options"), verbose=False)
+            fail(BadInput(exc.format_message(), f"run `{ctx.command_path} --help` for the options"), verbose=False)
 
 
 @click.command(cls=RuntimeCommand)
@@ -46,23 +73,29 @@ class RuntimeCommand(click.Command):
               help="Optimizer steps per epoch (batches).")
 @click.option("--interval", type=click.Choice(["auto", "epoch", "step"]), default="auto", show_default=True,
               help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR, every epoch otherwise.")
+@click.option("--select", metavar="CODES", multiple=True, callback=rule_codes("optlint.runtime.codes"),
+              help="Rule codes or prefixes to report, comma-separated. Opt-in rules need their full code: "
+                   "--select OPT1,OPT110,OPT111 adds the weight-decay checks to the default ones.")
+@click.option("--ignore", metavar="CODES", multiple=True, callback=rule_codes("optlint.runtime.codes"),
+              help="Rule codes or prefixes to leave out, comma-separated.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", is_flag=True, help="Show the traceback when the user's code raises.")
-def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interval: str, output_format: str,
-            verbose: bool) -> None:
+def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interval: str, select, ignore,
+            output_format: str, verbose: bool) -> None:
     """Check a real model, optimizer and scheduler: which tensors each param group trains, and the
     learning rate every group will get, epoch by epoch.
 
     MODULE is a dotted module or a path to a .py file; FACTORY a function in it, called without
-    arguments, returning (model, optimizer) or (model, optimizer, scheduler).
+    arguments, returning (model, optimizer) or (model, optimizer, scheduler); a factory written for
+    `optlint probe`, which also returns a batch and a loss function, works as well.
 
     Exit status: 0 no error finding, 1 error findings, 2 bad input.
     """
     try:
         report = check_target(target, device=device, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                              interval=interval)
+                              interval=interval, select=select, ignore=ignore)
     except BadInput as exc:
-        _fail(exc, verbose)
+        fail(exc, verbose)
     if output_format == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -70,10 +103,30 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
     sys.exit(0 if report.ok else 1)
 
 
-def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str):
+def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
+                 ignore=None):
+    from optlint.runtime.api import SchedulerSimulationError, inspect_setup
+
+    factory_name, setup, recorded = build_target(target, device)
+    try:
+        return inspect_setup(setup.model, setup.optimizer, setup.scheduler, epochs=epochs,
+                             steps_per_epoch=steps_per_epoch, scheduler_interval=interval, select=select,
+                             ignore=ignore, lrs_before=recorded)
+    except SchedulerSimulationError as exc:
+        raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
+                                 "or fix the scheduler") from exc
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{factory_name}() returned a set-up optlint cannot check: {exc}",
+                       "return the model, the optimizer built from it and, if any, its scheduler") from exc
+    except Exception as exc:  # the user's scheduler code runs during the check: report it like the factory
+        raise BadInput(f"checking the set-up from {factory_name}() raised {one_line(exc)}", VERBOSE_HINT) from exc
+
+
+def build_target(target: str, device: str) -> tuple[str, Setup, dict[int, list[float]]]:
+    """Import MODULE, call FACTORY under `torch.device(device)`: its name, the set-up it returned, and the
+    group LRs recorded before each optimizer's first scheduler was built."""
     import torch
 
-    from optlint.runtime.api import SchedulerSimulationError, inspect_setup
     from optlint.runtime.observe import recording_lrs_before_schedulers
 
     module_name, factory_name = _split(target)
@@ -83,19 +136,8 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
         with torch.device(device), recording_lrs_before_schedulers() as recorded:
             built = factory()
     except Exception as exc:
-        raise BadInput(f"{factory_name}() raised {_one_line(exc)}", VERBOSE_HINT) from exc
-    model, optimizer, scheduler = _unpack(built, factory_name)
-    try:
-        return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                             scheduler_interval=interval, lrs_before=recorded)
-    except SchedulerSimulationError as exc:
-        raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
-                                 "or fix the scheduler") from exc
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"{factory_name}() returned a set-up optlint cannot check: {exc}",
-                       "return the model, the optimizer built from it and, if any, its scheduler") from exc
-    except Exception as exc:  # the user's scheduler code runs during the check: report it like the factory
-        raise BadInput(f"checking the set-up from {factory_name}() raised {_one_line(exc)}", VERBOSE_HINT) from exc
+        raise BadInput(f"{factory_name}() raised {one_line(exc)}", VERBOSE_HINT) from exc
+    return factory_name, _unpack(built, factory_name), recorded
 
 
 def _split(target: str) -> tuple[str, str]:
@@ -125,7 +167,7 @@ def _load(module_name: str):
         raise BadInput(f"importing {module_name} exited (status {exc.code})",
                        "move the script's top-level code under `if __name__ == \"__main__\":`") from exc
     except Exception as exc:
-        raise BadInput(f"importing {module_name} raised {_one_line(exc)}", VERBOSE_HINT) from exc
+        raise BadInput(f"importing {module_name} raised {one_line(exc)}", VERBOSE_HINT) from exc
 
 
 def _load_path(path: Path):
@@ -180,33 +222,52 @@ def _required_parameters(factory) -> list[str]:
             if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
-def _unpack(built, factory_name: str):
+def _unpack(built, factory_name: str) -> Setup:
     import torch
 
     from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
 
-    expected = "return (model, optimizer) or (model, optimizer, scheduler)"
-    if not isinstance(built, (tuple, list)) or len(built) not in (2, 3):
-        shape = f"{len(built)} values" if isinstance(built, (tuple, list)) else _a(type(built).__name__)
-        raise BadInput(f"{factory_name}() returned {shape}", expected)
-    model, optimizer, scheduler = (*built, None) if len(built) == 2 else built
-    for role, value, cls in (("model", unwrap_model(model), torch.nn.Module),
-                             ("optimizer", unwrap_optimizer(optimizer)[0], torch.optim.Optimizer)):
+    setup = _as_setup(built, factory_name)
+    for role, value, cls in (("model", unwrap_model(setup.model), torch.nn.Module),
+                             ("optimizer", unwrap_optimizer(setup.optimizer)[0], torch.optim.Optimizer)):
         if not isinstance(value, cls):
-            raise BadInput(f"{factory_name}() returned {_a(type(value).__name__)} where the {role} belongs", expected)
-    return model, optimizer, scheduler
+            raise BadInput(f"{factory_name}() returned {_a(type(value).__name__)} where the {role} belongs",
+                           SETUP_SHAPES)
+    return setup
+
+
+def _as_setup(built, factory_name: str) -> Setup:
+    if isinstance(built, dict):
+        unknown = [key for key in built if key not in SETUP_KEYS]
+        if unknown or not {"model", "optimizer"} <= built.keys():
+            close = difflib.get_close_matches(str(unknown[0]), SETUP_KEYS, n=1) if unknown else []
+            problem = f"an unknown key {unknown[0]!r}" if unknown else "no 'model' or no 'optimizer'"
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise BadInput(f"{factory_name}() returned a dict with {problem}", f"{hint}keys: {', '.join(SETUP_KEYS)}")
+        return Setup(**built)
+    if not isinstance(built, (tuple, list)) or len(built) not in (2, 3, 4, 5):
+        shape = f"{len(built)} values" if isinstance(built, (tuple, list)) else _a(type(built).__name__)
+        raise BadInput(f"{factory_name}() returned {shape}", SETUP_SHAPES)
+    if len(built) == 4:
+        from optlint.runtime.unwrap import is_scheduler
+
+        if is_scheduler(built[2]):
+            raise BadInput(f"{factory_name}() returned 4 values with a scheduler third: 4 values are "
+                           "(model, optimizer, batch, loss_fn)", SETUP_SHAPES)
+        return Setup(built[0], built[1], None, *built[2:])
+    return Setup(*built)
 
 
 def _a(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _fail(exc: BadInput, verbose: bool):
+def fail(exc: BadInput, verbose: bool):
     if verbose and exc.__cause__ is not None:
         traceback.print_exception(exc.__cause__, file=sys.stderr)
     click.echo(f"optlint: error: {exc}", err=True)

@@ -1,4 +1,8 @@
-"""Codes of the runtime rules. Importing this never imports torch (the CLI lists them)."""
+"""Codes of the runtime rules. Importing this never imports torch (the CLI lists them).
+
+OPT110 and OPT111 are opt-in: reported only when selected by their full code. OPT111 is checked by
+the static pass too; its one declaration here is shared with that rule (kind "static+runtime").
+"""
 
 from optlint.findings import RuleInfo, Severity
 
@@ -8,6 +12,12 @@ E, W = Severity.ERROR, Severity.WARNING
 def _rule(code: str, name: str, severity: Severity, summary: str, default_enabled: bool = True) -> RuleInfo:
     return RuleInfo(code, name, severity, summary, kind="runtime", default_enabled=default_enabled)
 
+
+ADAM_WITH_WEIGHT_DECAY = RuleInfo(
+    "OPT111", "adam-with-weight-decay", W,
+    "Adam, NAdam or RAdam with weight_decay > 0 adds L2 to the gradient; AdamW's decoupled decay was likely meant.",
+    kind="static+runtime", default_enabled=False,
+)
 
 RUNTIME_RULES = (
     _rule("OPT101", "param-not-in-optimizer", E, "A trainable parameter of the model is in no param group."),
@@ -19,5 +29,15 @@ RUNTIME_RULES = (
     _rule("OPT107", "scheduler-overrides-group-lrs", W, "Groups with different LRs end up with the same LR."),
     _rule("OPT108", "invalid-scheduled-lr", E, "A simulated learning rate is negative, NaN or infinite."),
     _rule("OPT109", "scheduler-bound-to-other-optimizer", E, "The scheduler drives a different optimizer."),
+    _rule("OPT110", "weight-decay-on-norm-or-bias", W,
+          "A group with weight decay holds biases, normalisation weights or embeddings.", default_enabled=False),
+    ADAM_WITH_WEIGHT_DECAY,
     _rule("OPT112", "param-group-added-after-scheduler", E, "The optimizer has groups the scheduler does not know."),
 )
+
+
+def selector_problem(selector: str) -> str | None:
+    """Why a code or prefix given to the runtime check selects nothing, or None."""
+    if any(info.code.startswith(selector.upper()) for info in RUNTIME_RULES):
+        return None
+    return f"{selector!r} matches no runtime rule ({RUNTIME_RULES[0].code}-{RUNTIME_RULES[-1].code})"

@@ -101,8 +101,8 @@ class SetupReport:
     def _headline(self) -> str:
         tensors = sum(g.tensors for g in self.groups)
         elements = sum(g.elements for g in self.groups)
-        line = (f"{self.optimizer_name}: {_plural(len(self.groups), 'param group')}, "
-                f"{_plural(tensors, 'tensor')} ({_human(elements)} elements)")
+        line = (f"{self.optimizer_name}: {plural(len(self.groups), 'param group')}, "
+                f"{plural(tensors, 'tensor')} ({_human(elements)} elements)")
         if self.scheduler_name and not self.scheduler_drives_this_optimizer:
             line += f"; {self.scheduler_name} drives another optimizer, so these LRs stay as they are"
         elif self.scheduler_name:
@@ -113,13 +113,13 @@ class SetupReport:
         epochs_seen = _ceil_div(len(self.schedule[0]), self.steps_per_epoch) if self.schedule else 0
         steps = f", {self.steps_per_epoch} steps each" if self.steps_per_epoch > 1 else ""
         where = " (at the first step of each epoch)" if self.steps_per_epoch > 1 else ""
-        title = f"Learning rate per group over {_plural(self.epochs, 'epoch')}{steps}{where}:"
-        headers = ["epoch", *(_short(f"{g.index}: {g.label}") for g in self.groups)]
+        title = f"Learning rate per group over {plural(self.epochs, 'epoch')}{steps}{where}:"
+        headers = ["epoch", *(short(f"{g.index}: {g.label}") for g in self.groups)]
         rows = [
             [str(epoch), *(_lr(lrs[epoch * self.steps_per_epoch]) for lrs in self.schedule)]
             for epoch in range(epochs_seen)
         ]
-        lines = [title, *_table(headers, _elide(rows, len(headers)))]
+        lines = [title, *table(headers, _elide(rows, len(headers)))]
         if self.stop:
             lines.append(f"  scheduler.step() after optimizer step {self.stop.step} (epoch {self.stop.epoch}) "
                          f"raises {self.stop.error}: the run crashes here.")
@@ -134,10 +134,10 @@ def json_float(value: float) -> float | str:
 def _groups_table(groups: list[GroupInfo]) -> str:
     headers = ["group", "parameters", "tensors", "elements", "lr"]
     rows = [[str(g.index), g.label, str(g.tensors), _human(g.elements), _lr(g.lr)] for g in groups]
-    return "\n".join(_table(headers, _elide(rows, len(headers)), left_aligned={1}))
+    return "\n".join(table(headers, _elide(rows, len(headers)), left_aligned={1}))
 
 
-def _table(headers: list[str], rows: list[list[str]], left_aligned: set[int] = frozenset()) -> list[str]:
+def table(headers: list[str], rows: list[list[str]], left_aligned: set[int] = frozenset()) -> list[str]:
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
 
     def line(cells: list[str]) -> str:
@@ -163,11 +163,11 @@ def _summary(findings: list[RuntimeFinding]) -> str:
     if not findings:
         return "All checks passed."
     severities = Counter(str(f.severity) for f in findings)
-    counts = ", ".join(_plural(n, s) for s, n in sorted(severities.items()))
-    return f"Found {_plural(len(findings), 'problem')}: {counts}."
+    counts = ", ".join(plural(n, s) for s, n in sorted(severities.items()))
+    return f"Found {plural(len(findings), 'problem')}: {counts}."
 
 
-def _short(header: str) -> str:
+def short(header: str) -> str:
     return header if len(header) <= HEADER_WIDTH else header[: HEADER_WIDTH - 1] + "…"
 
 
@@ -182,7 +182,7 @@ def _human(n: int) -> str:
     return str(n)
 
 
-def _plural(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
 

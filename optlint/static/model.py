@@ -129,6 +129,22 @@ def argument(call: cst.Call, position: int | None, keyword: str | None) -> cst.B
     return None
 
 
+def number_literal(expr: cst.BaseExpression | None) -> float | None:
+    """The value of a number literal (`1e-2`, `-3`), None for anything else."""
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        inner = number_literal(expr.expression)
+        return -inner if inner is not None else None
+    return None
+
+
+def bool_literal(expr: cst.BaseExpression | None) -> bool | None:
+    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
+        return expr.value == "True"
+    return None
+
+
 _CONVENTIONAL_OPTIMIZER = re.compile(r"^(opt|optim|optimizer|optimiser)s?(_\w+)?$|_(opt|optim|optimizer)$|optimizer")
 _CONVENTIONAL_SCHEDULER = re.compile(r"sched")
 _NOT_LR_SCHEDULER = re.compile(r"noise|diffusion|sampler|timestep")

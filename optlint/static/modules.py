@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from optlint.static.model import Scope, SemanticModel, argument, terminal_name
+from optlint.static.model import Scope, SemanticModel, argument, bool_literal, terminal_name
 
 _MAX_DEPTH = 12  # name -> attribute -> name ... chains longer than this are given up
 
@@ -227,19 +227,13 @@ def _literal_flags(call: cst.Call, entry: dict) -> tuple[frozenset[str], frozens
     if any(a.star for a in call.args) or (entry.get("has_parameters_when") and len(positional) > 1):
         return None
     given = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
-    values = {name: _bool_literal(value) for name, value in given.items() if name in deciding}
+    values = {name: bool_literal(value) for name, value in given.items() if name in deciding}
     if None in values.values():
         return None
     return (
         frozenset(n for n, v in values.items() if v is False),
         frozenset(n for n, v in values.items() if v is True),
     )
-
-
-def _bool_literal(expr: cst.BaseExpression) -> bool | None:
-    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
-        return expr.value == "True"
-    return None
 
 
 def describe(model: SemanticModel, build: ModuleBuild) -> str:
@@ -249,8 +243,8 @@ def describe(model: SemanticModel, build: ModuleBuild) -> str:
     entry = model.facts.nn_modules.get(build.torch_name, {})
     deciding = {*entry.get("parameterless_when", {}), *entry.get("has_parameters_when", {})}
     flags = [
-        f"{a.keyword.value}={_bool_literal(a.value)}"
+        f"{a.keyword.value}={bool_literal(a.value)}"
         for a in build.call.args
-        if a.keyword and a.keyword.value in deciding and _bool_literal(a.value) is not None
+        if a.keyword and a.keyword.value in deciding and bool_literal(a.value) is not None
     ]
     return f"nn.{build.torch_name}({', '.join(flags)})" if flags else f"nn.{build.torch_name}"

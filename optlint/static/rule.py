@@ -40,13 +40,26 @@ class Rule:
     severity: ClassVar[Severity]
     summary: ClassVar[str]
     default_enabled: ClassVar[bool] = True
+    # A rule the runtime check reports too: its one declaration in optlint.runtime.codes.
+    twin: ClassVar[RuleInfo | None] = None
     # Snippets run by tests/test_rule_examples.py: VALID must give no finding of this rule,
     # INVALID at least one.
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, twin: RuleInfo | None = None, **kwargs):
+        """`class AdamWithWeightDecay(Rule, twin=ADAM_WITH_WEIGHT_DECAY)` takes its code, name, severity,
+        summary and selection from the runtime declaration, so the two cannot drift apart."""
+        super().__init_subclass__(**kwargs)
+        if twin is not None:
+            cls.twin = twin
+            cls.code, cls.name, cls.severity, cls.summary = twin.code, twin.name, twin.severity, twin.summary
+            cls.default_enabled = twin.default_enabled
+
     @classmethod
     def info(cls) -> RuleInfo:
+        if cls.twin is not None:
+            return cls.twin
         return RuleInfo(cls.code, cls.name, cls.severity, cls.summary, "static", cls.default_enabled)
 
     def check(self, ctx: FileContext) -> None:

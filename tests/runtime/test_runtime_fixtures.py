@@ -43,3 +43,20 @@ def test_train_script_checks_its_setup_and_trains(argv, capsys):
 def test_fixture_setups_have_the_findings_they_describe(name, factory, codes):
     report = optlint.check_setup(*getattr(load(name), factory)(), epochs=6)
     assert [f.code for f in report.findings] == codes
+
+
+@pytest.mark.parametrize(
+    ("factory", "codes"),
+    [
+        ("adam_l2", ["OPT110", "OPT111"]),
+        ("nadam_l2", ["OPT110", "OPT111"]),
+        ("adam_decoupled_split", []),
+        ("llama_adamw_default", ["OPT110"]),
+    ],
+)
+def test_weight_decay_setups_have_the_opt_in_findings_they_describe_and_step_cleanly(factory, codes):
+    model, optimizer, batch, loss_fn = getattr(load("weight_decay_setups"), factory)()
+    report = optlint.check_setup(model, optimizer, select=["OPT1", "OPT110", "OPT111"])
+    assert [f.code for f in report.findings] == codes
+    assert optlint.check_setup(model, optimizer).findings == []
+    assert optlint.probe_step(model, optimizer, loss_fn, batch).ok

@@ -1,5 +1,6 @@
 """Every runtime rule page: its Example, run as `optlint runtime` runs a factory, is reported with the
-page's code; its Use instead gives no finding at all."""
+page's code; its Use instead gives no finding at all. An opt-in rule's page is checked with the default
+rules and that rule selected."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from optlint.runtime.api import inspect_setup
 from optlint.runtime.codes import RUNTIME_RULES
 from optlint.runtime.observe import recording_lrs_before_schedulers
 
-CODES = [info.code for info in RUNTIME_RULES]
+INFOS = {info.code: info for info in RUNTIME_RULES}
+CODES = list(INFOS)
 
 
 def example(code: str, heading: str) -> str:
@@ -22,27 +24,28 @@ def example(code: str, heading: str) -> str:
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
-def check_snippet(source: str):
+def check_snippet(source: str, code: str):
     namespace: dict = {"__name__": "snippet"}
     with recording_lrs_before_schedulers() as recorded:
         exec(compile(source, "<rule page>", "exec"), namespace)
+    select = None if INFOS[code].default_enabled else ["OPT1", code]
     return inspect_setup(namespace["model"], namespace["optimizer"], namespace.get("scheduler"), epochs=5,
-                         steps_per_epoch=1, scheduler_interval="auto", lrs_before=recorded)
+                         steps_per_epoch=1, scheduler_interval="auto", lrs_before=recorded, select=select)
 
 
 @pytest.mark.parametrize("code", CODES)
 def test_runtime_example_is_reported(code):
-    report = check_snippet(example(code, "## Example"))
+    report = check_snippet(example(code, "## Example"), code)
     assert code in [f.code for f in report.findings], str(report)
 
 
 @pytest.mark.parametrize("code", CODES)
 def test_runtime_use_instead_is_clean(code):
-    report = check_snippet(example(code, "## Use instead"))
+    report = check_snippet(example(code, "## Use instead"), code)
     assert report.findings == [], str(report)
 
 
 @pytest.mark.parametrize("code", CODES)
 def test_runtime_page_says_it_is_a_runtime_rule_with_its_severity(code):
-    info = next(i for i in RUNTIME_RULES if i.code == code)
-    assert f"**Severity:** {info.severity} · **Kind:** runtime" in doc_page(code)
+    info = INFOS[code]
+    assert f"**Severity:** {info.severity} · **Kind:** {' and '.join(info.kinds)}" in doc_page(code)

@@ -4,7 +4,7 @@ import libcst as cst
 
 from optlint.findings import Severity
 from optlint.static.groups import Construction, constructions
-from optlint.static.model import SCHEDULER, argument
+from optlint.static.model import SCHEDULER, argument, number_literal
 from optlint.static.rule import Rule
 
 # The arguments (name, position) each class writes into every group's `lr` when it is built.
@@ -95,11 +95,11 @@ def _symbolic(expr: cst.BaseExpression | None) -> tuple[str, float] | None:
     """An LR as (base, factor): `1e-3` -> ("", 0.001), `lr * 0.1` -> ("lr", 0.1), `lr` -> ("lr", 1.0)."""
     if expr is None:
         return None
-    number = _number(expr)
+    number = number_literal(expr)
     if number is not None:
         return ("", number)
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Multiply, cst.Divide)):
-        left, right = _number(expr.left), _number(expr.right)
+        left, right = number_literal(expr.left), number_literal(expr.right)
         if right is not None and right != 0:
             inner = _symbolic(expr.left)
             factor = right if isinstance(expr.operator, cst.Multiply) else 1 / right
@@ -109,12 +109,3 @@ def _symbolic(expr: cst.BaseExpression | None) -> tuple[str, float] | None:
             return (inner[0], inner[1] * left) if inner else None
     text = cst.Module([]).code_for_node(expr)
     return (text, 1.0)
-
-
-def _number(expr: cst.BaseExpression) -> float | None:
-    if isinstance(expr, (cst.Integer, cst.Float)):
-        return float(expr.evaluated_value)
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
-        inner = _number(expr.expression)
-        return -inner if inner is not None else None
-    return None
