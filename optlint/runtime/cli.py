@@ -75,6 +75,7 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
 
     from optlint.runtime.api import SchedulerSimulationError, inspect_setup
     from optlint.runtime.observe import recording_lrs_before_schedulers
+    from optlint.runtime.simulate import Plan
 
     module_name, factory_name = _split(target)
     device = _device(torch, device)
@@ -86,8 +87,8 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
         raise BadInput(f"{factory_name}() raised {_one_line(exc)}", VERBOSE_HINT) from exc
     model, optimizer, scheduler = _unpack(built, factory_name)
     try:
-        return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                             scheduler_interval=interval, lrs_before=recorded)
+        return inspect_setup(model, optimizer, scheduler, plan=Plan(epochs, steps_per_epoch, interval),
+                             lrs_before=recorded)
     except SchedulerSimulationError as exc:
         raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
                                  "or fix the scheduler") from exc

@@ -11,6 +11,7 @@ from optlint.findings import doc_page
 from optlint.runtime.api import inspect_setup
 from optlint.runtime.codes import RUNTIME_RULES
 from optlint.runtime.observe import recording_lrs_before_schedulers
+from optlint.runtime.simulate import Plan
 
 CODES = [info.code for info in RUNTIME_RULES]
 
@@ -26,8 +27,8 @@ def check_snippet(source: str):
     namespace: dict = {"__name__": "snippet"}
     with recording_lrs_before_schedulers() as recorded:
         exec(compile(source, "<rule page>", "exec"), namespace)
-    return inspect_setup(namespace["model"], namespace["optimizer"], namespace.get("scheduler"), epochs=5,
-                         steps_per_epoch=1, scheduler_interval="auto", lrs_before=recorded)
+    return inspect_setup(namespace["model"], namespace["optimizer"], namespace.get("scheduler"),
+                         plan=Plan(epochs=5, steps_per_epoch=1), lrs_before=recorded)
 
 
 @pytest.mark.parametrize("code", CODES)
