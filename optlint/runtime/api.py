@@ -49,7 +49,8 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
                 ignore: Sequence[str] | None = None) -> SetupReport:
     """Check which tensors the optimizer trains and preview each group's learning rate.
 
-    model: the module the optimizer trains (DDP/DataParallel/torch.compile wrappers are looked through).
+    model: the module the optimizer trains; wrappers (DDP, DataParallel, torch.compile, FSDP, activation
+        checkpointing), around it or around its submodules, are looked through, so names are the ones written.
     scheduler: None, an LR scheduler bound to `optimizer` (a resumed one continues from its state), or a
         factory such as `lambda opt: OneCycleLR(opt, ...)`, applied to a stand-in optimizer: with a
         factory OPT107 compares against the LRs the groups have now.
@@ -72,7 +73,8 @@ def assert_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per
 
     Under torch.distributed (an initialized default process group) it is a collective, to call on every
     rank: each rank checks its own model and optimizer, the findings of all ranks are combined (one found
-    on some ranks only names them: "on rank 1 of 2: ..."), and every rank returns, or raises, the same.
+    on some ranks only names them: "on rank 1 of 2: ..."), and every rank returns, or raises, the same. A
+    check that raises on one rank (bad arguments) raises there, and `ranks.RankCheckError` on the others.
     `all_ranks=False` checks this rank alone, for a call made on one rank only.
     """
     def check() -> SetupReport:

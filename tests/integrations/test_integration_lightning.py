@@ -148,3 +148,26 @@ def test_a_parameter_no_optimizer_of_a_gan_holds_is_found():
 def test_an_unknown_on_error_is_refused():
     with pytest.raises(ValueError, match="on_error must be one of raise, warn"):
         OptlintCallback(on_error="ignore")
+
+
+def test_the_callback_works_in_a_pytorch_lightning_trainer_too():
+    pytorch_lightning = pytest.importorskip("pytorch_lightning")
+
+    class Plain(pytorch_lightning.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head = nn.Linear(4, 4), nn.Linear(4, 1)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return nn.functional.mse_loss(self.head(self.body(x)), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.body.parameters(), lr=0.1)
+
+    trainer = pytorch_lightning.Trainer(max_epochs=1, callbacks=[OptlintCallback()], logger=False,
+                                        enable_checkpointing=False, enable_progress_bar=False,
+                                        enable_model_summary=False, accelerator="cpu", devices=1)
+    data = torch.utils.data.TensorDataset(torch.randn(8, 4), torch.randn(8, 1))
+    with pytest.raises(optlint.OptimizerSetupError, match=r"head\.\* \(2 tensors\)"):
+        trainer.fit(Plain(), torch.utils.data.DataLoader(data, batch_size=4))
