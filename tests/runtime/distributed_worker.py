@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -115,6 +116,7 @@ def fsdp1_with_original_params(rank: int) -> dict:
 
 
 def main(out_dir: Path) -> None:
+    (out_dir / f"pid-{os.environ['RANK']}").write_text(str(os.getpid()))  # to end it if torchrun cannot
     dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
     rank = dist.get_rank()
     results = {}

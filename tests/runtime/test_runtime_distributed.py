@@ -30,21 +30,39 @@ def ranks(tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("ranks")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={RANKS}",
                str(WORKER), str(out)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                          start_new_session=True) as run:
+    log = out / "torchrun.log"
+    with log.open("w") as sink:  # a file, not a pipe: a worker left alive could hold a pipe open forever
+        run = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
         try:
-            output, _ = run.communicate(timeout=TIMEOUT_S)
+            run.wait(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            os.killpg(run.pid, signal.SIGKILL)
-            output, _ = run.communicate()
-            pytest.fail(f"torchrun did not finish in {TIMEOUT_S} s (a rank waits in a collective):\n{output[-3000:]}")
-    assert run.returncode == 0, output[-3000:]
+            stop(run, out)
+            pytest.fail(f"torchrun did not finish in {TIMEOUT_S} s (a rank waits in a collective):\n"
+                        f"{log.read_text()[-3000:]}")
+    assert run.returncode == 0, log.read_text()[-3000:]
     results = [json.loads((out / f"rank{rank}.json").read_text()) for rank in range(RANKS)]
     crashed = {(rank, name): r["crashed"] for rank, result in enumerate(results)
                for name, r in result.items() if "crashed" in r}
     assert not crashed, crashed
     return results
+
+
+def stop(run: subprocess.Popen, out: Path) -> None:
+    """End torchrun and its workers. The workers run in sessions of their own, out of reach of a signal to
+    torchrun's process group: SIGTERM makes torchrun end them; if it does not, they are killed by their pid."""
+    run.terminate()
+    try:
+        run.wait(timeout=30)
+        return
+    except subprocess.TimeoutExpired:
+        run.kill()
+        run.wait()
+    for pid_file in out.glob("pid-*"):
+        pid = int(pid_file.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and WORKER.name in cmdline.read_text(errors="replace"):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_correct_setup_passes_on_every_rank(ranks):
