@@ -2,7 +2,7 @@
 wrapped models people train with (DDP, FSDP2's fully_shard, FSDP1 with use_orig_params=True).
 
 One torchrun runs every scenario of distributed_worker.py; each rank writes what it saw. A hard
-timeout kills the whole process group, so a rank stuck in a collective fails the test, never hangs it.
+timeout ends torchrun and its workers, so a rank stuck in a collective fails the test, never hangs it.
 """
 
 from __future__ import annotations
