@@ -7,12 +7,13 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test fuzz bench facts clean
 
 # torch==2.13.0 first: a bare `torch>=2.1` would resolve to a multi-GB CUDA build; the pinned
-# CPU wheel already satisfies the `runtime` extra's range, so pip installs nothing more.
+# CPU wheel already satisfies the `runtime` extra's range (and the lightning and transformers
+# extras' torch ranges), so pip installs no other torch.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0 numpy
-	$(PY) -m pip install -q -e '.[runtime,plot,dev]'
+	$(PY) -m pip install -q -e '.[runtime,plot,dev,lightning,transformers]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -11,6 +11,7 @@ _RUNTIME_NAMES = {
     "check_setup": "optlint.runtime.api",
     "assert_setup": "optlint.runtime.api",
     "OptimizerSetupError": "optlint.runtime.api",
+    "OptimizerSetupWarning": "optlint.runtime.api",
     "SetupReport": "optlint.runtime.report",
     "probe_step": "optlint.runtime.probe",
 }

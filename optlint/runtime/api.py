@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from optlint.runtime import schedule_checks, simulate
 from optlint.findings import decide
+from optlint.runtime import ranks, schedule_checks, simulate
 from optlint.runtime.codes import RUNTIME_RULES, selector_problem
 from optlint.runtime.coverage import Coverage, check_coverage
 from optlint.runtime.keys import check_group_keys
 from optlint.runtime.naming import common_prefix
-from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport
+from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport, every
 from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
 from optlint.runtime.weight_decay import weight_decay_findings
 
@@ -38,6 +39,10 @@ class OptimizerSetupError(AssertionError):
         self.report = report
 
 
+class OptimizerSetupWarning(UserWarning):
+    """Issued instead of OptimizerSetupError where a check is asked to warn (the training callbacks)."""
+
+
 class SchedulerSimulationError(ValueError):
     """The scheduler raised while its schedule was simulated: the real run would raise at that step."""
 
@@ -47,7 +52,8 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
                 ignore: Sequence[str] | None = None) -> SetupReport:
     """Check which tensors the optimizer trains and preview each group's learning rate.
 
-    model: the module the optimizer trains (DDP/DataParallel/torch.compile wrappers are looked through).
+    model: the module the optimizer trains; wrappers (DDP, DataParallel, torch.compile, FSDP, activation
+        checkpointing), around it or around its submodules, are looked through, so names are the ones written.
     scheduler: None, an LR scheduler bound to `optimizer` (a resumed one continues from its state), or a
         factory such as `lambda opt: OneCycleLR(opt, ...)`, applied to a stand-in optimizer: with a
         factory OPT107 compares against the LRs the groups have now.
@@ -61,32 +67,56 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
     Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer.
     Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
     """
-    return inspect_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                         scheduler_interval=scheduler_interval, select=select, ignore=ignore)
+    return inspect_setup(model, optimizer, scheduler, plan=simulate.Plan(epochs, steps_per_epoch, scheduler_interval),
+                         select=select, ignore=ignore)
 
 
 def assert_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
                  scheduler_interval: str = "auto", select: Sequence[str] | None = None,
-                 ignore: Sequence[str] | None = None, strict: bool = False) -> SetupReport:
-    """`check_setup`, raising `OptimizerSetupError` on an error finding (on any finding when `strict`)."""
-    report = check_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                         scheduler_interval=scheduler_interval, select=select, ignore=ignore)
-    if not report.ok or (strict and report.findings):
+                 ignore: Sequence[str] | None = None, strict: bool = False, all_ranks: bool = True) -> SetupReport:
+    """`check_setup`, raising `OptimizerSetupError` on an error finding (on any finding when `strict`).
+
+    Under torch.distributed (an initialized default process group) it is a collective, to call on every
+    rank: each rank checks its own model and optimizer, the findings of all ranks are combined (one found
+    on some ranks only names them: "on rank 1 of 2: ..."), and every rank returns, or raises, the same. A
+    check that raises on one rank (bad arguments) raises there, and `ranks.RankCheckError` on the others.
+    `all_ranks=False` checks this rank alone, for a call made on one rank only.
+    """
+    def check() -> SetupReport:
+        return check_setup(model, optimizer, scheduler, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                           scheduler_interval=scheduler_interval, select=select, ignore=ignore)
+
+    return enforce(check, strict=strict, all_ranks=all_ranks)
+
+
+def enforce(check: Callable[[], SetupReport], *, strict: bool = False, warn: bool = False,
+            all_ranks: bool = True) -> SetupReport:
+    """Run `check` (on every rank, see `assert_setup`) and raise OptimizerSetupError on an error finding (any
+    finding when `strict`); with `warn`, issue an OptimizerSetupWarning on rank 0 instead and return the report."""
+    report = ranks.check_every_rank(check) if all_ranks else check()
+    if report.ok and not (strict and report.findings):
+        return report
+    if not warn:
         raise OptimizerSetupError(report)
+    if not all_ranks or ranks.world()[0] == 0:
+        warnings.warn(str(report), OptimizerSetupWarning, stacklevel=3)
     return report
 
 
-def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: int, scheduler_interval: str,
-                  select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
-                  lrs_before: dict[int, list[float]] | None = None) -> SetupReport:
-    """`check_setup`, plus the group LRs recorded before each optimizer's first scheduler was built
-    (`lrs_before`, by id of the optimizer: what `optlint runtime` observes while the factory runs)."""
-    _check_options(epochs, steps_per_epoch, scheduler_interval, select, ignore)
+def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: Sequence[str] | None = None,
+                  ignore: Sequence[str] | None = None, lrs_before: dict[int, list[float]] | None = None,
+                  trained_elsewhere: frozenset[int] = frozenset()) -> SetupReport:
+    """`check_setup` with the training loop given as a plan (a frequency, a run that stops mid-epoch), plus:
+    lrs_before: the group LRs recorded before each optimizer's first scheduler was built, by id of the
+        optimizer (what `optlint runtime` observes while the factory runs);
+    trained_elsewhere: ids of the model's parameters that other optimizers train (not missing from this one).
+    """
+    _check_options(plan, select, ignore)
     outer_model, model = model, unwrap_model(model)
     optimizer, aliases = unwrap_optimizer(optimizer)
     _check_objects(model, optimizer)
     groups = optimizer.param_groups
-    coverage = check_coverage(model, groups)
+    coverage = check_coverage(model, groups, trained_elsewhere)
     labels = group_labels(coverage, groups)
     now = simulate.lr_list(optimizer)
     enabled = _enabled_codes(select, ignore)
@@ -95,23 +125,24 @@ def inspect_setup(model, optimizer, scheduler, *, epochs: int, steps_per_epoch: 
         findings += weight_decay_findings(model, optimizer, coverage)
     scheduler, shown_name, notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases, now, findings)
     preview = simulate.preview(optimizer, aliases, scheduler, keep={id(outer_model): outer_model, id(model): model},
-                               epochs=epochs, steps_per_epoch=steps_per_epoch, interval=scheduler_interval)
+                               plan=plan)
     if preview.stop and preview.known_groups is None:
-        raise SchedulerSimulationError(_simulation_error(preview, epochs, steps_per_epoch))
+        raise SchedulerSimulationError(_simulation_error(preview))
     if preview.assumes_a_metric:
         notes.append("ReduceLROnPlateau follows a metric: the preview assumes it never improves, so the LRs drop "
                      "at the earliest epochs they can")
     before = _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
     live = [n > 0 for n in coverage.group_tensors]
-    findings += _schedule_findings(preview, before, labels, live, steps_per_epoch)
+    findings += _schedule_findings(preview, before, labels, live, plan.steps_per_epoch)
     return SetupReport(
         findings=[f for f in findings if f.code in enabled],
         groups=[GroupInfo(i, labels[i], now[i], coverage.group_tensors[i], coverage.group_elements[i],
                           tuple(coverage.group_names[i])) for i in range(len(groups))],
         schedule=preview.schedule,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
+        epochs=plan.epochs,
+        steps_per_epoch=plan.steps_per_epoch,
         interval=preview.interval,
+        frequency=plan.frequency,
         optimizer_name=type(optimizer).__name__,
         scheduler_name=shown_name or preview.scheduler_name,
         stop=preview.stop,
@@ -208,19 +239,19 @@ def _lrs_before(scheduler, optimizer, aliases, recorded, now: list[float], notes
     return [simulate.as_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
 
 
-def _simulation_error(preview: simulate.Preview, epochs: int, steps_per_epoch: int) -> str:
-    stop = preview.stop
+def _simulation_error(preview: simulate.Preview) -> str:
+    stop, plan = preview.stop, preview.plan
     return (f"{preview.scheduler_name}.step() after optimizer step {stop.step} (epoch {stop.epoch}) raised "
-            f"{stop.error}. The preview ran {epochs} epochs x {steps_per_epoch} steps, stepping the scheduler "
-            f"every {preview.interval}: the real run raises there too, unless it is shorter.")
+            f"{stop.error}. The preview ran {plan.steps} optimizer steps, {plan.steps_per_epoch} per epoch, stepping the "
+            f"scheduler {every(plan.interval, plan.frequency)}: the real run raises there too, unless it is shorter.")
 
 
-def _check_options(epochs, steps_per_epoch, interval, select, ignore) -> None:
-    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+def _check_options(plan: simulate.Plan, select, ignore) -> None:
+    for name, value in (("epochs", plan.epochs), ("steps_per_epoch", plan.steps_per_epoch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if interval not in INTERVALS:
-        raise ValueError(f"scheduler_interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
+    if plan.interval not in INTERVALS:
+        raise ValueError(f"scheduler_interval must be one of {', '.join(INTERVALS)}, got {plan.interval!r}")
     for name, codes in (("select", select), ("ignore", ignore)):
         for code in codes or ():
             problem = selector_problem(code)

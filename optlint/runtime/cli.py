@@ -106,12 +106,13 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
 def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
                  ignore=None):
     from optlint.runtime.api import SchedulerSimulationError, inspect_setup
+    from optlint.runtime.simulate import Plan
 
     factory_name, setup, recorded = build_target(target, device)
     try:
-        return inspect_setup(setup.model, setup.optimizer, setup.scheduler, epochs=epochs,
-                             steps_per_epoch=steps_per_epoch, scheduler_interval=interval, select=select,
-                             ignore=ignore, lrs_before=recorded)
+        return inspect_setup(setup.model, setup.optimizer, setup.scheduler,
+                             plan=Plan(epochs, steps_per_epoch, interval), select=select, ignore=ignore,
+                             lrs_before=recorded)
     except SchedulerSimulationError as exc:
         raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
                                  "or fix the scheduler") from exc

@@ -14,6 +14,7 @@ import torch
 
 from optlint.runtime.naming import ModuleTree, describe, join_and
 from optlint.runtime.report import RuntimeFinding
+from optlint.runtime.unwrap import user_named_parameters
 
 REQUIRES_GRAD = operator.attrgetter("requires_grad")
 NUMEL = torch.Tensor.numel
@@ -31,11 +32,17 @@ class Coverage:
     repeats: dict[int, list[int]] = field(default_factory=dict)  # id -> every group, for tensors held twice
     foreign: dict[int, object] = field(default_factory=dict)  # id -> tensor, for tensors not in the model
     frozen: dict[int, list[str]] = field(default_factory=dict)  # group -> frozen names beside trainable tensors
+    trained_elsewhere: frozenset[int] = frozenset()  # ids of parameters that another optimizer trains
     findings: list[RuntimeFinding] = field(default_factory=list)
 
     @functools.cached_property
     def tree(self) -> ModuleTree:
         return ModuleTree(self.names.values())
+
+    def left_out(self) -> list[int]:
+        """The ids of the model's parameters that no optimizer holds, in model order."""
+        held = self.group_of.keys() | self.trained_elsewhere
+        return [key for key in self.names if key not in held]
 
     def add_group(self, index: int, tensors: list) -> None:
         # map() over C accessors keeps this linear pass fast: 100,000 tensors in a fraction of a second.
@@ -68,10 +75,13 @@ class Coverage:
                 self.group_of[key] = index
 
 
-def check_coverage(model, param_groups: list[dict]) -> Coverage:
-    pairs = list(model.named_parameters(remove_duplicate=True))
+def check_coverage(model, param_groups: list[dict], trained_elsewhere: frozenset[int] = frozenset()) -> Coverage:
+    """`trained_elsewhere`: ids of the model's parameters that other optimizers hold (a GAN's generator
+    and discriminator optimizers): not missing from this one."""
+    pairs = user_named_parameters(model)
     ids = [id(p) for _, p in pairs]
-    coverage = Coverage(dict(zip(ids, (name for name, _ in pairs))), dict(zip(ids, (p for _, p in pairs))))
+    coverage = Coverage(dict(zip(ids, (name for name, _ in pairs))), dict(zip(ids, (p for _, p in pairs))),
+                        trained_elsewhere=trained_elsewhere)
     for index, group in enumerate(param_groups):
         coverage.add_group(index, group["params"])
     coverage.findings = [
@@ -85,11 +95,11 @@ def check_coverage(model, param_groups: list[dict]) -> Coverage:
 
 
 def _not_in_optimizer(coverage: Coverage):
-    left_out = coverage.names.keys() - coverage.group_of.keys()
-    missing = [name for key, name in coverage.names.items() if key in left_out and coverage.params[key].requires_grad]
+    missing = [coverage.names[key] for key in coverage.left_out() if coverage.params[key].requires_grad]
     if not missing:
         return
-    if len(missing) == sum(map(REQUIRES_GRAD, coverage.params.values())):
+    trainable_here = [p for key, p in coverage.params.items() if key not in coverage.trained_elsewhere]
+    if len(missing) == sum(map(REQUIRES_GRAD, trainable_here)):
         fact = f"none of the model's {_count(missing, 'trainable parameter')} is in a param group"
         hint = "build the optimizer from this model: torch.optim.AdamW(model.parameters(), ...)"
     else:
@@ -143,7 +153,7 @@ def _foreign(coverage: Coverage):
     learnable temperature, optimized inputs) are deliberate and not flagged."""
     if not coverage.foreign:
         return
-    left_out = [p for key, p in coverage.params.items() if key not in coverage.group_of]
+    left_out = [coverage.params[key] for key in coverage.left_out()]
     if not any(p.requires_grad for p in left_out):
         return
     groups = sorted({coverage.group_of[key] for key in coverage.foreign})
@@ -153,8 +163,8 @@ def _foreign(coverage: Coverage):
         f"not parameters of the model{_same_shapes(coverage, left_out)}: they belong to a module replaced after "
         f"the optimizer was built, or to another copy of the model ({COPY_OF_MODEL}); stepping them never "
         "changes this model.",
-        hint="build the optimizer from the model you train, after the last copy or re-instantiation: "
-        "torch.optim.AdamW(model.parameters(), ...)",
+        hint="build the optimizer from the model you train, after the last copy, re-instantiation or sharding "
+        "(fully_shard): torch.optim.AdamW(model.parameters(), ...)",
     )
 
 

@@ -65,6 +65,7 @@ class SetupReport:
     stop: SimulationStop | None = None
     notes: list[str] = field(default_factory=list)
     scheduler_drives_this_optimizer: bool = True  # False: it steps another optimizer (OPT109)
+    frequency: int = 1  # the scheduler steps every `frequency` intervals
 
     @property
     def ok(self) -> bool:
@@ -85,6 +86,7 @@ class SetupReport:
                 "epochs": self.epochs,
                 "steps_per_epoch": self.steps_per_epoch,
                 "interval": self.interval,
+                "frequency": self.frequency,
                 "lr": [[json_float(lr) for lr in lrs] for lrs in self.schedule],
                 "stopped": self.stop.to_dict() if self.stop else None,
             },
@@ -106,7 +108,7 @@ class SetupReport:
         if self.scheduler_name and not self.scheduler_drives_this_optimizer:
             line += f"; {self.scheduler_name} drives another optimizer, so these LRs stay as they are"
         elif self.scheduler_name:
-            line += f"; {self.scheduler_name} stepped every {self.interval}"
+            line += f"; {self.scheduler_name} stepped {every(self.interval, self.frequency)}"
         return line
 
     def _schedule_table(self) -> str:
@@ -124,6 +126,11 @@ class SetupReport:
             lines.append(f"  scheduler.step() after optimizer step {self.stop.step} (epoch {self.stop.epoch}) "
                          f"raises {self.stop.error}: the run crashes here.")
         return "\n".join(lines)
+
+
+def every(interval: str, frequency: int) -> str:
+    """`every epoch`, `every 3 steps`."""
+    return f"every {interval}" if frequency == 1 else f"every {frequency} {interval}s"
 
 
 def json_float(value: float) -> float | str:

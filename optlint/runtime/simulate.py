@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -30,10 +31,40 @@ PER_STEP_SCHEDULERS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
 PROBE_STEPS = 10_000
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The training loop the preview replays: how many optimizer steps, and after which of them the
+    loop calls `scheduler.step()`."""
+
+    epochs: int
+    steps_per_epoch: int
+    interval: str = "auto"  # "step", "epoch", or "auto": resolved from the scheduler (see resolve_interval)
+    # Every `frequency` epochs; or every `frequency` batches counted from the epoch's start, as Lightning counts.
+    frequency: int = 1
+    batches_per_step: int = 1  # gradient accumulation: the batches of one optimizer step
+    batches_per_epoch: int | None = None  # when accumulation does not divide it, the epoch's last step has fewer
+    total_steps: int | None = None  # when training stops before the last epoch ends (Lightning's max_steps)
+
+    @property
+    def steps(self) -> int:
+        return self.total_steps or self.epochs * self.steps_per_epoch
+
+    def steps_scheduler_after(self, k: int) -> bool:
+        """Whether the loop steps the scheduler after optimizer step `k` (0-based)."""
+        epoch, step = divmod(k, self.steps_per_epoch)
+        if self.interval == "epoch":
+            return step == self.steps_per_epoch - 1 and (epoch + 1) % self.frequency == 0
+        batches = (step + 1) * self.batches_per_step
+        return min(batches, self.batches_per_epoch or batches) % self.frequency == 0
+
+    def resolved(self, scheduler) -> Plan:
+        return dataclasses.replace(self, interval=resolve_interval(self.interval, scheduler))
+
+
 @dataclass
 class Preview:
     schedule: list[list[float]]
-    interval: str
+    plan: Plan  # with the interval resolved
     scheduler_name: str | None = None
     stop: SimulationStop | None = None
     later_stop: SimulationStop | None = None  # found by probing past the preview
@@ -45,32 +76,34 @@ class Preview:
     def assumes_a_metric(self) -> bool:
         return self.scheduler_name == lr_scheduler.ReduceLROnPlateau.__name__
 
+    @property
+    def interval(self) -> str:
+        return self.plan.interval
 
-def preview(optimizer, aliases: list, scheduler, *, keep: dict[int, object], epochs: int, steps_per_epoch: int,
-            interval: str) -> Preview:
+
+def preview(optimizer, aliases: list, scheduler, *, keep: dict[int, object], plan: Plan) -> Preview:
     """The LR of every group at every optimizer step. `scheduler`: None, an LR scheduler bound to
     `optimizer` (or one of its `aliases`), or a factory that builds one from the optimizer it is given.
     """
     if scheduler is None:
-        return Preview(constant(lr_list(optimizer), epochs * steps_per_epoch), resolve_interval(interval, None))
+        return Preview(constant(lr_list(optimizer), plan.steps), plan.resolved(None))
     with quiet():
         standin = make_standin(optimizer, keep)
         if is_scheduler(scheduler):
             replay = rebound_copy(scheduler, aliases, standin, keep)
         else:
             replay = build_from_factory(scheduler, standin, optimizer, aliases)
-        resolved = resolve_interval(interval, replay)
-        schedule, stop = run(replay, standin, epochs=epochs, steps_per_epoch=steps_per_epoch, interval=resolved)
+        plan = plan.resolved(replay)
+        schedule, stop = run(replay, standin, plan)
         known = known_groups(replay)
         if known is None or known >= len(standin.param_groups):
-            return Preview(schedule, resolved, type(replay).__name__, stop)
+            return Preview(schedule, plan, type(replay).__name__, stop)
         raises_later = raises_for_new_groups(replay)
         unknown_class = any(not _added_group_fact(leaf) for leaf in leaves(replay))
         later = None
         if stop is None and (raises_later or unknown_class):
-            later = probe(replay, after_step=epochs * steps_per_epoch - 1, steps_per_epoch=steps_per_epoch,
-                          interval=resolved)
-    return Preview(schedule, resolved, type(replay).__name__, stop, later, known,
+            later = probe(replay, plan)
+    return Preview(schedule, plan, type(replay).__name__, stop, later, known,
                    raises_later=raises_later, rescaler=rescaling_class(replay))
 
 
@@ -165,8 +198,7 @@ def rebound_copy(scheduler, optimizer_aliases: list, standin, keep: dict[int, ob
                         f"({type(exc).__name__}: {exc}); pass a factory instead: lambda opt: ...(opt, ...)") from exc
 
 
-def run(scheduler, standin, *, epochs: int, steps_per_epoch: int,
-        interval: str) -> tuple[list[list[float]], SimulationStop | None]:
+def run(scheduler, standin, plan: Plan) -> tuple[list[list[float]], SimulationStop | None]:
     """Record every group's LR at each optimizer step, stepping the scheduler as a training loop would.
 
     The scheduler also steps after the last optimizer step, as the real loop does, so an error that
@@ -174,25 +206,29 @@ def run(scheduler, standin, *, epochs: int, steps_per_epoch: int,
     """
     groups = standin.param_groups
     schedule: list[list[float]] = [[] for _ in groups]
-    every = 1 if interval == "step" else steps_per_epoch
-    for k in range(epochs * steps_per_epoch):
+    for k in range(plan.steps):
         for lrs, group in zip(schedule, groups):
             lrs.append(as_float(group["lr"]))
-        if (k + 1) % every == 0:
-            stop = _step_or_stop(scheduler, k, steps_per_epoch)
+        if plan.steps_scheduler_after(k):
+            stop = _step_or_stop(scheduler, k, plan.steps_per_epoch)
             if stop:
                 return schedule, stop
     return schedule, None
 
 
-def probe(scheduler, *, after_step: int, steps_per_epoch: int, interval: str) -> SimulationStop | None:
-    """Keep stepping past the preview; the first step at which torch raises, if any."""
-    every = 1 if interval == "step" else steps_per_epoch
-    for k in range(after_step + 1, after_step + 1 + PROBE_STEPS * every):
-        if (k + 1) % every == 0:
-            stop = _step_or_stop(scheduler, k, steps_per_epoch)
-            if stop:
-                return stop
+def probe(scheduler, plan: Plan) -> SimulationStop | None:
+    """Keep stepping past the preview, PROBE_STEPS scheduler steps at most; the first step at which torch raises.
+
+    When the loop steps the scheduler repeats with a period of an epoch (`frequency` epochs for "epoch").
+    """
+    period = plan.steps_per_epoch * (plan.frequency if plan.interval == "epoch" else 1)
+    after = [k for k in range(plan.steps, plan.steps + period) if plan.steps_scheduler_after(k)]
+    for n in range(PROBE_STEPS if after else 0):
+        cycle, index = divmod(n, len(after))
+        k = after[index] + cycle * period
+        stop = _step_or_stop(scheduler, k, plan.steps_per_epoch)
+        if stop:
+            return stop
     return None
 
 

@@ -12,6 +12,7 @@ from optlint.findings import doc_page
 from optlint.runtime.api import inspect_setup
 from optlint.runtime.codes import RUNTIME_RULES
 from optlint.runtime.observe import recording_lrs_before_schedulers
+from optlint.runtime.simulate import Plan
 
 INFOS = {info.code: info for info in RUNTIME_RULES}
 CODES = list(INFOS)
@@ -29,8 +30,8 @@ def check_snippet(source: str, code: str):
     with recording_lrs_before_schedulers() as recorded:
         exec(compile(source, "<rule page>", "exec"), namespace)
     select = None if INFOS[code].default_enabled else ["OPT1", code]
-    return inspect_setup(namespace["model"], namespace["optimizer"], namespace.get("scheduler"), epochs=5,
-                         steps_per_epoch=1, scheduler_interval="auto", lrs_before=recorded, select=select)
+    return inspect_setup(namespace["model"], namespace["optimizer"], namespace.get("scheduler"),
+                         plan=Plan(epochs=5, steps_per_epoch=1), lrs_before=recorded, select=select)
 
 
 @pytest.mark.parametrize("code", CODES)

@@ -1,0 +1,82 @@
+"""A Lightning callback that checks every optimizer and LR scheduler from `configure_optimizers` at fit start.
+
+    from optlint.integrations.lightning import OptlintCallback
+    trainer = L.Trainer(max_epochs=10, callbacks=[OptlintCallback()])
+
+The preview replays the loop Lightning runs: each scheduler config's `interval` and `frequency`, the
+trainer's `max_epochs`, `max_steps`, batches per epoch and `accumulate_grad_batches`. Needs `lightning`
+(or the older `pytorch_lightning` package).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from optlint.integrations.common import SetupCheck
+from optlint.runtime.simulate import Plan
+from optlint.runtime.unwrap import unwrap_scheduler
+
+try:
+    from lightning.pytorch import Callback
+except ImportError:  # only the older package is installed
+    from pytorch_lightning import Callback
+
+NO_PREVIEW = Plan(epochs=1, steps_per_epoch=1)
+
+
+class OptlintCallback(SetupCheck, Callback):
+    """Runs optlint's runtime check on each optimizer (with its scheduler) when `trainer.fit` starts.
+
+    Keyword options as `SetupCheck`: on_error="raise" | "warn", strict, select, ignore.
+    """
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self.reports = []
+        plan, loop_notes = lightning_plan(trainer)
+        optimizers = trainer.optimizers
+        for index, optimizer in enumerate(optimizers):
+            configs = [c for c in trainer.lr_scheduler_configs if _drives(c.scheduler, optimizer)]
+            scheduler, optimizer_plan, notes = _scheduler_and_plan(configs, plan, pl_module.automatic_optimization)
+            if len(optimizers) > 1:
+                notes.append(f"optimizer {index} of the {len(optimizers)} from configure_optimizers")
+            self.check(pl_module, optimizer, scheduler, optimizer_plan, notes=[*loop_notes, *notes],
+                       trained_elsewhere=_held_by(o for o in optimizers if o is not optimizer))
+
+
+def lightning_plan(trainer) -> tuple[Plan | None, list[str]]:
+    """The optimizer steps of the whole fit, as Lightning counts them; None when it cannot know them."""
+    total = trainer.estimated_stepping_batches  # loads the train dataloader when it is not loaded yet
+    if trainer.train_dataloader is None:
+        trainer.fit_loop.setup_data()
+    batches = trainer.num_training_batches
+    if not (math.isfinite(total) and math.isfinite(batches) and total > 0 and batches > 0):
+        return None, ["the run has no known length (an iterable dataset, or neither max_epochs nor max_steps): "
+                      "the schedule is not previewed"]
+    accumulate = trainer.accumulate_grad_batches
+    steps_per_epoch = math.ceil(batches / accumulate)
+    return Plan(math.ceil(total / steps_per_epoch), steps_per_epoch, batches_per_step=accumulate,
+                batches_per_epoch=batches, total_steps=total), []
+
+
+def _scheduler_and_plan(configs: list, plan: Plan | None, automatic: bool):
+    """The scheduler to replay with the plan for it, and notes: Lightning steps a scheduler by its config
+    in automatic optimization; in manual optimization `training_step` does, when it chooses."""
+    if plan is None or not configs:
+        return None, plan or NO_PREVIEW, []
+    if len(configs) > 1:
+        return None, plan, [f"{len(configs)} schedulers drive this optimizer: their combined schedule is not "
+                            "previewed, the LRs shown are the current ones"]
+    config = configs[0]
+    if not automatic:
+        return config.scheduler, plan, ["manual optimization: training_step steps the scheduler, so the preview "
+                                        "assumes the usual interval for its class"]
+    return config.scheduler, dataclasses.replace(plan, interval=config.interval, frequency=config.frequency), []
+
+
+def _drives(scheduler, optimizer) -> bool:
+    return getattr(unwrap_scheduler(scheduler), "optimizer", None) is optimizer
+
+
+def _held_by(optimizers) -> frozenset[int]:
+    return frozenset(id(p) for optimizer in optimizers for group in optimizer.param_groups for p in group["params"])

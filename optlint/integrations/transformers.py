@@ -1,0 +1,42 @@
+"""A Hugging Face `TrainerCallback` that checks the Trainer's optimizer and LR scheduler when training begins.
+
+    from optlint.integrations.transformers import OptlintCallback
+    trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[OptlintCallback()])
+
+The preview covers the run's real length (`state.max_steps` optimizer steps) with the scheduler stepped
+after every optimizer step, as the Trainer steps it. Needs `transformers`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch.optim import lr_scheduler
+from transformers import TrainerCallback
+
+from optlint.integrations.common import SetupCheck
+from optlint.runtime.simulate import Plan
+from optlint.runtime.unwrap import unwrap_scheduler
+
+
+class OptlintCallback(SetupCheck, TrainerCallback):
+    """Runs optlint's runtime check on the Trainer's optimizer and scheduler at `on_train_begin`.
+
+    Keyword options as `SetupCheck`: on_error="raise" | "warn", strict, select, ignore.
+    """
+
+    def on_train_begin(self, args, state, control, model=None, optimizer=None, lr_scheduler=None, **kwargs):
+        self.reports = []
+        if model is None or optimizer is None:  # built later by the backend (DeepSpeed): nothing to check yet
+            return
+        self.check(model, optimizer, lr_scheduler, trainer_plan(state, lr_scheduler))
+
+
+def trainer_plan(state, scheduler) -> Plan:
+    """`state.max_steps` optimizer steps over `state.num_train_epochs` epochs. The Trainer steps its scheduler
+    after every optimizer step; ReduceLROnPlateau only after an evaluation, previewed as once an epoch."""
+    steps = state.max_steps
+    steps_per_epoch = max(1, math.ceil(steps / max(1, state.num_train_epochs)))
+    plateau = isinstance(unwrap_scheduler(scheduler), lr_scheduler.ReduceLROnPlateau)
+    return Plan(math.ceil(steps / steps_per_epoch), steps_per_epoch, "epoch" if plateau else "step",
+                total_steps=steps)

@@ -1,0 +1,135 @@
+"""Run by `torchrun --nproc-per-node 2` from test_runtime_distributed.py: each rank runs every scenario
+on the gloo backend (CPU) and writes what it saw to OUT_DIR/rank<N>.json. Not a test module.
+
+Every scenario ends with a barrier: a rank left behind in a collective would make it time out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import FullyShardedDataParallel, fully_shard
+from torch.distributed.fsdp.wrap import ModuleWrapPolicy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import optlint  # noqa: E402
+from runtime_models import Block, TinyViT  # noqa: E402
+
+SCENARIOS = {}
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+def without_head(model: nn.Module) -> list:
+    return [p for name, p in model.named_parameters() if not name.startswith("head.")]
+
+
+def outcome(call) -> dict:
+    """What a call did on this rank: returned a report, or raised (the type and message)."""
+    try:
+        report = call()
+    except Exception as exc:  # noqa: BLE001 - the error is the result
+        return {"raised": type(exc).__name__, "message": str(exc)}
+    return {"raised": None, "codes": [f.code for f in report.findings], "notes": report.notes}
+
+
+def local(report) -> dict:
+    return {"codes": [f.code for f in report.findings], "messages": [f.message for f in report.findings],
+            "names": [name for group in report.groups for name in group.names]}
+
+
+@scenario
+def assert_passes_on_every_rank(rank: int) -> dict:
+    model = TinyViT()
+    return outcome(lambda: optlint.assert_setup(model, torch.optim.AdamW(model.parameters())))
+
+
+@scenario
+def only_rank_1_leaves_the_head_out(rank: int) -> dict:
+    model = TinyViT()
+    optimizer = torch.optim.AdamW(without_head(model) if rank == 1 else model.parameters())
+    return outcome(lambda: optlint.assert_setup(model, optimizer))
+
+
+@scenario
+def only_rank_1_cannot_be_checked(rank: int) -> dict:
+    model = TinyViT()
+    optimizer = torch.optim.AdamW(model.parameters())
+    return outcome(lambda: optlint.assert_setup(model, optimizer if rank == 0 else list(model.parameters())))
+
+
+@scenario
+def a_check_on_rank_0_alone(rank: int) -> dict:
+    model = TinyViT()
+    if rank != 0:
+        return {}
+    optimizer = torch.optim.AdamW(without_head(model))
+    return outcome(lambda: optlint.assert_setup(model, optimizer, all_ranks=False))
+
+
+@scenario
+def ddp(rank: int) -> dict:
+    model = nn.parallel.DistributedDataParallel(TinyViT())
+    return {"all": local(optlint.check_setup(model, torch.optim.AdamW(model.parameters()))),
+            "no_head": local(optlint.check_setup(model, torch.optim.AdamW(without_head(model.module))))}
+
+
+@scenario
+def fsdp2(rank: int) -> dict:
+    mesh = init_device_mesh("cpu", (dist.get_world_size(),))
+    early = TinyViT()
+    built_before_sharding = torch.optim.AdamW(early.parameters())
+    model = TinyViT()
+    for block in model.blocks:
+        fully_shard(block, mesh=mesh)
+    fully_shard(model, mesh=mesh)
+    fully_shard(early, mesh=mesh)
+    return {"dtensor": all(type(p).__name__ == "DTensor" for p in model.parameters()),
+            "all": local(optlint.check_setup(model, torch.optim.AdamW(model.parameters()))),
+            "no_head": local(optlint.check_setup(model, torch.optim.AdamW(without_head(model)))),
+            "built_before_sharding": local(optlint.check_setup(early, built_before_sharding))}
+
+
+@scenario
+def fsdp1_with_original_params(rank: int) -> dict:
+    model = FullyShardedDataParallel(TinyViT(), use_orig_params=True, auto_wrap_policy=ModuleWrapPolicy({Block}),
+                                     device_id=torch.device("cpu"))
+    raw_names = [name for name, _ in model.named_parameters()]
+    no_head = torch.optim.AdamW([p for name, p in zip(raw_names, model.parameters()) if ".head." not in name])
+    return {"raw_names": raw_names,
+            "all": local(optlint.check_setup(model, torch.optim.AdamW(model.parameters()))),
+            "no_head": local(optlint.check_setup(model, no_head)),
+            "asserted": outcome(lambda: optlint.assert_setup(model, no_head))}
+
+
+def main(out_dir: Path) -> None:
+    (out_dir / f"pid-{os.environ['RANK']}").write_text(str(os.getpid()))  # to end it if torchrun cannot
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
+    rank = dist.get_rank()
+    results = {}
+    for name, run in SCENARIOS.items():
+        torch.manual_seed(0)
+        try:
+            results[name] = run(rank)
+        except Exception:  # noqa: BLE001 - reported to the test, which fails on it
+            results[name] = {"crashed": traceback.format_exc()}
+        dist.barrier()
+    (out_dir / f"rank{rank}.json").write_text(json.dumps(results, indent=1))
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
