@@ -245,17 +245,6 @@ class SemanticModel:
             return None
         return scope.enclosing_class
 
-    def is_parameter(self, expr: cst.BaseExpression, scope: Scope) -> bool:
-        """Whether a plain name is a parameter of the function that binds it, never reassigned."""
-        if not isinstance(expr, cst.Name):
-            return False
-        for candidate in scope.lookup_chain():
-            if expr.value in candidate.bound:
-                return candidate.kind == "function" and not candidate.assignments.get(expr.value) and (
-                    expr.value in _parameter_names(candidate.node)
-                )
-        return False
-
     def binding_scope(self, name: str, scope: Scope) -> Scope | None:
         """The scope whose binding a plain name refers to (None for builtins and undefined names)."""
         return next((s for s in scope.lookup_chain() if name in s.bound or name in s.imports), None)
@@ -351,9 +340,7 @@ class SemanticModel:
 
     @property
     def scopes_by_node(self) -> dict[cst.CSTNode, Scope]:
-        if not hasattr(self, "_scopes_by_node"):
-            self._scopes_by_node = {s.node: s for s in self.scopes}
-        return self._scopes_by_node
+        return self.memoized("scopes-by-node", lambda: {s.node: s for s in self.scopes})
 
     def is_module_subclass(self, class_name: str) -> bool:
         """Whether a class of this file subclasses a torch.nn.Module (or a Lightning module)."""
