@@ -26,6 +26,8 @@ from pathlib import Path
 
 import click
 
+from optlint.runtime import lr_plot
+
 from optlint.selectors import rule_codes
 
 VERBOSE_HINT = "run with --verbose for the traceback"
@@ -79,9 +81,12 @@ class RuntimeCommand(click.Command):
 @click.option("--ignore", metavar="CODES", multiple=True, callback=rule_codes("optlint.runtime.codes"),
               help="Rule codes or prefixes to leave out, comma-separated.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--plot", "plot_path", metavar="[FILE]", is_flag=False, flag_value="-", default=None,
+              help="Draw the LR of every group over the simulated steps: to FILE (PNG, needs matplotlib: "
+                   "pip install 'optlint[plot]'), or, with no FILE, as a compact chart in the terminal.")
 @click.option("--verbose", is_flag=True, help="Show the traceback when the user's code raises.")
 def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interval: str, select, ignore,
-            output_format: str, verbose: bool) -> None:
+            output_format: str, plot_path: str | None, verbose: bool) -> None:
     """Check a real model, optimizer and scheduler: which tensors each param group trains, and the
     learning rate every group will get, epoch by epoch.
 
@@ -100,7 +105,24 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         click.echo(str(report))
+    if plot_path == "-":
+        click.echo("\n" + lr_plot.terminal_chart(report))
+    elif plot_path:
+        try:
+            save_plot(lambda: lr_plot.plot_png(report, plot_path), plot_path)
+        except BadInput as exc:
+            fail(exc, verbose)
     sys.exit(0 if report.ok else 1)
+
+
+def save_plot(draw, path: str) -> None:
+    """Run `draw`, turning a missing matplotlib or an unwritable path into one clear BadInput."""
+    try:
+        draw()
+    except ImportError as exc:
+        raise BadInput("--plot needs matplotlib, which is not installed", "pip install 'optlint[plot]'") from exc
+    except OSError as exc:
+        raise BadInput(f"cannot write the plot to {path}: {exc.strerror or exc}", "pass a writable .png path") from exc
 
 
 def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,

@@ -11,7 +11,8 @@ import sys
 
 import click
 
-from optlint.runtime.cli import SETUP_SHAPES, VERBOSE_HINT, BadInput, RuntimeCommand, build_target, fail, one_line
+from optlint.runtime.cli import (SETUP_SHAPES, VERBOSE_HINT, BadInput, RuntimeCommand, build_target, fail, one_line,
+                                 save_plot)
 
 PROBE_SHAPES = ("return (model, optimizer[, scheduler], batch, loss_fn), or a dict with 'batch' and 'loss_fn'; "
                 "loss_fn(model, batch) returns the loss")
@@ -48,7 +49,7 @@ def probe(target: str, device: str, output_format: str, plot_path: str | None, v
     try:
         report = probe_target(target, device)
         if plot_path:
-            _plot(report, plot_path)
+            save_plot(lambda: report.plot(plot_path), plot_path)
     except BadInput as exc:
         fail(exc, verbose)
     click.echo(json.dumps(report.to_dict(), indent=2) if output_format == "json" else str(report))
@@ -70,12 +71,3 @@ def probe_target(target: str, device: str):
     if setup.scheduler is not None:
         report.scheduler_name = type(unwrap_scheduler(setup.scheduler)).__name__
     return report
-
-
-def _plot(report, path: str) -> None:
-    try:
-        report.plot(path)
-    except ImportError as exc:
-        raise BadInput("--plot needs matplotlib, which is not installed", "pip install 'optlint[plot]'") from exc
-    except OSError as exc:
-        raise BadInput(f"cannot write the plot to {path}: {exc.strerror or exc}", "pass a writable .png path") from exc
