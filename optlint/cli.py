@@ -6,6 +6,7 @@ input: one line on stderr.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 
@@ -29,7 +30,20 @@ def fail(message: str) -> None:
 
 class OneLineErrors(click.Group):
     """A bad option or value is one line on stderr and exit 2, like every other input error
-    (click's own display takes four lines: usage, hint, blank line, error)."""
+    (click's own display takes four lines: usage, hint, blank line, error).
+
+    The runtime commands are imported only when named (or listed by --help): `optlint check`
+    never pays for them."""
+
+    lazy_commands = {"runtime": "optlint.runtime.cli", "probe": "optlint.runtime.probe_cli"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands:
+            return getattr(importlib.import_module(self.lazy_commands[name]), name)
+        return super().get_command(ctx, name)
 
     def main(self, *args, **kwargs):
         try:
@@ -215,10 +229,3 @@ def _known_code(code: str) -> str:
         hint = f" Did you mean {close[0]}?" if close else " Run `optlint rules` to list them."
         fail(f"unknown rule code '{code}'.{hint}")
     return code
-
-
-from optlint.runtime.cli import runtime  # noqa: E402 - torch is imported inside the commands only
-from optlint.runtime.probe_cli import probe  # noqa: E402
-
-main.add_command(runtime)
-main.add_command(probe)

@@ -12,7 +12,6 @@ import enum
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 
@@ -134,6 +133,8 @@ def known_codes() -> tuple[str, ...]:
 
 def docs_dir() -> Path:
     """The rule pages: `rules/` in a checkout, `optlint/rule_docs/` in a wheel (a symlink here)."""
+    from importlib import resources  # not at the top: most runs never open a page
+
     return Path(str(resources.files("optlint") / "rule_docs"))
 
 

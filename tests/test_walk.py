@@ -99,7 +99,7 @@ def test_walk_sees_the_code_nodes_libcst_sees_in_the_same_order(source):
     by_libcst, by_walk = Recorder(), Recorder()
     module.visit(by_libcst)
     walk(module, by_walk)
-    trivia = {cls.__name__ for cls in _subclasses(cst.CSTNode) if issubclass(cls, TRIVIA)}
+    trivia = {cls.__name__ for cls in _subclasses(cst.CSTNode) if issubclass(cls, tuple(TRIVIA))}
     expected = [event for event in by_libcst.events if event[1] not in trivia]
     assert by_walk.events == expected
 

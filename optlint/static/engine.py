@@ -10,16 +10,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from optlint.static.libcst_import import import_libcst
 
-from optlint import facts as torch_facts
-from optlint.findings import Edit, Finding, Fix
-from optlint.static.files import split_lines
-from optlint.static.model import SemanticModel
-from optlint.static.parse import parse
-from optlint.static.rule import Replace, Rule, Swap
-from optlint.static.rules import all_rules
+import_libcst()  # before anything below imports libcst the slow way
+
+import libcst as cst  # noqa: E402
+from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
+
+from optlint import facts as torch_facts  # noqa: E402
+from optlint.findings import Edit, Finding, Fix  # noqa: E402
+from optlint.static.files import split_lines  # noqa: E402
+from optlint.static.model import SemanticModel  # noqa: E402
+from optlint.static.parse import parse  # noqa: E402
+from optlint.static.rule import Replace, Rule, Swap  # noqa: E402
+from optlint.static.rules import all_rules  # noqa: E402
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.walk import walk
+from optlint.static.walk import calls_in, walk
 
 from optlint.static.model import (
     OPTIMIZER,
@@ -97,7 +97,7 @@ class _Walker:
 
     def statement(self, node, following, scope: Scope, depth: int, guarded: bool) -> Iterator[StepEvent]:
         if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            for call in _calls_in(node):
+            for call in calls_in(node):
                 whole = node if _is_bare_call(node, call) else None
                 yield from self.call(call, scope, depth, guarded, whole, following)
         elif isinstance(node, cst.If):
@@ -128,7 +128,7 @@ class _Walker:
         # Function and class definitions run nothing where they stand.
 
     def expression(self, expr, scope, depth, guarded) -> Iterator[StepEvent]:
-        for call in _calls_in(expr):
+        for call in calls_in(expr):
             yield from self.call(call, scope, depth, guarded, None, None)
 
     def call(self, call: cst.Call, scope: Scope, depth: int, guarded: bool, statement, following) -> Iterator[StepEvent]:
@@ -236,22 +236,3 @@ def _body(node) -> tuple:
     """A compound statement's statements; a one-line suite (`if x: a(); b()`) is one statement."""
     body = node.body
     return tuple(body.body) if isinstance(body, cst.IndentedBlock) else (body,)
-
-
-class _CallCollector(cst.CSTVisitor):
-    """Calls in evaluation order, skipping code that only defines (lambdas, nested functions)."""
-
-    def __init__(self):
-        self.calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    collector = _CallCollector()
-    walk(node, collector)
-    return collector.calls

@@ -139,6 +139,10 @@ def number_literal(expr: cst.BaseExpression | None) -> float | None:
     return None
 
 
+def is_none(expr: cst.BaseExpression | None) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
 def bool_literal(expr: cst.BaseExpression | None) -> bool | None:
     if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
         return expr.value == "True"

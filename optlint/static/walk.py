@@ -16,14 +16,15 @@ import typing
 
 import libcst as cst
 
-# Nodes that never hold code: a field whose type allows nothing else is never walked.
-TRIVIA = (
+# Nodes that never hold code: a field whose type allows nothing else is never walked. Node classes
+# inherit these for real (none is registered virtually), so a look at the MRO tells.
+TRIVIA = frozenset((
     cst.BaseParenthesizableWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Newline, cst.Comment,
     cst.Comma, cst.Dot, cst.Semicolon, cst.Colon, cst.AssignEqual, cst.Asynchronous,
     cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket,
     cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp,
     cst.BaseUnaryOp, cst.BaseAugOp,
-)  # fmt: skip
+))  # fmt: skip
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -31,13 +32,18 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if visit is None or visit(visitor, node) is not False:
         for name in _code_fields(type(node)):
             child = getattr(node, name)
-            if isinstance(child, cst.CSTNode):
-                walk(child, visitor)
-            elif isinstance(child, (list, tuple)):
+            if isinstance(child, (list, tuple)):
                 for item in child:
                     walk(item, visitor)
+            elif _is_node(type(child)):
+                walk(child, visitor)
     if leave is not None:
         leave(visitor, node)
+
+
+@functools.cache
+def _is_node(cls: type) -> bool:
+    return cst.CSTNode in cls.__mro__  # CSTNode is an ABC: `isinstance` on each child would be slow
 
 
 @functools.cache
@@ -59,5 +65,24 @@ def _code_fields(node_class: type) -> tuple[str, ...]:
 
 def _may_hold_code(annotation) -> bool:
     if isinstance(annotation, type):
-        return issubclass(annotation, cst.CSTNode) and not issubclass(annotation, TRIVIA)
+        return _is_node(annotation) and TRIVIA.isdisjoint(annotation.__mro__)
     return any(_may_hold_code(arg) for arg in typing.get_args(annotation))
+
+
+class _CallCollector(cst.CSTVisitor):
+    """Calls in evaluation order, skipping code that only defines (lambdas, nested functions)."""
+
+    def __init__(self):
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    collector = _CallCollector()
+    walk(node, collector)
+    return collector.calls

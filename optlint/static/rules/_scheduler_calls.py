@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Iterator
 
 import libcst as cst
-import libcst.matchers as m
 
-from optlint.static.model import SCHEDULER, CallSite, Instance, SemanticModel, call_method, dotted
-from optlint.static.walk import walk
+from optlint.static.model import SCHEDULER, CallSite, Instance, SemanticModel, call_method, dotted, is_none
+from optlint.static.walk import calls_in, walk
 
 
 def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSite, list[Instance]]]:
@@ -25,7 +24,7 @@ def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSit
             continue
         builds = []
         for assignment in model.assignments_of(found[0], site.scope):
-            if m.matches(assignment.value, m.Name("None")):
+            if is_none(assignment.value):
                 continue
             instance = by_assignment.get(assignment)
             if instance is None or instance.kind != SCHEDULER:
@@ -72,7 +71,7 @@ class _TypeDispatch(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if node in self.targets:
             receiver = dotted(node.func.value)
-            if any(_type_checked(check) == receiver for test in self.tests for check in m.findall(test, m.Call())):
+            if any(_type_checked(check) == receiver for test in self.tests for check in calls_in(test)):
                 self.found.add(node)
 
 

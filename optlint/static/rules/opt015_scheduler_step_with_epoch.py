@@ -1,8 +1,7 @@
 import libcst as cst
-import libcst.matchers as m
 
 from optlint.findings import Severity
-from optlint.static.model import argument, dotted
+from optlint.static.model import argument, dotted, is_none
 from optlint.static.rule import Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
 
@@ -51,7 +50,7 @@ class SchedulerStepWithEpoch(Rule):
         given = {}  # site -> (epoch argument, scheduler class)
         for site, builds in scheduler_calls(ctx.model, "step"):
             epoch = argument(site.node, 0, "epoch")
-            if epoch is not None and not m.matches(epoch, m.Name("None")) and _deprecated(ctx, builds):
+            if epoch is not None and not is_none(epoch) and _deprecated(ctx, builds):
                 given[site] = (epoch, builds[0].cls)
         for site in not_type_dispatched(ctx.model, list(given)):
             epoch, cls = given[site]
