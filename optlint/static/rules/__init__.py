@@ -9,7 +9,10 @@ import pkgutil
 
 @functools.cache
 def all_rules() -> tuple[type, ...]:
-    from optlint.static.rule import Rule  # imports libcst: only once a file is actually parsed
+    from optlint.static.libcst_import import import_libcst
+
+    import_libcst()  # the rules need libcst: only once a file is parsed or a finding is kept
+    from optlint.static.rule import Rule
 
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
