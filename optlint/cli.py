@@ -161,7 +161,8 @@ def check(paths: tuple[str, ...], **options) -> None:
     Exit status:
       0  no findings (or --exit-zero)
       1  findings remain; with --diff: there is something to fix
-      2  bad usage or configuration, a path that cannot be read, or an internal error
+      2  bad usage or configuration, a path that cannot be read, a file that does not decode or
+         parse (OPT000), or an internal error; --exit-zero does not change it
     """
     from optlint.static.command import CheckOptions, run
 

@@ -113,9 +113,9 @@ CASES = {
     "fifo given by name": Case(fifo, 2, "pipe.py: not a regular file"),
     "symlink loop": Case(symlink("loop_a.py", "loop_b.py", also="loop_b.py"), 2, "loop_a.py: symbolic link loop"),
     "broken symlink": Case(symlink("dangling.py", "nowhere.py"), 2, "dangling.py: broken symbolic link"),
-    "binary file": Case(write("blob.py", bytes(range(256)) * 40), 1, findings={("blob.py", 1, "OPT000")},
+    "binary file": Case(write("blob.py", bytes(range(256)) * 40), 2, findings={("blob.py", 1, "OPT000")},
                         messages=("Cannot decode the file",)),
-    "null bytes in utf-8": Case(write("nul.py", PREAMBLE + "x = 1\0\n"), 1, findings={("nul.py", 1, "OPT000")},
+    "null bytes in utf-8": Case(write("nul.py", PREAMBLE + "x = 1\0\n"), 2, findings={("nul.py", 1, "OPT000")},
                                 messages=("null bytes",)),
     "empty file": Case(write("empty.py", b""), 1),
     "byte order mark": Case(write("bom.py", b"\xef\xbb\xbf" + f"import torch\n{TYPO}\n".encode()), 1,
@@ -126,11 +126,11 @@ CASES = {
     "latin-1 with a coding cookie": Case(
         write("latin.py", f"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9 cr\xe8me\n{TYPO}\n".encode("latin-1")),
         1, findings={("latin.py", 4, "OPT001")}),
-    "undecodable without a cookie": Case(write("cp1252.py", "import torch\n# café\n".encode("latin-1")), 1,
+    "undecodable without a cookie": Case(write("cp1252.py", "import torch\n# café\n".encode("latin-1")), 2,
                                          findings={("cp1252.py", 1, "OPT000")}),
-    "unknown coding cookie": Case(write("klingon.py", "# coding: klingon\nimport torch\n"), 1,
+    "unknown coding cookie": Case(write("klingon.py", "# coding: klingon\nimport torch\n"), 2,
                                   findings={("klingon.py", 1, "OPT000")}, messages=("unknown encoding",)),
-    "syntax error": Case(write("broken.py", "import torch\nopt = torch.optim.Adam(model.parameters(), lr=0.1\n"), 1,
+    "syntax error": Case(write("broken.py", "import torch\nopt = torch.optim.Adam(model.parameters(), lr=0.1\n"), 2,
                          findings={("broken.py", 2, "OPT000")}, messages=("'(' was never closed",), at=(2, 23)),
     "form feeds and tabs": Case(
         write("ff.py", f"import torch\n\f\nclass Net:\n\tdef setup(self):\n\t\tself.{TYPO}\n\f# end\n"), 1,
@@ -140,7 +140,7 @@ CASES = {
         "joined.py: internal error in optlint"),
     "50 MB file": Case(fifty_megabytes, 2, "huge.py: larger than 2 MB"),
     "brackets nested past Python's limit": Case(write("parens.py", PREAMBLE + "x = " + "(" * 5000 + ")" * 5000 + "\n"),
-                                                1, findings={("parens.py", 3, "OPT000")},
+                                                2, findings={("parens.py", 3, "OPT000")},
                                                 messages=("too many nested parentheses",)),
     "unary operators nested past Python's limit": Case(write("unary.py", PREAMBLE + "x = " + "-" * 100_000 + "1\n"),
                                                        2, "unary.py: too deeply nested"),
@@ -150,7 +150,7 @@ CASES = {
                                         findings={("piped.py", 2, "OPT001")}, stdin=OTHER.encode()),
     "stdin over the size limit": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 2,
                                       "piped.py: larger than 2 MB", stdin=b"import torch\n" + b"x = 1\n" * 2**20),
-    "undecodable stdin": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 1,
+    "undecodable stdin": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 2,
                               findings={("piped.py", 1, "OPT000")}, stdin="import torch\n# café\n".encode("latin-1")),
     "latin-1 stdin with a cookie": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 1,
                                         findings={("piped.py", 3, "OPT001")},
@@ -180,6 +180,15 @@ def test_bad_input_gives_a_clear_answer_and_the_run_goes_on(case: Case, tmp_path
     if case.at is not None:
         syntax_error = next(f for f in reported if f["code"] == "OPT000")
         assert (syntax_error["location"]["row"], syntax_error["location"]["column"]) == case.at
+
+
+@pytest.mark.parametrize(("flags", "exit_code"), [((), 2), (("--exit-zero",), 2), (("--ignore", "OPT000"), 0)])
+def test_a_file_that_does_not_parse_is_bad_input(flags, exit_code, tmp_path):
+    """Exit 2 as for a path that cannot be read, findings or not; only ignoring OPT000 lets it pass."""
+    (tmp_path / "broken.py").write_text("import torch\nopt = torch.optim.Adam(model.parameters(), lr=0.1\n")
+    result = run_check([*flags, "broken.py"], tmp_path)
+    assert result.returncode == exit_code, result.stderr
+    assert findings_of(result.stdout) == ({("broken.py", 2, "OPT000")} if exit_code else set())
 
 
 def test_bom_crlf_and_tabs_move_no_column(tmp_path):

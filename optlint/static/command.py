@@ -16,7 +16,7 @@ import click
 
 from optlint import __version__
 from optlint.config import Config, ConfigError, Options, load
-from optlint.findings import Finding
+from optlint.findings import SYNTAX_ERROR, Finding
 from optlint.report import render, statistics
 from optlint.static import files
 from optlint.static.runner import CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text
@@ -76,13 +76,19 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
     if options.diff:
         if not options.quiet:
             click.echo(f"Would fix {fixed} problem{'s' * (fixed != 1)}.", err=True)
-        return 2 if result.errors else 1 if diffs else 0
+        return 2 if _unreadable_input(result) else 1 if diffs else 0
     if stdin is not None and options.fix:
         click.echo(stdin.fixed if stdin.fixed is not None else stdin.text, nl=False)
     _report(result, config, options, stdin, fixed, to_stderr=stdin is not None and options.fix)
-    if result.errors:
+    if _unreadable_input(result):
         return 2
     return 0 if options.exit_zero or not result.findings else 1
+
+
+def _unreadable_input(result: LintResult) -> bool:
+    """Bad input exits 2 like a missing path, --exit-zero or not: an error line, or a file that does not
+    decode or parse (OPT000, reported as a finding for its position, unless the configuration ignores it)."""
+    return bool(result.errors) or any(finding.code == SYNTAX_ERROR.code for finding in result.findings)
 
 
 def _read_stdin(name: str) -> Stdin:
@@ -174,7 +180,7 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
     _print_errors(result, options)
     if not options.quiet:
         click.echo(f"Added {added} noqa directive{'s' * (added != 1)}.", err=True)
-    return 2 if result.errors else 0
+    return 2 if _unreadable_input(result) else 0
 
 
 def _print_errors(result: LintResult, options: CheckOptions) -> None:
