@@ -15,7 +15,7 @@ from optlint.findings import doc_page, registry
 from optlint.static.engine import lint_source
 from optlint.static.files import can_hold_finding
 from optlint.static.rules import all_rules
-from optlint.static.runner import lint_text
+from optlint.static.runner import lint_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +78,7 @@ def test_prefilter_skips_files_without_optimizer_code(source):
     assert not can_hold_finding(source)
 
 
-def test_a_skipped_file_is_never_parsed():
-    no_optimizer_code = "def f(:\n    return 1\n"
-    assert lint_text(no_optimizer_code, "x.py") == []
-    assert [f.code for f in lint_text("import torch.optim\n" + "torch.optim.SGD(:\n", "x.py")] == ["OPT000"]
+def test_a_skipped_file_is_never_parsed_in_a_walked_folder(tmp_path):
+    (tmp_path / "skipped.py").write_text("def f(:\n    return 1\n")
+    (tmp_path / "parsed.py").write_text("import torch.optim\ntorch.optim.SGD(:\n")
+    assert [(Path(f.filename).name, f.code) for f in lint_paths([str(tmp_path)]).findings] == [("parsed.py", "OPT000")]

@@ -12,7 +12,7 @@ import pytest
 from optlint.static import cache as cache_module
 from optlint.static.rule import Rule
 from optlint.static.rules import all_rules
-from optlint.static.runner import lint_paths
+from optlint.static.runner import lint_paths, lint_text
 
 TYPO = "import torch\nopt = torch.optim.Adam(model.parameters(), learning_rate=1e-3)\n"
 CLEAN = "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
@@ -172,6 +172,27 @@ def _modules_after_check(tmp_path, source: str) -> set[str]:
 
 def test_a_file_without_optimizer_code_never_imports_libcst(tmp_path):
     assert "libcst" not in _modules_after_check(tmp_path, NO_OPTIMIZER + "optimizer.step()\n")
+
+
+BROKEN_WITHOUT_OPTIMIZER = "def evaluate(model, loader:\n    return 0\n"
+
+
+@pytest.mark.parametrize("cache", [None, ".cache"])
+def test_a_named_file_is_always_checked_for_syntax_a_walked_one_only_when_it_can_hold_a_finding(tmp_path, cache):
+    (tmp_path / "eval.py").write_text(BROKEN_WITHOUT_OPTIMIZER)
+    cache_dir = tmp_path / cache if cache else None
+    for _ in range(2):  # the second run from the cache, when there is one: walked and named entries stay apart
+        walked = lint_paths([str(tmp_path)], cache_dir=cache_dir)
+        named = lint_paths([str(tmp_path / "eval.py")], cache_dir=cache_dir)
+        assert walked.findings == [] and walked.files_checked == 1
+        assert [(f.code, f.row) for f in named.findings] == [("OPT000", 1)]
+    assert [f.code for f in lint_text(BROKEN_WITHOUT_OPTIMIZER, "-")] == ["OPT000"]  # stdin is named too
+
+
+def test_syntax_only_cpython_refuses_is_left_to_libcst(tmp_path):
+    """Newer syntax than the running Python (PEP 695 on 3.11): libcst parses it, so no OPT000."""
+    (tmp_path / "generic.py").write_text("def first[T](xs: list[T]) -> T:\n    return xs[0]\n")
+    assert lint_paths([str(tmp_path / "generic.py")]).findings == []
 
 
 def test_a_file_with_optimizer_code_is_parsed_without_torch(tmp_path):

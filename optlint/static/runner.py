@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from optlint import __version__
 from optlint.findings import Finding
 from optlint.static import files
 from optlint.static.cache import Cache, configuration_key, content_digest
+from optlint.static.syntax import python_syntax_error
 
 CACHE_DIR = ".optlint_cache"
 
@@ -41,7 +43,8 @@ def configured_names(settings) -> tuple[str, ...]:
 
 
 def lint_text(text: str, filename: str, rules=None, settings=None) -> list[Finding]:
-    if not files.can_hold_finding(text, configured_names(settings)):
+    """Findings for a text named by the user (stdin, a file being fixed): always checked for syntax."""
+    if not _needs_parse(text, filename, configured_names(settings), named=True):
         return []
     from optlint.static.engine import lint_source
 
@@ -66,7 +69,8 @@ def lint_paths(
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
     cores); `cache_dir`: where results are kept between runs (None: no cache)."""
     cache = Cache(cache_dir, configuration_key(rules, settings)) if cache_dir is not None else None
-    outcomes: list[list[Finding] | str | _Parse] = [_scan(item, cache, configured_names(settings)) for item in files.discover(paths, excluded)]
+    names, named = configured_names(settings), {str(Path(path)) for path in paths}
+    outcomes = [_scan(item, cache, names, item in named) for item in files.discover(paths, excluded)]
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
     result = LintResult()
     for outcome in outcomes:
@@ -84,26 +88,40 @@ def lint_paths(
     return result
 
 
-def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, ...]) -> list[Finding] | str | _Parse:
+def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, ...],
+          named: bool) -> list[Finding] | str | _Parse:
     """A file's findings when the cheap steps decide them, an error line, or the text to parse."""
     if isinstance(item, files.InputError):
         return str(item)
-    if cache is not None and (known := cache.recall(item)) is not None:
+    if cache is not None and not named and (known := cache.recall(item)) is not None:
         return known
     try:
         data = files.read(item)
     except files.InputError as error:
         return str(error)
-    digest = content_digest(data) if cache is not None else None
+    # A named file is also checked for syntax: its entries must not stand in for a walked file's, or back.
+    digest = content_digest(data) + ":named" * named if cache is not None else None
     if digest is not None and (known := cache.get(digest, item)) is not None:
         return known
     source = decoded_text(data, item)
-    if isinstance(source, str) and files.can_hold_finding(source, names):
+    if isinstance(source, str) and _needs_parse(source, item, names, named):
         return _Parse(item, source, digest)
     findings = [] if isinstance(source, str) else source
     if digest is not None:
         cache.put(digest, item, findings)
     return findings
+
+
+def _needs_parse(text: str, path: str, names: tuple[str, ...], named: bool) -> bool:
+    """Can the text hold a finding, or, for a file the user named, is it not valid Python for CPython?"""
+    if files.can_hold_finding(text, names):
+        return True
+    if not named:
+        return False
+    try:
+        return python_syntax_error(text, path) is not None
+    except RecursionError:  # the parser says how deep is too deep
+        return True
 
 
 def decoded_text(data: bytes, path: str) -> str | list[Finding]:
