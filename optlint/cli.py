@@ -223,10 +223,14 @@ def explain(code: str | None, show_all: bool, output_format: str) -> None:
 
 def _known_code(code: str) -> str:
     code = code.upper()
-    if code not in registry():
-        from difflib import get_close_matches
+    if code in registry():
+        return code
+    prefixed = [known for known in registry() if known.startswith(code)]
+    if prefixed:
+        fail(f"'{code}' is a prefix, not a rule code: it names {', '.join(prefixed)}. "
+             f"Explain one of them (optlint explain {prefixed[0]}), or all with --all.")
+    from difflib import get_close_matches
 
-        close = get_close_matches(code, registry(), n=1)
-        hint = f" Did you mean {close[0]}?" if close else " Run `optlint rules` to list them."
-        fail(f"unknown rule code '{code}'.{hint}")
-    return code
+    close = get_close_matches(code, registry(), n=1)
+    hint = f" Did you mean {close[0]}?" if close else " Run `optlint rules` to list them."
+    fail(f"unknown rule code '{code}'.{hint}")

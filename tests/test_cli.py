@@ -71,6 +71,12 @@ def test_explain_unknown_code_suggests_one():
     assert result.exit_code == 2 and "unknown rule code 'OPT0001'. Did you mean OPT001?" in result.output
 
 
+def test_explain_a_prefix_names_the_codes_it_covers():
+    result = invoke("explain", "opt01")
+    named = [code for code in registry() if code.startswith("OPT01")]
+    assert result.exit_code == 2 and f"'OPT01' is a prefix, not a rule code: it names {', '.join(named)}." in result.output
+
+
 def test_explain_json_and_all():
     page = json.loads(invoke("explain", "OPT002", "--output-format", "json").output)
     assert page["name"] == "unknown-scheduler-kwarg" and page["explanation"].startswith("# OPT002 ")
