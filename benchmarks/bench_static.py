@@ -4,8 +4,10 @@ Whole corpus (benchmarks/fetch_corpus.py), then one package of it: optlint cold 
 optlint warm (its cache, nothing changed), `ruff check --select ALL --no-cache`, and TorchFix (on
 the package only unless --torchfix-reps: it needs many minutes for the corpus). One file: a
 training script with optimizer code and a model file without, against ruff, TorchFix and
-`python -c pass`, the floor of any Python tool. The tools take turns in every repetition, so a busy machine slows them
-alike; the table gives the median wall time, the median CPU time and the ratios.
+`python -c pass`, the floor of any Python tool. optlint runs as users install it: built from this
+checkout into a wheel in its own virtual environment (fetch_corpus.installed_optlint). The tools
+take turns in every repetition, so a busy machine slows them alike; the table gives the median wall
+time, the median CPU time and the ratios.
 
     make bench                    # or: .venv/bin/python benchmarks/bench_static.py --reps 5
 """
@@ -74,7 +76,8 @@ def main() -> None:
     work.mkdir(parents=True)
     # Installed software runs from compiled bytecode; this machine's environment forbids writing it.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    optlint = str(Path(sys.executable).parent / "optlint")
+    installed = fetch_corpus.installed_optlint(Path(__file__).resolve().parent.parent)
+    optlint, python = str(installed / "optlint"), str(installed / "python")
     print(f"{', '.join(fetch_corpus.PACKAGES)}; {os.cpu_count()} cores")
 
     for title, target, torchfix_reps in (("whole corpus", corpus, args.torchfix_reps),
@@ -91,7 +94,7 @@ def main() -> None:
                  env={"XDG_CACHE_HOME": str(work / "empty-user-cache"), "PYTHONDONTWRITEBYTECODE": "1"}),
             ruff,
             Tool("torchfix", [str(bin_dir / "torchfix"), path], (0, 1)),
-            Tool("python -c pass", [sys.executable, "-c", "pass"]),
+            Tool("python -c pass", [python, "-c", "pass"]),
         ]
         _timed(dict.fromkeys(one, args.file_reps), work, env)
         _print_table(f"one file {label}: {relative} ({_size(Path(path))[1]} lines)", one, ruff, None)

@@ -53,6 +53,21 @@ def tools() -> Path:
     return env / "bin"
 
 
+def installed_optlint(checkout: Path) -> Path:
+    """The bin/ folder of a virtual environment holding optlint as users install it: built from the
+    checkout into a wheel (no editable-install import hook, bytecode compiled by pip), with the libcst
+    and click of the environment running this script."""
+    from importlib.metadata import version
+
+    env = BENCH_DIR / "optlint-venv"
+    if not (env / "bin" / "python").is_file():
+        venv.create(env, with_pip=True, clear=True)
+    pins = [f"{name}=={version(name)}" for name in ("libcst", "click")]
+    _run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(checkout)])
+    _run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", *pins])
+    return env / "bin"
+
+
 def _wheel(folder: Path, name: str, version: str) -> Path:
     prefix = f"{name.replace('-', '_')}-{version}-".lower()
     return next(p for p in folder.glob("*.whl") if p.name.lower().startswith(prefix))
