@@ -99,3 +99,16 @@ def test_chained_scheduler_handles_an_added_group_as_its_children_do():
         )
     )
     assert rescaled[1] / rescaled[0] != pytest.approx(0.1)
+
+
+def test_one_cycle_sized_in_epochs_completes_its_cycle_when_stepped_per_epoch():
+    epochs = 10
+    optimizer, scheduler = _setup(lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=epochs))
+    seen = []
+    for _ in range(epochs):
+        for _ in range(50):
+            optimizer.step()
+        seen.append(optimizer.param_groups[0]["lr"])
+        scheduler.step()
+    assert max(seen) == pytest.approx(1.0, rel=0.05)  # reaches max_lr, then anneals
+    assert seen[-1] < 0.01
