@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import libcst as cst
+
 from optlint.findings import Severity
 from optlint.static.model import OPTIMIZER, CallSite, Instance, call_method
 from optlint.static.rule import Rule
@@ -48,6 +50,11 @@ class ParamGroupAddedAfterScheduler(Rule):
         "    def __init__(self, model):\n        self.opt = SGD(model.head.parameters(), lr=1e-3)\n"
         "        self.sched = LinearLR(self.opt, start_factor=0.1)\n"
         "    def unfreeze(self, model):\n        self.opt.add_param_group({'params': model.body.parameters()})",
+        # Added from a lambda a method keeps for later.
+        "import torch\nclass FineTuner:\n    def __init__(self, model):\n"
+        "        self.opt = torch.optim.SGD(model.head.parameters(), lr=1e-3)\n"
+        "        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: 0.9 ** e)\n"
+        "        self.unfreeze = lambda: self.opt.add_param_group({'params': model.body.parameters()})",
         # The chain's ConstantLR is built where no name holds it.
         "import torch\nfrom torch.optim.lr_scheduler import ChainedScheduler, ConstantLR, ExponentialLR\n"
         "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
@@ -103,7 +110,8 @@ def _added_group_behaviour(facts, scheduler: Instance) -> str:
 
 
 def _method_of(scope):
-    while scope is not None and scope.kind != "function":
+    """The `def` a scope belongs to: a lambda runs its body where it is called, later."""
+    while scope is not None and not isinstance(scope.node, cst.FunctionDef):
         scope = scope.parent
     return scope
 
