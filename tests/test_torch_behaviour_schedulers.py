@@ -75,3 +75,40 @@ def test_scalar_cycle_schedulers_overwrite_differential_and_zero_group_lrs(make)
     make(optimizer)
     lrs = [g["lr"] for g in optimizer.param_groups]
     assert lrs[0] == lrs[1] == lrs[2] > 0
+
+
+def _lrs_after_adding_a_group(make, steps=5):
+    head, body = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([head], lr=1.0)
+    scheduler = make(optimizer)
+    optimizer.add_param_group({"params": [body], "lr": 0.1})
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+def test_chained_scheduler_handles_an_added_group_as_its_children_do():
+    sound = _lrs_after_adding_a_group(
+        lambda o: lr_scheduler.ChainedScheduler([lr_scheduler.StepLR(o, 2), lr_scheduler.ExponentialLR(o, 0.9)])
+    )
+    assert sound[1] / sound[0] == pytest.approx(0.1)
+    rescaled = _lrs_after_adding_a_group(
+        lambda o: lr_scheduler.ChainedScheduler(
+            [lr_scheduler.ConstantLR(o, factor=0.5, total_iters=4), lr_scheduler.ExponentialLR(o, 0.9)]
+        )
+    )
+    assert rescaled[1] / rescaled[0] != pytest.approx(0.1)
+
+
+def test_one_cycle_sized_in_epochs_completes_its_cycle_when_stepped_per_epoch():
+    epochs = 10
+    optimizer, scheduler = _setup(lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=epochs))
+    seen = []
+    for _ in range(epochs):
+        for _ in range(50):
+            optimizer.step()
+        seen.append(optimizer.param_groups[0]["lr"])
+        scheduler.step()
+    assert max(seen) == pytest.approx(1.0, rel=0.05)  # reaches max_lr, then anneals
+    assert seen[-1] < 0.01

@@ -278,6 +278,23 @@ class SemanticModel:
     def instances_of_kind(self, kind: str) -> list[Instance]:
         return [i for i in self.instances if i.kind == kind]
 
+    def scheduler_builds(self) -> list[Instance]:
+        """Every scheduler the file builds: the assigned instances, and the calls of a torch scheduler
+        class that no name holds (`return OneCycleLR(opt, ...)`, `ChainedScheduler([ConstantLR(opt), ...])`).
+        An unnamed build's assignment has an empty target and stands at the call itself."""
+        return self.memoized("scheduler-builds", self._scheduler_builds)
+
+    def _scheduler_builds(self) -> list[Instance]:
+        builds = self.instances_of_kind(SCHEDULER)
+        named = {instance.call for instance in builds}
+        for site in self.calls:
+            resolved = self.torch_class(site.node.func, site.scope)
+            if resolved is None or resolved[0] != SCHEDULER or site.node in named:
+                continue
+            unnamed = Assignment("", site.node, site.node, site.scope, site.order)
+            builds.append(Instance(SCHEDULER, resolved[1], site.node, unnamed, self.scheduler_optimizer(site.node, site.scope)))
+        return builds
+
     def _resolve_instances(self) -> None:
         assignments = sorted(
             (a for s in self.scopes for group in (*s.assignments.values(), *s.attributes.values()) for a in group),

@@ -1,6 +1,8 @@
+import libcst as cst
+
 from optlint.findings import Severity
-from optlint.static.loops import loop_events, optimizer_matches
-from optlint.static.model import OPTIMIZER, SCHEDULER
+from optlint.static.loops import Loop, loop_events, optimizer_matches
+from optlint.static.model import OPTIMIZER, SCHEDULER, argument, number_literal
 from optlint.static.rule import Rule
 
 PER_BATCH = frozenset({"OneCycleLR", "CyclicLR"})
@@ -19,6 +21,11 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
         "for epoch in range(3):\n    for x in loader:\n        opt.step()\n        sched.step()",
         "import torch\nsched = torch.optim.lr_scheduler.StepLR(opt, 10)\n"
         "for epoch in range(3):\n    for x in loader:\n        opt.step()\n    sched.step()",
+        # Sized in epochs: one cycle over the loop that steps it, by design.
+        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+        "a = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=epochs)\n"
+        "b = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, epochs=epochs, steps_per_epoch=1)\n"
+        "for epoch in range(epochs):\n    for x in loader:\n        opt.step()\n    a.step()\n    b.step()",
     )
     INVALID = (
         "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
@@ -28,6 +35,9 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
         "        self.sched = CyclicLR(self.opt, 1e-4, 1e-2)\n    def epoch(self):\n"
         "        for x in self.loader:\n            self.opt.step()\n    def fit(self):\n"
         "        for e in range(3):\n            self.epoch()\n            self.sched.step()",
+        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=epochs * len(loader))\n"
+        "for epoch in range(epochs):\n    for x in loader:\n        opt.step()\n    sched.step()",
     )
 
     def check(self, ctx) -> None:
@@ -36,7 +46,7 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
             for event in events:
                 if event.kind != SCHEDULER or event.depth != 0 or event.instance is None:
                     continue
-                if event.instance.cls not in PER_BATCH:
+                if event.instance.cls not in PER_BATCH or _sized_per_iteration(ctx.module, event.instance.call, loop):
                     continue
                 steps = [e for e in events if e.kind == OPTIMIZER and optimizer_matches(event, e)]
                 if steps and all(step.depth > 0 for step in steps):
@@ -51,3 +61,23 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
             "the cycle is meant to span every batch, so stepped per epoch it never leaves warm-up.",
             hint=f"Call `{sched}.step()` right after `{opt}.step()` inside the batch loop.",
         )
+
+
+def _sized_per_iteration(module: cst.Module, build: cst.Call, loop: Loop) -> bool:
+    """A OneCycleLR built for one step per iteration of the loop that steps it (`steps_per_epoch=1`,
+    `total_steps=epochs` for `for epoch in range(epochs)`) completes its cycle there, as designed."""
+    if number_literal(argument(build, 4, "steps_per_epoch")) == 1:
+        return True
+    total = argument(build, 2, "total_steps")
+    bound = _range_bound(loop)
+    return total is not None and bound is not None and module.code_for_node(total) == module.code_for_node(bound)
+
+
+def _range_bound(loop: Loop) -> cst.BaseExpression | None:
+    """`n` for `for x in range(n)` or `range(start, n)`."""
+    if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
+        return None
+    func, args = loop.iter.func, loop.iter.args
+    if isinstance(func, cst.Name) and func.value == "range" and len(args) in (1, 2) and not args[-1].star:
+        return args[-1].value if len(args) == 1 else args[1].value
+    return None

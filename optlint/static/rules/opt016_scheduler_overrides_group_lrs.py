@@ -4,7 +4,7 @@ import libcst as cst
 
 from optlint.findings import Severity
 from optlint.static.groups import Construction, constructions
-from optlint.static.model import SCHEDULER, argument, number_literal
+from optlint.static.model import argument, number_literal
 from optlint.static.rule import Rule
 
 # The arguments (name, position) each class writes into every group's `lr` when it is built.
@@ -34,11 +34,15 @@ class SchedulerOverridesGroupLrs(Rule):
         "opt = SGD([{'params': a, 'lr': 0}, {'params': b}], lr=0.1)\nsched = CyclicLR(opt, 1e-4, 1e-2)",
         "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': base * 0.1}, {'params': b}], lr=base)\n"
         "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=base, total_steps=100)",
+        # Built where no name holds it (Lightning's `configure_optimizers`).
+        "import torch\ndef configure_optimizers(model):\n"
+        "    opt = torch.optim.AdamW([{'params': model.body.parameters(), 'lr': 1e-5}, {'params': model.head.parameters()}], lr=1e-3)\n"
+        "    return [opt], [torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=100)]",
     )
 
     def check(self, ctx) -> None:
         by_call = {c.call: c for c in constructions(ctx.model)}
-        for scheduler in ctx.model.instances_of_kind(SCHEDULER):
+        for scheduler in ctx.model.scheduler_builds():
             arguments = OVERRIDING_ARGUMENTS.get(scheduler.cls or "")
             if not arguments or scheduler.optimizer is None or scheduler.optimizer.call not in by_call:
                 continue

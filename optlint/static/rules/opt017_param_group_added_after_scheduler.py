@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import libcst as cst
+
 from optlint.findings import Severity
-from optlint.static.model import OPTIMIZER, SCHEDULER, CallSite, Instance, call_method
+from optlint.static.model import OPTIMIZER, CallSite, Instance, call_method
 from optlint.static.rule import Rule
 
 
@@ -30,6 +32,15 @@ class ParamGroupAddedAfterScheduler(Rule):
         "import torch\nclass Warmup(torch.optim.lr_scheduler.LRScheduler):\n    pass\n"
         "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\nsched = Warmup(opt)\n"
         "opt.add_param_group({'params': body.parameters()})",
+        # A chain of schedulers that all handle a new group handles it too.
+        "import torch\nfrom torch.optim.lr_scheduler import ChainedScheduler, StepLR, ExponentialLR\n"
+        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
+        "sched = ChainedScheduler([StepLR(opt, 2), ExponentialLR(opt, 0.9)], optimizer=opt)\n"
+        "opt.add_param_group({'params': body.parameters()})",
+        # Rebuilt after unfreezing, children inline.
+        "import torch\nfrom torch.optim.lr_scheduler import ChainedScheduler, ConstantLR\n"
+        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\nsched = ChainedScheduler([ConstantLR(opt)])\n"
+        "opt.add_param_group({'params': body.parameters()})\nsched = ChainedScheduler([ConstantLR(opt)])",
     )
     INVALID = (
         "import torch\nopt = torch.optim.AdamW(head.parameters(), lr=1e-3)\n"
@@ -39,6 +50,16 @@ class ParamGroupAddedAfterScheduler(Rule):
         "    def __init__(self, model):\n        self.opt = SGD(model.head.parameters(), lr=1e-3)\n"
         "        self.sched = LinearLR(self.opt, start_factor=0.1)\n"
         "    def unfreeze(self, model):\n        self.opt.add_param_group({'params': model.body.parameters()})",
+        # Added from a lambda a method keeps for later.
+        "import torch\nclass FineTuner:\n    def __init__(self, model):\n"
+        "        self.opt = torch.optim.SGD(model.head.parameters(), lr=1e-3)\n"
+        "        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: 0.9 ** e)\n"
+        "        self.unfreeze = lambda: self.opt.add_param_group({'params': model.body.parameters()})",
+        # The chain's ConstantLR is built where no name holds it.
+        "import torch\nfrom torch.optim.lr_scheduler import ChainedScheduler, ConstantLR, ExponentialLR\n"
+        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
+        "sched = ChainedScheduler([ConstantLR(opt, factor=0.2), ExponentialLR(opt, gamma=0.9)])\n"
+        "opt.add_param_group({'params': body.parameters(), 'lr': 1e-4})",
     )
 
     def check(self, ctx) -> None:
@@ -50,13 +71,18 @@ class ParamGroupAddedAfterScheduler(Rule):
             optimizer = model.instance_of(method[0], site.scope)
             if optimizer is None or optimizer.kind != OPTIMIZER:
                 continue
-            for scheduler in model.instances_of_kind(SCHEDULER):
-                behaviour = ctx.facts.schedulers.get(scheduler.cls or "", {}).get("added_group", "ok")
-                bound = scheduler.optimizer
-                if behaviour == "ok" or bound is None or bound.call is not optimizer.call:
-                    continue
-                if _built_before(model, scheduler, site) and not _rebuilt_after(model, scheduler, site):
-                    ctx.report(site.node, _message(scheduler, behaviour), hint=HINT)
+            stale = [
+                (behaviour, scheduler)
+                for scheduler in model.scheduler_builds()
+                if (behaviour := _added_group_behaviour(ctx.facts, scheduler)) != "ok"
+                and scheduler.optimizer is not None
+                and scheduler.optimizer.call is optimizer.call
+                and _built_before(model, scheduler, site)
+                and not _rebuilt_after(model, scheduler, site)
+            ]
+            if stale:  # one finding per call; a scheduler that raises says the most
+                behaviour, scheduler = min(stale, key=lambda found: not found[0].startswith("raises"))
+                ctx.report(site.node, _message(scheduler, behaviour), hint=HINT)
 
 
 HINT = (
@@ -74,8 +100,18 @@ def _message(scheduler: Instance, behaviour: str) -> str:
     return f"Param group added after `{scheduler.cls}` was built: it does not know the new group, so {what}."
 
 
+def _added_group_behaviour(facts, scheduler: Instance) -> str:
+    """What torch does with a group added after this scheduler was built. A container built from
+    other schedulers (`ChainedScheduler([...])`) only steps its children, which are builds themselves."""
+    entry = facts.schedulers.get(scheduler.cls or "", {})
+    if entry.get("positional", [""])[0] == "schedulers":
+        return "ok"
+    return entry.get("added_group", "ok")
+
+
 def _method_of(scope):
-    while scope is not None and scope.kind != "function":
+    """The `def` a scope belongs to: a lambda runs its body where it is called, later."""
+    while scope is not None and not isinstance(scope.node, cst.FunctionDef):
         scope = scope.parent
     return scope
 
@@ -98,8 +134,9 @@ def _built_before(model, scheduler: Instance, site: CallSite) -> bool:
 
 
 def _rebuilt_after(model, scheduler: Instance, site: CallSite) -> bool:
-    """The same variable or attribute is assigned a new scheduler after the group was added."""
-    for other in model.instances_of_kind(SCHEDULER):
+    """The same variable or attribute is assigned a new scheduler after the group was added (for a
+    build no name holds: another unnamed build follows in the same scope)."""
+    for other in model.scheduler_builds():
         same_target = (
             other.assignment.target == scheduler.assignment.target and other.assignment.scope is scheduler.assignment.scope
         )
