@@ -125,7 +125,7 @@ def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: S
     coverage = check_coverage(model, groups, trained_elsewhere)
     labels = group_labels(coverage, groups)
     now = simulate.lr_list(optimizer)
-    enabled = _enabled_codes(select, ignore)
+    enabled = enabled_codes(select, ignore)
     findings = coverage.findings + check_group_keys(optimizer, groups)
     if enabled & OPT_IN:
         findings += weight_decay_findings(model, optimizer, coverage)
@@ -165,7 +165,7 @@ def inspect_several(model, optimizers: Sequence, schedulers, *, plan: simulate.P
         _check_objects(unwrap_model(model), unwrap_optimizer(optimizer)[0])
     placed = several.schedulers_for(optimizers, schedulers)
     shared = several.shared_between(model, optimizers)
-    enabled = _enabled_codes(select, ignore)
+    enabled = enabled_codes(select, ignore)
     reports = SetupReports()
     for index, (optimizer, scheduler) in enumerate(zip(optimizers, placed)):
         elsewhere = several.not_missing_from(model, list(optimizers), index)
@@ -294,7 +294,7 @@ def _check_objects(model, optimizer) -> None:
         raise ValueError(f"the {type(optimizer).__name__} has no param groups: there is nothing to check")
 
 
-def _enabled_codes(select, ignore) -> set[str]:
+def enabled_codes(select, ignore) -> set[str]:
     """The selected rules: all but the opt-in ones by default (OPT110, OPT111), which only their full code
     selects."""
     chosen = [code.upper() for code in select or ()]
