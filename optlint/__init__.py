@@ -13,6 +13,7 @@ _RUNTIME_NAMES = {
     "OptimizerSetupError": "optlint.runtime.api",
     "OptimizerSetupWarning": "optlint.runtime.api",
     "SetupReport": "optlint.runtime.report",
+    "SetupReports": "optlint.runtime.several",
     "probe_step": "optlint.runtime.probe",
 }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optlint.runtime.api import enforce, inspect_setup
-from optlint.runtime.report import SetupReport
+from optlint.runtime.api import enabled_codes, enforce, inspect_setup
+from optlint.runtime.report import RuntimeFinding, SetupReport
 from optlint.runtime.simulate import Plan
 
 ON_ERROR = ("raise", "warn")
@@ -25,10 +25,13 @@ class SetupCheck:
         self.reports: list[SetupReport] = []
 
     def check(self, model, optimizer, scheduler, plan: Plan, *, notes: Sequence[str] = (),
-              trained_elsewhere: frozenset[int] = frozenset()) -> SetupReport:
+              trained_elsewhere: frozenset[int] = frozenset(), shared: Sequence[RuntimeFinding] = ()) -> SetupReport:
+        """`shared`: OPT102 findings for tensors this optimizer and an earlier one both hold."""
         def check_here() -> SetupReport:
             report = inspect_setup(model, optimizer, scheduler, plan=plan, select=self.select, ignore=self.ignore,
                                    trained_elsewhere=trained_elsewhere)
+            enabled = enabled_codes(self.select, self.ignore)
+            report.findings += [finding for finding in shared if finding.code in enabled]
             report.notes.extend(notes)
             return report
 

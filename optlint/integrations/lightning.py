@@ -14,6 +14,7 @@ import dataclasses
 import math
 
 from optlint.integrations.common import SetupCheck
+from optlint.runtime import several
 from optlint.runtime.simulate import Plan
 from optlint.runtime.unwrap import unwrap_scheduler
 
@@ -35,13 +36,15 @@ class OptlintCallback(SetupCheck, Callback):
         self.reports = []
         plan, loop_notes = lightning_plan(trainer)
         optimizers = trainer.optimizers
+        shared = several.shared_between(pl_module, optimizers)
         for index, optimizer in enumerate(optimizers):
             configs = [c for c in trainer.lr_scheduler_configs if _drives(c.scheduler, optimizer)]
             scheduler, optimizer_plan, notes = _scheduler_and_plan(configs, plan, pl_module.automatic_optimization)
             if len(optimizers) > 1:
                 notes.append(f"optimizer {index} of the {len(optimizers)} from configure_optimizers")
             self.check(pl_module, optimizer, scheduler, optimizer_plan, notes=[*loop_notes, *notes],
-                       trained_elsewhere=_held_by(o for o in optimizers if o is not optimizer))
+                       trained_elsewhere=several.not_missing_from(pl_module, optimizers, index),
+                       shared=shared.get(index, ()))
 
 
 def lightning_plan(trainer) -> tuple[Plan | None, list[str]]:
@@ -76,7 +79,3 @@ def _scheduler_and_plan(configs: list, plan: Plan | None, automatic: bool):
 
 def _drives(scheduler, optimizer) -> bool:
     return getattr(unwrap_scheduler(scheduler), "optimizer", None) is optimizer
-
-
-def _held_by(optimizers) -> frozenset[int]:
-    return frozenset(id(p) for optimizer in optimizers for group in optimizer.param_groups for p in group["params"])

@@ -10,12 +10,13 @@ from torch import nn
 from torch.optim import lr_scheduler
 
 from optlint.findings import decide
-from optlint.runtime import ranks, schedule_checks, simulate
+from optlint.runtime import ranks, schedule_checks, several, simulate
 from optlint.runtime.codes import RUNTIME_RULES, selector_problem
 from optlint.runtime.coverage import Coverage, check_coverage
 from optlint.runtime.keys import check_group_keys
 from optlint.runtime.naming import common_prefix
 from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport, every
+from optlint.runtime.several import SetupReports
 from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
 from optlint.runtime.weight_decay import weight_decay_findings
 
@@ -49,14 +50,18 @@ class SchedulerSimulationError(ValueError):
 
 def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
                 scheduler_interval: str = "auto", select: Sequence[str] | None = None,
-                ignore: Sequence[str] | None = None) -> SetupReport:
+                ignore: Sequence[str] | None = None) -> SetupReport | SetupReports:
     """Check which tensors the optimizer trains and preview each group's learning rate.
 
     model: the module the optimizer trains; wrappers (DDP, DataParallel, torch.compile, FSDP, activation
         checkpointing), around it or around its submodules, are looked through, so names are the ones written.
+    optimizer: a torch optimizer, or a list of the optimizers that together train the model (Muon for the
+        matrices and AdamW for the rest): then a parameter is missing only when none holds it, one held by
+        two is OPT102, and the result is a SetupReports, one SetupReport per optimizer.
     scheduler: None, an LR scheduler bound to `optimizer` (a resumed one continues from its state), or a
         factory such as `lambda opt: OneCycleLR(opt, ...)`, applied to a stand-in optimizer: with a
-        factory OPT107 compares against the LRs the groups have now.
+        factory OPT107 compares against the LRs the groups have now. With several optimizers: a list with
+        one of those per optimizer, in their order, or one scheduler (placed with the optimizer it drives).
     epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps.
     scheduler_interval: "step" or "epoch" (when the loop calls `scheduler.step()`); "auto" is "step"
         for OneCycleLR and CyclicLR, "epoch" otherwise.
@@ -67,13 +72,14 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
     Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer.
     Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
     """
-    return inspect_setup(model, optimizer, scheduler, plan=simulate.Plan(epochs, steps_per_epoch, scheduler_interval),
-                         select=select, ignore=ignore)
+    plan = simulate.Plan(epochs, steps_per_epoch, scheduler_interval)
+    inspect = inspect_several if several.is_several(optimizer) else inspect_setup
+    return inspect(model, optimizer, scheduler, plan=plan, select=select, ignore=ignore)
 
 
 def assert_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
                  scheduler_interval: str = "auto", select: Sequence[str] | None = None,
-                 ignore: Sequence[str] | None = None, strict: bool = False, all_ranks: bool = True) -> SetupReport:
+                 ignore: Sequence[str] | None = None, strict: bool = False, all_ranks: bool = True) -> SetupReport | SetupReports:
     """`check_setup`, raising `OptimizerSetupError` on an error finding (on any finding when `strict`).
 
     Under torch.distributed (an initialized default process group) it is a collective, to call on every
@@ -119,7 +125,7 @@ def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: S
     coverage = check_coverage(model, groups, trained_elsewhere)
     labels = group_labels(coverage, groups)
     now = simulate.lr_list(optimizer)
-    enabled = _enabled_codes(select, ignore)
+    enabled = enabled_codes(select, ignore)
     findings = coverage.findings + check_group_keys(optimizer, groups)
     if enabled & OPT_IN:
         findings += weight_decay_findings(model, optimizer, coverage)
@@ -149,6 +155,26 @@ def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: S
         notes=notes,
         scheduler_drives_this_optimizer=shown_name is None,
     )
+
+
+def inspect_several(model, optimizers: Sequence, schedulers, *, plan: simulate.Plan,
+                    select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
+                    lrs_before: dict[int, list[float]] | None = None) -> SetupReports:
+    """`inspect_setup` for each of several optimizers that train one model (see `check_setup`)."""
+    for optimizer in optimizers:
+        _check_objects(unwrap_model(model), unwrap_optimizer(optimizer)[0])
+    placed = several.schedulers_for(optimizers, schedulers)
+    shared = several.shared_between(model, optimizers)
+    enabled = enabled_codes(select, ignore)
+    reports = SetupReports()
+    for index, (optimizer, scheduler) in enumerate(zip(optimizers, placed)):
+        elsewhere = several.not_missing_from(model, list(optimizers), index)
+        report = inspect_setup(model, optimizer, scheduler, plan=plan, select=select, ignore=ignore,
+                               lrs_before=lrs_before, trained_elsewhere=elsewhere)
+        report.findings += [finding for finding in shared.get(index, []) if finding.code in enabled]
+        report.notes.append(several.note_for(index, optimizers))
+        reports.append(report)
+    return reports
 
 
 def _scheduler_to_replay(scheduler, optimizer, aliases: list, now: list[float], findings: list):
@@ -263,12 +289,12 @@ def _check_objects(model, optimizer) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer or a list of them, got {type(optimizer).__name__}")
     if not optimizer.param_groups:
         raise ValueError(f"the {type(optimizer).__name__} has no param groups: there is nothing to check")
 
 
-def _enabled_codes(select, ignore) -> set[str]:
+def enabled_codes(select, ignore) -> set[str]:
     """The selected rules: all but the opt-in ones by default (OPT110, OPT111), which only their full code
     selects."""
     chosen = [code.upper() for code in select or ()]

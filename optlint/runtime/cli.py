@@ -106,7 +106,7 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
     else:
         click.echo(str(report))
     if plot_path == "-":
-        click.echo("\n" + lr_plot.terminal_chart(report))
+        click.echo("\n" + lr_plot.terminal_charts(report))
     elif plot_path:
         try:
             save_plot(lambda: lr_plot.plot_png(report, plot_path), plot_path)
@@ -127,14 +127,15 @@ def save_plot(draw, path: str) -> None:
 
 def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
                  ignore=None):
-    from optlint.runtime.api import SchedulerSimulationError, inspect_setup
+    from optlint.runtime.api import SchedulerSimulationError, inspect_setup, inspect_several
+    from optlint.runtime.several import is_several
     from optlint.runtime.simulate import Plan
 
     factory_name, setup, recorded = build_target(target, device)
+    inspect = inspect_several if is_several(setup.optimizer) else inspect_setup
     try:
-        return inspect_setup(setup.model, setup.optimizer, setup.scheduler,
-                             plan=Plan(epochs, steps_per_epoch, interval), select=select, ignore=ignore,
-                             lrs_before=recorded)
+        return inspect(setup.model, setup.optimizer, setup.scheduler, plan=Plan(epochs, steps_per_epoch, interval),
+                       select=select, ignore=ignore, lrs_before=recorded)
     except SchedulerSimulationError as exc:
         raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
                                  "or fix the scheduler") from exc
@@ -251,8 +252,9 @@ def _unpack(built, factory_name: str) -> Setup:
     from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
 
     setup = _as_setup(built, factory_name)
+    optimizers = setup.optimizer if isinstance(setup.optimizer, (list, tuple)) and setup.optimizer else [setup.optimizer]
     for role, value, cls in (("model", unwrap_model(setup.model), torch.nn.Module),
-                             ("optimizer", unwrap_optimizer(setup.optimizer)[0], torch.optim.Optimizer)):
+                             *(("optimizer", unwrap_optimizer(o)[0], torch.optim.Optimizer) for o in optimizers)):
         if not isinstance(value, cls):
             raise BadInput(f"{factory_name}() returned {_a(type(value).__name__)} where the {role} belongs",
                            SETUP_SHAPES)

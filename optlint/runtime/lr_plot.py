@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from optlint.runtime import several
 from optlint.runtime.report import SetupReport, short
 
 MARKS = "●○▲△■□◆◇"
@@ -18,13 +19,23 @@ def spans_decades(report: SetupReport) -> bool:
     return bool(positive) and max(positive) / min(positive) > 10
 
 
-def plot_png(report: SetupReport, path: str) -> None:
+def plot_png(report, path: str) -> None:
+    """One panel per optimizer (a SetupReports has several)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7.5, 4.2))
+    reports = several.parts(report)
+    figure, panels = plt.subplots(len(reports), 1, figsize=(7.5, 4.2 * len(reports)), squeeze=False)
+    for axes, shown in zip(panels[:, 0], reports):
+        _draw(axes, shown)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _draw(axes, report: SetupReport) -> None:
     for group, series in zip(report.groups, report.schedule):
         axes.plot(range(len(series)), series, label=f"{group.index}: {short(group.label)}", linewidth=1.6)
     if spans_decades(report):
@@ -37,9 +48,14 @@ def plot_png(report: SetupReport, path: str) -> None:
     scheduler = report.scheduler_name or "no scheduler"
     axes.set_title(f"{report.optimizer_name} + {scheduler}: learning rate per param group", fontsize=10)
     axes.legend(fontsize=8, loc="best")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+
+
+def terminal_charts(report) -> str:
+    """`terminal_chart` of each optimizer's report, under its name when there are several."""
+    reports = several.parts(report)
+    if len(reports) == 1:
+        return terminal_chart(reports[0])
+    return "\n\n".join(f"{shown.optimizer_name}:\n{terminal_chart(shown)}" for shown in reports)
 
 
 def terminal_chart(report: SetupReport, width: int = 60, height: int = 12) -> str:

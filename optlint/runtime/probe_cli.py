@@ -63,6 +63,9 @@ def probe_target(target: str, device: str):
     factory_name, setup, _ = build_target(target, device)
     if setup.batch is None or setup.loss_fn is None:
         raise BadInput(f"{factory_name}() returned no batch and loss function to take a step with", PROBE_SHAPES)
+    if isinstance(setup.optimizer, (list, tuple)):
+        raise BadInput(f"{factory_name}() returned {len(setup.optimizer)} optimizers; the probe steps one",
+                       "return the optimizer to probe (optlint runtime checks several at once)")
     try:
         report = probe_step(setup.model, setup.optimizer, setup.loss_fn, setup.batch)
     except Exception as exc:  # the user's forward and loss run here: report them like the factory

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import torch
 
+from optlint.runtime import several
 from optlint.runtime.naming import join_and
 from optlint.runtime.report import RuntimeFinding, SetupReport
 
@@ -40,7 +41,8 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
     except Exception as exc:  # noqa: BLE001 - the other ranks must learn of it, or they wait for this one
         report, error = None, exc
     outcomes: list = [None] * size
-    torch.distributed.all_gather_object(outcomes, (report.findings if report else None, _described(error)))
+    findings = [part.findings for part in several.parts(report)] if report else None
+    torch.distributed.all_gather_object(outcomes, (findings, _described(error)))
     failed = [(other, described) for other, (_, described) in enumerate(outcomes) if described]
     if error is not None:
         raise error
@@ -49,11 +51,15 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
         raise RankCheckError(f"the optimizer set-up check raised on rank {other}: {described}")
     shown = [report]
     torch.distributed.broadcast_object_list(shown, src=0)
-    return dataclasses.replace(
-        shown[0],
-        findings=merged([findings for findings, _ in outcomes]),
-        notes=[*shown[0].notes, f"findings of all {size} ranks; the groups and learning rates shown are rank 0's"],
-    )
+    combined = [
+        dataclasses.replace(
+            part,
+            findings=merged([per_part[index] if index < len(per_part) else [] for per_part, _ in outcomes]),
+            notes=[*part.notes, f"findings of all {size} ranks; the groups and learning rates shown are rank 0's"],
+        )
+        for index, part in enumerate(several.parts(shown[0]))
+    ]
+    return several.SetupReports(combined) if isinstance(shown[0], several.SetupReports) else combined[0]
 
 
 def merged(per_rank: list[list[RuntimeFinding]]) -> list[RuntimeFinding]:

@@ -145,6 +145,14 @@ def test_a_parameter_no_optimizer_of_a_gan_holds_is_found():
         fit(model, OptlintCallback(), max_epochs=1)
 
 
+def test_a_parameter_both_optimizers_of_a_gan_hold_is_found():
+    model = Gan()
+    model.discriminator_params = lambda: [*model.discriminator.parameters(), model.generator.bias]
+    with pytest.raises(optlint.OptimizerSetupError,
+                       match=r"OPT102 .*generator\.bias is held by optimizer 0 \(Adam\) and optimizer 1 \(Adam\)"):
+        fit(model, OptlintCallback(), max_epochs=1)
+
+
 def test_an_unknown_on_error_is_refused():
     with pytest.raises(ValueError, match="on_error must be one of raise, warn"):
         OptlintCallback(on_error="ignore")

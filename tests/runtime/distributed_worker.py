@@ -72,6 +72,15 @@ def only_rank_1_cannot_be_checked(rank: int) -> dict:
 
 
 @scenario
+def several_optimizers_rank_1_leaves_the_head_out(rank: int) -> dict:
+    model = TinyViT()
+    blocks = [p for name, p in model.named_parameters() if name.startswith("blocks.")]
+    rest = [p for name, p in model.named_parameters()
+            if not name.startswith("blocks.") and (rank == 0 or not name.startswith("head."))]
+    return outcome(lambda: optlint.assert_setup(model, [torch.optim.AdamW(blocks), torch.optim.SGD(rest)]))
+
+
+@scenario
 def a_check_on_rank_0_alone(rank: int) -> dict:
     model = TinyViT()
     if rank != 0:

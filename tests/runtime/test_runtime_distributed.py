@@ -79,9 +79,17 @@ def test_a_parameter_missing_on_rank_1_raises_the_same_error_on_every_rank(ranks
     assert "head.* (2 tensors)" in seen[0]["message"]
 
 
+def test_several_optimizers_are_checked_on_every_rank(ranks):
+    seen = [result["several_optimizers_rank_1_leaves_the_head_out"] for result in ranks]
+    assert [s["raised"] for s in seen] == ["OptimizerSetupError"] * RANKS
+    assert seen[0]["message"] == seen[1]["message"]
+    assert "on rank 1 of 2: 2 trainable parameters" in seen[0]["message"] and "head.* (2 tensors)" in seen[0]["message"]
+    assert seen[0]["message"].count("OPT101") == 1 and "AdamW" in seen[0]["message"] and "SGD" in seen[0]["message"]
+
+
 def test_a_check_that_raises_on_rank_1_raises_on_every_rank(ranks):
     rank0, rank1 = (result["only_rank_1_cannot_be_checked"] for result in ranks)
-    assert rank1 == {"raised": "TypeError", "message": "optimizer must be a torch.optim.Optimizer, got list"}
+    assert rank1 == {"raised": "TypeError", "message": "optimizer must be a torch.optim.Optimizer or a list of them, got list"}
     assert rank0["raised"] == "RankCheckError"
     assert rank0["message"] == f"the optimizer set-up check raised on rank 1: TypeError: {rank1['message']}"
 
