@@ -99,7 +99,7 @@ def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
         seen.add(key)
         fix = None
         if report.fix_title and report.edits:
-            edits = _edits(report.edits, positions, offsets, ctx.module)
+            edits = _edits(report.edits, positions, offsets, source)
             fix = Fix(report.fix_title, edits, report.safe)
         findings.append(
             Finding(
@@ -125,7 +125,7 @@ def _line_offsets(source: str) -> list[int]:
     return offsets
 
 
-def _edits(edits, positions, offsets, module: cst.Module) -> tuple[Edit, ...]:
+def _edits(edits, positions, offsets, source: str) -> tuple[Edit, ...]:
     def span(node):
         where = positions[node]
         return offsets[where.start.line - 1] + where.start.column, offsets[where.end.line - 1] + where.end.column
@@ -136,10 +136,23 @@ def _edits(edits, positions, offsets, module: cst.Module) -> tuple[Edit, ...]:
             start, end = span(edit.node)
             result.append(Edit(start, end, edit.text))
         else:
-            (a_start, a_end), (b_start, b_end) = span(edit.first), span(edit.second)
-            result.append(Edit(a_start, a_end, module.code_for_node(edit.second).strip()))
-            result.append(Edit(b_start, b_end, module.code_for_node(edit.first).strip()))
+            first, second = _with_own_comment(source, *span(edit.first)), _with_own_comment(source, *span(edit.second))
+            result.append(Edit(*first, source[slice(*second)]))
+            result.append(Edit(*second, source[slice(*first)]))
     return tuple(sorted(result, key=lambda e: e.start))
+
+
+TRAILING_COMMENT = re.compile(r"[ \t]*#[^\r\n]*")
+
+
+def _with_own_comment(source: str, start: int, end: int) -> tuple[int, int]:
+    """A swapped statement takes its trailing comment along (`sched.step()  # decay`), when it is the
+    only code on its line; inside a longer line the comment is the line's, and stays."""
+    line_start = source.rfind("\n", 0, start) + 1
+    comment = TRAILING_COMMENT.match(source, end)
+    if comment and source[line_start:start].strip() == "":
+        return start, comment.end()
+    return start, end
 
 
 def _without_noqa(findings: list[Finding], lines: list[str]) -> Iterable[Finding]:
