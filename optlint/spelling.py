@@ -28,6 +28,9 @@ ALIASES = {
     "nesterovmomentum": "nesterov",
 }
 
+# Aliases long enough that a near-miss of one is a typo of it, not another word (`rate`, `l2` are not).
+_LONG_ALIASES = {alias: name for alias, name in ALIASES.items() if len(alias) >= 7}
+
 
 def normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
@@ -47,6 +50,9 @@ def close_match(name: str, valid: list[str] | tuple[str, ...] | frozenset[str]) 
     matches = difflib.get_close_matches(key, list(by_normal), n=2, cutoff=0.8)
     if len(matches) == 1 or (len(matches) == 2 and _clearly_better(key, *matches)):
         return by_normal[matches[0]]
+    misspelt = difflib.get_close_matches(key, list(_LONG_ALIASES), n=1, cutoff=0.9)  # `learing_rate`
+    if misspelt and _LONG_ALIASES[misspelt[0]] in valid:
+        return _LONG_ALIASES[misspelt[0]]
     return None
 
 

@@ -25,6 +25,8 @@ def classes_built(source: str) -> list:
         "from torch import optim\noptim.Adam(p)",
         "from torch.optim import Adam as A\nA(p)",
         "def build():\n    from torch.optim import Adam\n    return Adam(p)",
+        # The same module imported twice, in two forms, is still torch's.
+        "import torch.optim as optim\nfrom torch import optim\noptim.Adam(p)",
     ],
 )
 def test_optimizer_class_resolves_through_every_import_form(source):
@@ -55,6 +57,10 @@ def test_scheduler_class_resolves_through_every_import_form(source):
         "Adam(p)",
         # Relative imports are the project's own modules.
         "from .optim import Adam\nAdam(p)",
+        # Imported from two places (an optional dependency and its fallback): either may be bound.
+        "try:\n    from apex.optimizers import FusedAdam as Adam\nexcept ImportError:\n"
+        "    from torch.optim import Adam\nAdam(p)",
+        "if fast:\n    import torch_optimizer as optim\nelse:\n    import torch.optim as optim\noptim.Adam(p)",
     ],
 )
 def test_names_that_are_not_torch_classes_stay_unresolved(source):

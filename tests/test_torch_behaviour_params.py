@@ -131,6 +131,21 @@ def test_siblings_direct_parameters_replaced_submodules_and_other_optimizers_do_
     assert len(opt.param_groups) == 2
 
 
+@pytest.mark.parametrize("attach", [
+    lambda net, name, module: net.add_module(name, module),
+    lambda net, name, module: net.register_module(name, module),
+    setattr,
+])
+def test_a_child_attached_by_add_module_or_setattr_is_new_after_the_optimizer(attach):
+    net = Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    attach(net, "fc", nn.Linear(4, 3))  # replaces the old head: new parameters
+    attach(net, "extra", nn.Linear(4, 3))  # a new child
+    opt.add_param_group({"params": net.fc.parameters()})
+    opt.add_param_group({"params": net.extra.parameters()})
+    assert len(opt.param_groups) == 3
+
+
 # -- OPT009: a parameter generator used twice -----------------------------------------------------
 def test_parameters_is_a_generator_that_a_second_optimizer_finds_empty():
     params = Net().parameters()

@@ -480,10 +480,10 @@ class _Collector(cst.CSTVisitor):
             if alias.asname is not None:
                 local = dotted(alias.asname.name)
                 if local:
-                    self.scope.imports[local] = full
+                    self._import(local, full)
             else:
                 head = full.split(".")[0]
-                self.scope.imports[head] = head
+                self._import(head, head)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None:
@@ -500,7 +500,14 @@ class _Collector(cst.CSTVisitor):
             name = dotted(alias.name)
             local = dotted(alias.asname.name) if alias.asname else name
             if name and local:
-                self.scope.imports[local] = f"{module}.{name}"
+                self._import(local, f"{module}.{name}")
+
+    def _import(self, local: str, qualname: str) -> None:
+        """A name imported twice from different places (`try: from apex... except ImportError: from
+        torch.optim import Adam`) may hold either: like a name also bound otherwise, it resolves to nothing."""
+        if self.scope.imports.get(local, qualname) != qualname:
+            self.scope.bound.add(local)
+        self.scope.imports[local] = qualname
 
     # bindings
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -564,3 +571,23 @@ class _Collector(cst.CSTVisitor):
     # calls
     def visit_Call(self, node: cst.Call) -> None:
         self.model.calls.append(CallSite(node, self.scope, self._tick(), self.loop_depth))
+        store = _child_module_store(node)
+        if store is not None:
+            self.model.attribute_stores.append(store)
+
+
+_ADD_CHILD = ("add_module", "register_module")
+
+
+def _child_module_store(call: cst.Call) -> cst.Attribute | None:
+    """`m.add_module("head", ...)` and `setattr(m, "head", ...)` assign `m.head` as `m.head = ...` does."""
+    args = [a.value for a in call.args if a.keyword is None and not a.star]
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in _ADD_CHILD and len(args) == 2:
+        owner, name = call.func.value, args[0]
+    elif isinstance(call.func, cst.Name) and call.func.value == "setattr" and len(args) == 3:
+        owner, name = args[0], args[1]
+    else:
+        return None
+    if not isinstance(name, cst.SimpleString) or not isinstance(name.evaluated_value, str):
+        return None
+    return cst.Attribute(value=owner, attr=cst.Name(name.evaluated_value))

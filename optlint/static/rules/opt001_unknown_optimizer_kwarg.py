@@ -17,6 +17,9 @@ class UnknownOptimizerKwarg(UnknownKeywordRule):
         # A user class that shadows torch's name has its own signature.
         "from torch.optim import Optimizer\nclass Adam(Optimizer):\n    pass\nopt = Adam(p, learning_rate=1)",
         "import torch\nopt = torch.optim.AdamW(model.parameters(), **cfg)",
+        # An optional dependency with a torch fallback: the name may be either class.
+        "try:\n    from transformers import AdamW\nexcept ImportError:\n    from torch.optim import AdamW\n"
+        "opt = AdamW(params, lr=5e-5, correct_bias=False)",
     )
     INVALID = (
         "import torch\nopt = torch.optim.Adam(model.parameters(), learning_rate=1e-3)",

@@ -47,6 +47,8 @@ class UnknownParamGroupKey(Rule):
         "opt.add_param_group({'params': h, 'lr_': 1e-3})",
         # The TF/BERT name of weight decay: an alias, even though it extends the real name.
         "import torch\nopt = torch.optim.AdamW([{'params': a, 'weight_decay_rate': 0.01}])",
+        # A typo of an alias.
+        "import torch\nopt = torch.optim.SGD([{'params': a, 'learing_rate': 0.01}], lr=0.1)",
     )
 
     def check(self, ctx) -> None:

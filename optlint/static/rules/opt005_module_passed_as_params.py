@@ -35,6 +35,7 @@ class ModulePassedAsParams(Rule):
         # `model` bound to what may well be parameters.
         "import torch\nmodel = get_trainable_params(net)\nopt = torch.optim.SGD(model, lr=0.1)",
         "import torch\nnet = [p for p in backbone.parameters() if p.requires_grad]\nopt = torch.optim.SGD(net, lr=0.1)",
+        "import torch\ndef build(params_or_model, lr):\n    return torch.optim.SGD(params_or_model, lr=lr)",
         # An attribute of a class from elsewhere, and a conventional name inside a list.
         "import torch\nopt = torch.optim.SGD([backbone.stem, model], lr=0.1)",
         # A same-file class whose attribute holds a tensor, not a module.
@@ -109,8 +110,8 @@ class ModulePassedAsParams(Rule):
 def _named_model(model, expr: cst.BaseExpression, scope) -> bool:
     """A plain name that says "model", bound to nothing that says otherwise: a parameter, a loop
     variable, or calls like `timm.create_model(...)`, `accelerator.prepare(model)`."""
-    if not (isinstance(expr, cst.Name) and _MODEL_NAME.search(expr.value)):
-        return False
+    if not (isinstance(expr, cst.Name) and _MODEL_NAME.search(expr.value)) or "param" in expr.value.lower():
+        return False  # `params_or_model`, `param_net`: the name itself says it may be parameters
     values = [a.value for a in model.assignments_of(expr, scope)]
     callees = [terminal_name(v.func) if isinstance(v, cst.Call) else None for v in values]
     return all(callee is not None and not _PARAMETER_ISH.search(callee) for callee in callees)

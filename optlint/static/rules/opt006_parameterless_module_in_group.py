@@ -40,6 +40,9 @@ class ParameterlessModuleInGroup(Rule):
         "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
         "        super().__init__()\n        self.head = nn.Identity()\nmodel = Net()\n"
         "model.head = nn.Linear(512, 10)\nopt = torch.optim.SGD([{'params': model.head.parameters()}], lr=0.1)",
+        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.head = nn.Identity()\nmodel = Net()\n"
+        "model.add_module('head', nn.Linear(512, 10))\nopt = torch.optim.SGD(model.head.parameters(), lr=0.1)",
         # An empty Sequential filled later is a container, not a parameterless module.
         "import torch\nfrom torch import nn\nhead = nn.Sequential()\nhead.append(nn.Linear(4, 2))\n"
         "opt = torch.optim.SGD(head.parameters(), lr=0.1)",

@@ -54,6 +54,8 @@ class OverlappingParamGroups(Rule):
         # A new head replaces the old one after the optimizer was built: its parameters are new.
         "import torch\nfrom torch import nn\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
         "model.fc = nn.Linear(512, 20)\nopt.add_param_group({'params': model.fc.parameters()})",
+        "import torch\nfrom torch import nn\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "setattr(model, 'fc', nn.Linear(512, 20))\nopt.add_param_group({'params': model.fc.parameters()})",
         # `model` in two functions is two different objects.
         "import torch\ndef a(model):\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n"
         "def b(model, opt):\n    opt.add_param_group({'params': model.fc.parameters()})",
