@@ -89,6 +89,16 @@ def test_frozen_backbone_inside_the_group_of_the_head_is_a_warning():
     assert "backbone.* (8 tensors)" in found.message and "group 0" in found.message
 
 
+def test_tensor_learning_rates_are_shown_as_numbers():
+    model = Classifier()
+    model.backbone.requires_grad_(False)
+    optimizer = torch.optim.Adam([{"params": model.parameters(), "lr": torch.tensor(1e-5)},
+                                  {"params": model.act.parameters(), "lr": torch.tensor(1e-3), "weight_decay": 0.0}])
+    report = optlint.check_setup(model, optimizer)
+    assert "with this group's lr=1e-05 the moment" in finding(report, "OPT103").message
+    assert "its settings (lr=0.001, weight_decay=0.0)" in finding(report, "OPT105").message
+
+
 def test_frozen_group_staged_for_unfreezing_is_not_flagged():
     model = Classifier()
     model.backbone.requires_grad_(False)
