@@ -114,8 +114,8 @@ def test_check_leaves_the_random_streams_of_a_seeded_run_where_they_were(as_fact
     torch.manual_seed(0)
     random.seed(0)
     optlint.check_setup(model, optimizer, scheduler, epochs=3)
-    assert (random.random(), float(torch.rand(()))) == (random.Random(0).random(),
-                                                       float(torch.rand((), generator=torch.Generator().manual_seed(0))))
+    seeded = torch.Generator().manual_seed(0)
+    assert (random.random(), float(torch.rand(()))) == (random.Random(0).random(), float(torch.rand((), generator=seeded)))
 
 
 def test_check_leaves_numpy_random_stream_where_it_was():
