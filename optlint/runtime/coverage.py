@@ -159,10 +159,11 @@ def _foreign(coverage: Coverage):
     groups = sorted({coverage.group_of[key] for key in coverage.foreign})
     yield RuntimeFinding(
         "OPT104",
-        f"{_count(coverage.foreign, 'tensor')} in group {join_and(groups)} {_verb(coverage.foreign, 'is', 'are')} "
-        f"not parameters of the model{_same_shapes(coverage, left_out)}: they belong to a module replaced after "
-        f"the optimizer was built, or to another copy of the model ({COPY_OF_MODEL}); stepping them never "
-        "changes this model.",
+        f"{_count(coverage.foreign, 'tensor')} in group {join_and(groups)} "
+        f"{_verb(coverage.foreign, 'is not a parameter', 'are not parameters')} of the model"
+        f"{_same_shapes(coverage, left_out)}: {_verb(coverage.foreign, 'it belongs', 'they belong')} to a module "
+        f"replaced after the optimizer was built, or to another copy of the model ({COPY_OF_MODEL}); stepping "
+        f"{_verb(coverage.foreign, 'it', 'them')} never changes this model.",
         hint="build the optimizer from the model you train, after the last copy, re-instantiation or sharding "
         "(fully_shard): torch.optim.AdamW(model.parameters(), ...)",
     )

@@ -125,6 +125,18 @@ def test_head_replaced_after_the_optimizer_was_built():
     assert "(same shapes as head.* (2 tensors))" in finding(report, "OPT104").message
 
 
+def test_weight_norm_applied_after_the_optimizer_leaves_the_old_weight_in_it():
+    """The parametrization replaces `weight` by new tensors (original0, original1): the optimizer holds the old one."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    optimizer = torch.optim.Adam(model.parameters())
+    nn.utils.parametrizations.weight_norm(model[0])
+    report = optlint.check_setup(model, optimizer)
+    assert "in no param group: 0.parametrizations.* (2 tensors)" in finding(report, "OPT101").message
+    assert finding(report, "OPT104").message.startswith(
+        "1 tensor in group 0 is not a parameter of the model (same shapes as 0.parametrizations.weight.original1): "
+        "it belongs to")
+
+
 def test_moving_the_model_after_building_the_optimizer_keeps_identity():
     model = TinyViT()
     optimizer = torch.optim.AdamW(model.parameters())
