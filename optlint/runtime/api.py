@@ -15,7 +15,7 @@ from optlint.runtime.codes import RUNTIME_RULES, selector_problem
 from optlint.runtime.coverage import Coverage, check_coverage
 from optlint.runtime.keys import check_group_keys
 from optlint.runtime.naming import common_prefix
-from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport, every
+from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport, every, setting
 from optlint.runtime.several import SetupReports
 from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
 from optlint.runtime.weight_decay import weight_decay_findings
@@ -205,7 +205,7 @@ def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
         key = _distinguishing_key([groups[i] for i in same])
         if key:
             for i in same:
-                labels[i] = f"{label} {SHORT_KEYS.get(key, key)}={groups[i][key]!r}"
+                labels[i] = f"{label} {SHORT_KEYS.get(key, key)}={setting(groups[i][key])}"
     return labels
 
 
@@ -229,7 +229,7 @@ def _distinguishing_key(groups: list[dict]) -> str | None:
     keys = [k for k in DISTINGUISHING_KEYS if k in groups[0]]
     keys += sorted(k for k in groups[0] if isinstance(k, str) and k not in NOT_SETTINGS and k not in keys)
     for key in keys:
-        values = [repr(g.get(key)) for g in groups]
+        values = [setting(g.get(key)) for g in groups]
         if len(set(values)) == len(values):
             return key
     return None

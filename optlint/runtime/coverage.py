@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from optlint.runtime.naming import ModuleTree, describe, join_and
-from optlint.runtime.report import RuntimeFinding
+from optlint.runtime.report import RuntimeFinding, setting
 from optlint.runtime.unwrap import user_named_parameters
 
 REQUIRES_GRAD = operator.attrgetter("requires_grad")
@@ -142,7 +142,7 @@ def _frozen_beside_trainable(coverage: Coverage, param_groups: list[dict]):
             f"{describe(coverage.tree.fold(frozen))} {_verb(frozen, 'has', 'have')} requires_grad=False but "
             f"{_verb(frozen, 'sits', 'sit')} in group {index} beside trainable tensors: skipped while frozen, "
             f"{_verb(frozen, 'it trains', 'they train')} again with this group's "
-            f"lr={param_groups[index].get('lr')!r} the moment anything sets requires_grad=True.",
+            f"lr={setting(param_groups[index].get('lr'))} the moment anything sets requires_grad=True.",
             hint="build the optimizer from trainable tensors only: [p for p in model.parameters() if p.requires_grad]",
         )
 
@@ -159,10 +159,11 @@ def _foreign(coverage: Coverage):
     groups = sorted({coverage.group_of[key] for key in coverage.foreign})
     yield RuntimeFinding(
         "OPT104",
-        f"{_count(coverage.foreign, 'tensor')} in group {join_and(groups)} {_verb(coverage.foreign, 'is', 'are')} "
-        f"not parameters of the model{_same_shapes(coverage, left_out)}: they belong to a module replaced after "
-        f"the optimizer was built, or to another copy of the model ({COPY_OF_MODEL}); stepping them never "
-        "changes this model.",
+        f"{_count(coverage.foreign, 'tensor')} in group {join_and(groups)} "
+        f"{_verb(coverage.foreign, 'is not a parameter', 'are not parameters')} of the model"
+        f"{_same_shapes(coverage, left_out)}: {_verb(coverage.foreign, 'it belongs', 'they belong')} to a module "
+        f"replaced after the optimizer was built, or to another copy of the model ({COPY_OF_MODEL}); stepping "
+        f"{_verb(coverage.foreign, 'it', 'them')} never changes this model.",
         hint="build the optimizer from the model you train, after the last copy, re-instantiation or sharding "
         "(fully_shard): torch.optim.AdamW(model.parameters(), ...)",
     )
@@ -187,7 +188,7 @@ def _same_shapes(coverage: Coverage, left_out: list) -> str:
 def _empty_groups(param_groups):
     for index, group in enumerate(param_groups):
         if not group["params"]:
-            settings = ", ".join(f"{k}={group[k]!r}" for k in ("lr", "weight_decay") if k in group)
+            settings = ", ".join(f"{k}={setting(group[k])}" for k in ("lr", "weight_decay") if k in group)
             yield RuntimeFinding(
                 "OPT105",
                 f"group {index} holds no tensors: its settings ({settings}) apply to nothing. It was probably built "

@@ -7,7 +7,7 @@ optimizer's default `lr`. Keys that match nothing (`name`, `layer_id`) are user 
 from __future__ import annotations
 
 from optlint import facts
-from optlint.runtime.report import RuntimeFinding
+from optlint.runtime.report import RuntimeFinding, setting
 from optlint.spelling import close_match
 
 
@@ -36,7 +36,7 @@ def valid_group_keys(optimizer) -> frozenset[str]:
 def _finding(index: int, key: str, meant: str, group: dict, optimizer, cls: str) -> RuntimeFinding:
     if meant in group:
         default = " (the optimizer's default)" if group[meant] is optimizer.defaults.get(meant, object()) else ""
-        runs = f": the group runs with {meant}={group[meant]!r}{default}"
+        runs = f": the group runs with {meant}={setting(group[meant])}{default}"
     else:
         runs = ""
     return RuntimeFinding(

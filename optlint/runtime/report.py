@@ -128,6 +128,14 @@ class SetupReport:
         return "\n".join(lines)
 
 
+def setting(value) -> str:
+    """A group setting as the user reads it: a one-element tensor (a tensor lr) shows its number, not `tensor(0.0010)`,
+    to the precision of the LR table (a float32 1e-5 is 9.99999974e-06)."""
+    if hasattr(value, "item") and callable(getattr(value, "numel", None)) and value.numel() == 1:
+        return f"{value.item():.4g}"
+    return repr(value)
+
+
 def every(interval: str, frequency: int) -> str:
     """`every epoch`, `every 3 steps`."""
     return f"every {interval}" if frequency == 1 else f"every {frequency} {interval}s"

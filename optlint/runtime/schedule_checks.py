@@ -8,7 +8,8 @@ from optlint.runtime.naming import join_and
 from optlint.runtime.report import RuntimeFinding
 from optlint.runtime.simulate import Preview
 
-FROM_SCALAR = {"OneCycleLR": "max_lr", "CyclicLR": "base_lr and max_lr"}
+# The arguments whose one value for every group overwrites the groups' own LRs.
+SHARED_ARGUMENTS = {"OneCycleLR": "max_lr", "CyclicLR": "base_lr and max_lr"}
 
 
 def flattened_lrs(preview: Preview, lrs_before: list[float] | None, labels: list[str],
@@ -19,25 +20,27 @@ def flattened_lrs(preview: Preview, lrs_before: list[float] | None, labels: list
         return []
     schedule, name = preview.schedule, preview.scheduler_name
     groups = [g for g in range(len(schedule)) if live[g] and schedule[g]]
-    collapsed = [g for g in groups
-                 if any(lrs_before[g] != lrs_before[h] and schedule[g] == schedule[h] for h in groups)]
+    # A 0-lr group that trains has its own finding: it is not also counted among the collapsed ones.
+    awakened = [g for g in groups if lrs_before[g] == 0 and any(lr != 0 for lr in schedule[g])]
+    others = [g for g in groups if g not in awakened]
+    collapsed = [g for g in others
+                 if any(lrs_before[g] != lrs_before[h] and schedule[g] == schedule[h] for h in others)]
     findings = []
     if collapsed:
-        source = f" from its scalar {FROM_SCALAR[name]}" if name in FROM_SCALAR else ""
+        source = f" with the same {SHARED_ARGUMENTS[name]} for every group" if name in SHARED_ARGUMENTS else ""
         findings.append(RuntimeFinding(
             "OPT107",
             f"groups {_numbers(collapsed, labels)} had learning rates {_lrs([lrs_before[g] for g in collapsed])} "
             f"before {name} was built, and run at one LR at every simulated step: {name} overwrote them{source}.",
             hint=_per_group_hint(name, lrs_before),
         ))
-    for g in groups:
-        if lrs_before[g] == 0 and any(lr != 0 for lr in schedule[g]):
-            findings.append(RuntimeFinding(
-                "OPT107",
-                f"group {_group(g, labels)} had lr=0 before {name} was built, and trains at up to "
-                f"{max(schedule[g]):.4g} under the schedule.",
-                hint="freeze it with requires_grad_(False) instead of lr=0, or give the scheduler 0 for that group",
-            ))
+    for g in awakened:
+        findings.append(RuntimeFinding(
+            "OPT107",
+            f"group {_group(g, labels)} had lr=0 before {name} was built, and trains at up to "
+            f"{max(schedule[g]):.4g} under the schedule.",
+            hint="freeze it with requires_grad_(False) instead of lr=0, or give the scheduler 0 for that group",
+        ))
     return findings
 
 
@@ -49,7 +52,7 @@ def invalid_lrs(preview: Preview, labels: list[str], steps_per_epoch: int) -> li
         return []
     k, g, lr = firsts[0]
     others = [h for h, lrs in enumerate(preview.schedule) if h != g and any(x < 0 or not math.isfinite(x) for x in lrs)]
-    also = f" (groups {_numbers(others)} too)" if others else ""
+    also = f" ({'group' if len(others) == 1 else 'groups'} {_numbers(others, labels)} too)" if others else ""
     if lr < 0:
         why = ("a negative LR climbs the loss instead of descending it, and torch checks LRs only when the "
                "optimizer is built")

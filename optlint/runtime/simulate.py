@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import random
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -87,7 +89,7 @@ def preview(optimizer, aliases: list, scheduler, *, keep: dict[int, object], pla
     """
     if scheduler is None:
         return Preview(constant(lr_list(optimizer), plan.steps), plan.resolved(None))
-    with quiet():
+    with quiet(), random_state_kept():
         standin = make_standin(optimizer, keep)
         if is_scheduler(scheduler):
             replay = rebound_copy(scheduler, aliases, standin, keep)
@@ -168,6 +170,22 @@ def quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@contextlib.contextmanager
+def random_state_kept():
+    """The replay runs user code (lambdas, a factory, a subclass): whatever it draws must not shift the random
+    streams of the real run, or a seeded training would differ with and without the check."""
+    numpy = sys.modules.get("numpy")  # only if the user imported it: never import it here
+    saved = random.getstate(), numpy.random.get_state() if numpy else None
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            yield
+    finally:
+        random.setstate(saved[0])
+        if numpy:
+            numpy.random.set_state(saved[1])
 
 
 def make_standin(optimizer, keep: dict[int, object]):

@@ -89,6 +89,16 @@ def test_frozen_backbone_inside_the_group_of_the_head_is_a_warning():
     assert "backbone.* (8 tensors)" in found.message and "group 0" in found.message
 
 
+def test_tensor_learning_rates_are_shown_as_numbers():
+    model = Classifier()
+    model.backbone.requires_grad_(False)
+    optimizer = torch.optim.Adam([{"params": model.parameters(), "lr": torch.tensor(1e-5)},
+                                  {"params": model.act.parameters(), "lr": torch.tensor(1e-3), "weight_decay": 0.0}])
+    report = optlint.check_setup(model, optimizer)
+    assert "with this group's lr=1e-05 the moment" in finding(report, "OPT103").message
+    assert "its settings (lr=0.001, weight_decay=0.0)" in finding(report, "OPT105").message
+
+
 def test_frozen_group_staged_for_unfreezing_is_not_flagged():
     model = Classifier()
     model.backbone.requires_grad_(False)
@@ -113,6 +123,18 @@ def test_head_replaced_after_the_optimizer_was_built():
     report = optlint.check_setup(model, optimizer)
     assert codes(report) == ["OPT101", "OPT104"]
     assert "(same shapes as head.* (2 tensors))" in finding(report, "OPT104").message
+
+
+def test_weight_norm_applied_after_the_optimizer_leaves_the_old_weight_in_it():
+    """The parametrization replaces `weight` by new tensors (original0, original1): the optimizer holds the old one."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    optimizer = torch.optim.Adam(model.parameters())
+    nn.utils.parametrizations.weight_norm(model[0])
+    report = optlint.check_setup(model, optimizer)
+    assert "in no param group: 0.parametrizations.* (2 tensors)" in finding(report, "OPT101").message
+    assert finding(report, "OPT104").message.startswith(
+        "1 tensor in group 0 is not a parameter of the model (same shapes as 0.parametrizations.weight.original1): "
+        "it belongs to")
 
 
 def test_moving_the_model_after_building_the_optimizer_keeps_identity():

@@ -4,6 +4,7 @@ for every scheduler class of the installed torch, and leaves the real objects ex
 from __future__ import annotations
 
 import copy
+import random
 import warnings
 
 import pytest
@@ -99,6 +100,32 @@ def test_check_leaves_the_real_objects_exactly_as_they_were_and_warns_nothing(na
     assert_same(optimizer.param_groups, groups_before)
     assert all(all(a is b for a, b in zip(g["params"], tensors, strict=True))
                for g, tensors in zip(optimizer.param_groups, tensors_before, strict=True))
+
+
+@pytest.mark.parametrize("as_factory", [False, True], ids=["instance", "factory"])
+def test_check_leaves_the_random_streams_of_a_seeded_run_where_they_were(as_factory):
+    """A schedule with noise draws from the global generators; the preview runs it, the real run must not notice."""
+    def noisy(optimizer):
+        return S.LambdaLR(optimizer, lambda epoch: 1.0 + 0.01 * random.random() + 0.01 * float(torch.rand(())))
+
+    model = TinyViT()
+    optimizer = make_optimizer(model)
+    scheduler = noisy if as_factory else noisy(optimizer)
+    torch.manual_seed(0)
+    random.seed(0)
+    optlint.check_setup(model, optimizer, scheduler, epochs=3)
+    seeded = torch.Generator().manual_seed(0)
+    assert (random.random(), float(torch.rand(()))) == (random.Random(0).random(), float(torch.rand((), generator=seeded)))
+
+
+def test_check_leaves_numpy_random_stream_where_it_was():
+    numpy = pytest.importorskip("numpy")
+    model = TinyViT()
+    optimizer = make_optimizer(model)
+    scheduler = S.LambdaLR(optimizer, lambda epoch: 1.0 + 0.01 * numpy.random.rand())
+    numpy.random.seed(0)
+    optlint.check_setup(model, optimizer, scheduler, epochs=3)
+    assert numpy.random.rand() == numpy.random.RandomState(0).rand()
 
 
 def test_torch_still_warns_about_the_real_loop_after_a_check():

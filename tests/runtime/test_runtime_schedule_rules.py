@@ -72,8 +72,17 @@ def test_group_frozen_with_lr_zero_trains_under_onecycle():
                                  {"params": model.head.parameters(), "lr": 0.1}], momentum=0.9)
     report = optlint.check_setup(model, optimizer, lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=20),
                                  epochs=2, steps_per_epoch=5)
-    messages = [f.message for f in report.findings if f.code == "OPT107"]
-    assert any("had lr=0 before OneCycleLR was built, and trains at up to" in m for m in messages)
+    assert report.schedule[0] == report.schedule[1]  # collapsed too, but the lr=0 finding says it all: one finding
+    message = finding(report, "OPT107").message
+    assert "group 0 (backbone.*) had lr=0 before OneCycleLR was built, and trains at up to 0.1" in message
+
+
+def test_equal_peaks_given_as_a_list_are_not_called_a_scalar():
+    model, optimizer = finetune()
+    report = optlint.check_setup(model, optimizer, lambda o: S.OneCycleLR(o, max_lr=[1e-3, 1e-3], total_steps=50))
+    message = finding(report, "OPT107").message
+    assert "OneCycleLR overwrote them with the same max_lr for every group" in message
+    assert "scalar" not in message
 
 
 def test_lr_zero_group_stays_at_zero_under_cosine():
@@ -98,7 +107,7 @@ def test_negative_lambda_lr_is_found_with_group_and_epoch():
     report = optlint.check_setup(model, optimizer, scheduler, epochs=8)
     found = finding(report, "OPT108")
     assert "group 0" in found.message and "at epoch 5 (optimizer step 5)" in found.message
-    assert "(groups 1 too)" in found.message
+    assert "(group 1 (head.*) too)" in found.message
     assert not report.ok
 
 
