@@ -28,7 +28,7 @@ _SHORT_CIRCUITS = {"any", "all", "next"}
 class _Iterator:
     source: cst.BaseExpression  # `model.parameters()`
     used_by: cst.CSTNode | None = None  # the first use, which exhausted it
-    partly: bool = False  # that use may have left items: a lazy wrapper bound to a name, any(), all(), next()
+    lazily: bool = False  # that use only wrapped it in another iterator bound to a name: nothing read yet
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,32 @@ class ReusedParameterGenerator(Rule):
         "import torch\nparams = model.parameters()\nfor name in ('fused', 'plain'):\n    try:\n"
         "        opt = torch.optim.AdamW(params, fused=name == 'fused')\n        break\n"
         "    except RuntimeError:\n        continue",
+        # timm-style decay/no-decay split: one loop reads the generator once.
+        "import torch\ndecay, no_decay = [], []\nnamed = model.named_parameters()\nfor name, p in named:\n"
+        "    if not p.requires_grad:\n        continue\n"
+        "    (no_decay if p.ndim <= 1 or name.endswith('.bias') else decay).append(p)\n"
+        "opt = torch.optim.AdamW([{'params': no_decay, 'weight_decay': 0.0}, {'params': decay}])",
+        # HF `get_parameter_names` style, materialised once.
+        "import torch\nnamed = list(model.named_parameters())\ndecay_names = get_parameter_names(model, [LayerNorm])\n"
+        "groups = [{'params': [p for n, p in named if n in decay_names], 'weight_decay': 0.01},\n"
+        "          {'params': [p for n, p in named if n not in decay_names], 'weight_decay': 0.0}]\n"
+        "opt = torch.optim.AdamW(groups, lr=5e-5)",
+        # The second read is a count, which feeds no group.
+        "import torch\nnamed = model.named_parameters()\ntrainable = [p for n, p in named if p.requires_grad]\n"
+        "frozen = sum(p.numel() for n, p in named)\nopt = torch.optim.AdamW(trainable)",
+        # The first read only wraps the generator; the list comprehension reads it first.
+        "import torch\nnamed = model.named_parameters()\ndecay = (p for n, p in named if 'bias' not in n)\n"
+        "no_decay = [p for n, p in named if 'bias' in n]\nopt = torch.optim.AdamW([{'params': no_decay, 'lr': 0.0}])",
+        # `any()` may stop at the first parameter: what follows is not known to be empty.
+        "import torch\nparams = model.parameters()\nif not any(p.requires_grad for p in params):\n"
+        "    raise ValueError('all frozen')\nopt = torch.optim.SGD([p for p in params if p.requires_grad], lr=0.1)",
+        # The empty list is filled afterwards.
+        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if p.ndim > 1]\n"
+        "no_decay = [p for n, p in named if p.ndim <= 1]\nno_decay.extend(model.norm.parameters())\n"
+        "opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])",
+        # The first read runs only if a nested function is called.
+        "import torch\nnamed = model.named_parameters()\ndef log_names():\n    print([n for n, _ in named])\n"
+        "opt = torch.optim.AdamW([p for n, p in named if p.requires_grad])",
     )
     INVALID = (
         # Two optimizers.
@@ -98,6 +124,31 @@ class ReusedParameterGenerator(Rule):
         # A for-loop over it, then a group.
         "import torch\ndef setup(model):\n    params = model.parameters()\n    for p in params:\n"
         "        p.requires_grad_(True)\n    return torch.optim.SGD([{'params': params, 'lr': 0.1}])",
+        # A decay/no-decay split from one `named_parameters()`: the second comprehension is empty.
+        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if not n.endswith('bias')]\n"
+        "no_decay = [p for n, p in named if n.endswith('bias')]\n"
+        "opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])",
+        # The same split through a list of groups.
+        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if p.ndim >= 2]\n"
+        "no_decay = [p for n, p in named if p.ndim < 2]\n"
+        "groups = [{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}]\nopt = torch.optim.AdamW(groups)",
+        # HF `get_parameter_names` style, the generator hoisted into a name.
+        "import torch\ndef create_optimizer(model, decay_names):\n    named = model.named_parameters()\n"
+        "    decayed = [p for n, p in named if n in decay_names and p.requires_grad]\n"
+        "    undecayed = [p for n, p in named if n not in decay_names and p.requires_grad]\n"
+        "    return torch.optim.AdamW([{'params': decayed, 'weight_decay': 0.01},\n"
+        "                              {'params': undecayed, 'weight_decay': 0.0}], lr=5e-5)",
+        # Filtering by requires_grad after a parameter count.
+        "import torch\nparams = model.parameters()\nprint(sum(p.numel() for p in params))\n"
+        "trainable = list(filter(lambda p: p.requires_grad, params))\nopt = torch.optim.Adam(trainable, lr=1e-3)",
+        # timm-style loop filling `no_decay` after a comprehension read the generator.
+        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if p.ndim > 1]\n"
+        "no_decay = []\nfor n, p in named:\n    if p.ndim <= 1:\n        no_decay.append(p)\n"
+        "opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])",
+        # A head group added later (gradual unfreezing).
+        "import torch\nnamed = model.named_parameters()\nbody = [p for n, p in named if not n.startswith('head')]\n"
+        "head = [p for n, p in named if n.startswith('head')]\nopt = torch.optim.SGD(body, lr=0.01)\n"
+        "opt.add_param_group({'params': head, 'lr': 0.1})",
     )
 
     def check(self, ctx) -> None:
@@ -312,15 +363,15 @@ class _Uses(FlowWalker):
         held = state.get(name.value)
         if isinstance(held, _Empty):
             return self._use_empty(name, held, kind, state)
-        if held is None:
-            return state
+        if held is None or id(name) in self.short_circuited:
+            return state  # any()/all()/next() may stop early: not known to exhaust it
         carrier = self.carriers.get(id(name))
         if held.used_by is None:
             lazily = carrier is not None and _is_one_shot(self.model, carrier.value, self.scope)
-            state[name.value] = replace(held, used_by=name, partly=lazily or id(name) in self.short_circuited)
+            state[name.value] = replace(held, used_by=name, lazily=lazily)
         elif kind != OTHER_USE:
             self._report(name, held, kind)
-        elif carrier is not None and not held.partly:
+        elif carrier is not None and not held.lazily:
             state[carrier.holder] = _Empty(carrier.holder, carrier.value, name, held)
         return state
 
@@ -343,7 +394,7 @@ class _Uses(FlowWalker):
     def _For(self, node: cst.For, state: State) -> Paths:
         """A loop over an exhausted iterator never runs its body: the lists it fills stay empty."""
         held = state.get(node.iter.value) if isinstance(node.iter, cst.Name) else None
-        if not isinstance(held, _Iterator) or held.used_by is None or held.partly:
+        if not isinstance(held, _Iterator) or held.used_by is None or held.lazily:
             return super()._For(node, state)
         state = self.iterate(node.iter, state)
         for holder in {m[0].value for c in calls_in(node.body) if (m := call_method(c)) and isinstance(m[0], cst.Name)}:
