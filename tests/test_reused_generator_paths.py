@@ -151,6 +151,12 @@ EXHAUSTED_ON_EVERY_PATH = [
     ),
 ]
 
+def split_then(middle: str) -> str:
+    """A decay/no-decay split whose second read `middle` makes safe, then the optimizer."""
+    head = "named = m.named_parameters()\ndecay = [p for n, p in named if p.ndim > 1]\n"
+    return head + textwrap.dedent(middle) + "o = optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])\n"
+
+
 NOT_EXHAUSTED_ON_EVERY_PATH = [
     pytest.param(
         """\
@@ -322,26 +328,14 @@ NOT_EXHAUSTED_ON_EVERY_PATH = [
         """,
         id="derived-empty-on-one-branch-only",
     ),
-    pytest.param(
-        """\
-        named = m.named_parameters()
-        decay = [p for n, p in named if p.ndim > 1]
+    pytest.param(split_then("""\
         named = m.named_parameters()
         no_decay = [p for n, p in named if p.ndim <= 1]
-        o = optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])
-        """,
-        id="derived-after-rebinding",
-    ),
-    pytest.param(
-        """\
-        named = m.named_parameters()
-        decay = [p for n, p in named if p.ndim > 1]
+        """), id="derived-after-rebinding"),
+    pytest.param(split_then("""\
         no_decay = [p for n, p in named if p.ndim <= 1]
         add_norm_weights(no_decay, m)
-        o = optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])
-        """,
-        id="derived-list-handed-to-a-function-that-may-fill-it",
-    ),
+        """), id="derived-list-handed-to-a-function-that-may-fill-it"),
     pytest.param(
         """\
         named = m.named_parameters()
