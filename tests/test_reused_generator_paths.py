@@ -10,7 +10,7 @@ from optlint.static.engine import lint_source
 from optlint.static.rules import all_rules
 
 RULE = next(r for r in all_rules() if r.code == "OPT009")
-HEADER = "import torch\nfrom torch import optim\n"
+HEADER = "import itertools\nimport torch\nfrom torch import optim\n"
 
 EXHAUSTED_ON_EVERY_PATH = [
     pytest.param(
@@ -131,7 +131,31 @@ EXHAUSTED_ON_EVERY_PATH = [
         """,
         id="consumed-on-every-branch",
     ),
+    pytest.param(
+        """\
+        named = m.named_parameters()
+        for fold in folds:
+            decay = [p for n, p in named if p.ndim > 1]
+            o = optim.AdamW(decay)
+        """,
+        id="derived-list-inside-a-loop",
+    ),
+    pytest.param(
+        """\
+        named = m.named_parameters()
+        decay = [p for n, p in named if p.ndim > 1]
+        no_decay = [(n, p) for n, p in named if p.ndim <= 1]
+        o = optim.AdamW([{'params': decay}, {'params': [p for n, p in no_decay], 'weight_decay': 0.0}])
+        """,
+        id="derived-through-a-second-comprehension",
+    ),
 ]
+
+def split_then(middle: str) -> str:
+    """A decay/no-decay split whose second read `middle` makes safe, then the optimizer."""
+    head = "named = m.named_parameters()\ndecay = [p for n, p in named if p.ndim > 1]\n"
+    return head + textwrap.dedent(middle) + "o = optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])\n"
+
 
 NOT_EXHAUSTED_ON_EVERY_PATH = [
     pytest.param(
@@ -291,6 +315,47 @@ NOT_EXHAUSTED_ON_EVERY_PATH = [
                 opt = optim.SGD(p)
         """,
         id="lazy-build-inside-the-loop",
+    ),
+    pytest.param(
+        """\
+        named = m.named_parameters()
+        decay = [p for n, p in named if p.ndim > 1]
+        if cfg.x:
+            no_decay = [p for n, p in named if p.ndim <= 1]
+        else:
+            no_decay = list(m.norm.parameters())
+        o = optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])
+        """,
+        id="derived-empty-on-one-branch-only",
+    ),
+    pytest.param(split_then("""\
+        named = m.named_parameters()
+        no_decay = [p for n, p in named if p.ndim <= 1]
+        """), id="derived-after-rebinding"),
+    pytest.param(split_then("""\
+        no_decay = [p for n, p in named if p.ndim <= 1]
+        add_norm_weights(no_decay, m)
+        """), id="derived-list-handed-to-a-function-that-may-fill-it"),
+    pytest.param(
+        """\
+        named = m.named_parameters()
+        decay = [p for n, p in named if p.ndim > 1]
+        no_decay = [p for n, p in named if p.ndim <= 1]
+        o = optim.AdamW([{'params': decay}, {'params': itertools.chain(no_decay, m.norm.parameters())}])
+        """,
+        id="derived-list-one-of-several-sources",
+    ),
+    pytest.param(
+        """\
+        named = m.named_parameters()
+        decay = [p for n, p in named if p.ndim > 1]
+        no_decay = []
+        for n, p in named:
+            no_decay.append(p)
+        no_decay.append(m.pos_embed)
+        o = optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])
+        """,
+        id="list-of-a-dead-loop-filled-afterwards",
     ),
 ]
 

@@ -2,6 +2,7 @@
 OPT008 and OPT009, proven against the installed torch."""
 
 import itertools
+import warnings
 
 import pytest
 
@@ -168,3 +169,30 @@ def test_a_second_group_from_the_same_generator_is_silently_empty():
         lr=0.1,
     )
     assert opt.param_groups[0]["params"] and opt.param_groups[1]["params"] == []
+
+
+def test_a_second_comprehension_over_the_generator_gives_a_silently_empty_group():
+    named = Net().named_parameters()
+    decay = [p for n, p in named if not n.endswith("bias")]
+    no_decay = [p for n, p in named if n.endswith("bias")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch neither raises nor warns
+        opt = torch.optim.AdamW([{"params": decay}, {"params": no_decay, "weight_decay": 0.0}])
+    assert decay and no_decay == []
+    assert [len(g["params"]) for g in opt.param_groups] == [len(decay), 0]
+
+
+def test_a_second_loop_over_the_generator_appends_nothing():
+    named = Net().named_parameters()
+    decay = [p for n, p in named if p.ndim > 1]
+    no_decay = []
+    for _, p in named:
+        no_decay.append(p)
+    assert decay and no_decay == []
+
+
+def test_a_lazy_first_reader_leaves_the_generator_full_for_the_second():
+    named = Net().named_parameters()
+    decay = (p for n, p in named if not n.endswith("bias"))
+    no_decay = [p for n, p in named if n.endswith("bias")]
+    assert no_decay and list(decay) == []
