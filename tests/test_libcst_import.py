@@ -96,3 +96,16 @@ def test_check_runs_import_libcst_through_the_cache_cold_and_warm(tmp_path):
         assert result.returncode == 1 and "OPT001" in result.stdout, (run, result.stdout + result.stderr)
         assert len(_cache_files(tmp_path / "home")) == 1, run
     assert (tmp_path / ".optlint_cache").is_dir()
+
+
+def test_without_a_home_directory_libcst_is_imported_uncached(tmp_path):
+    no_home = ("import pathlib\n"
+               "def no_home():\n    raise RuntimeError('Could not determine home directory.')\n"
+               "pathlib.Path.home = staticmethod(no_home)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "XDG_CACHE_HOME")}
+    no_home += "from optlint.static import libcst_import\nassert libcst_import.cache_file() is None\n"
+    probe = PROBE.replace("{setup}", no_home + THROUGH_CACHE)
+    result = subprocess.run([sys.executable, "-c", probe], env={**env, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["code"] == SAMPLE and not (tmp_path / ".cache").exists()

@@ -35,14 +35,20 @@ def import_libcst():
     return sys.modules["libcst"]
 
 
-def cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+def cache_file() -> Path | None:
+    """Where the code is kept; None without a home directory to keep it in."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except (RuntimeError, KeyError):  # no HOME, and no entry for this user in the password database
+            return None
     return Path(base) / "optlint" / f"libcst-dataclasses.{sys.implementation.cache_tag}.marshal"
 
 
 def _import_with_cached_code() -> None:
     path = cache_file()
-    known = _read(path)
+    known = _read(path) if path is not None else {}
     used: dict[bytes, object] = {}
 
     def compile_once(source, globals=None, locals=None):
@@ -58,7 +64,7 @@ def _import_with_cached_code() -> None:
         import libcst  # noqa: F401
     finally:
         del dataclasses.exec
-    if used.keys() != known.keys() and not sys.dont_write_bytecode:
+    if path is not None and used.keys() != known.keys() and not sys.dont_write_bytecode:
         _write(path, used)  # only this import's entries: a cache never outgrows one libcst version
 
 
