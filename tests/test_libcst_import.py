@@ -109,3 +109,9 @@ def test_without_a_home_directory_libcst_is_imported_uncached(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["code"] == SAMPLE and not (tmp_path / ".cache").exists()
+
+
+def test_a_file_where_the_cache_folder_belongs_is_left_alone(tmp_path):
+    (tmp_path / "optlint").write_text("not a folder")
+    assert _run(THROUGH_CACHE, tmp_path)["code"] == SAMPLE
+    assert (tmp_path / "optlint").read_text() == "not a folder"

@@ -14,6 +14,7 @@ Like `.pyc` files, the cache is written only when Python may write bytecode (not
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import hashlib
 import marshal
@@ -84,5 +85,6 @@ def _write(path: Path, codes: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_bytes(marshal.dumps(codes))
         os.replace(temporary, path)  # readers see the old file or the new one, never half of one
-    except OSError:  # a read-only home: the next run compiles again, nothing worse
-        temporary.unlink(missing_ok=True)
+    except OSError:  # a read-only home, a file where the folder belongs: the next run compiles again
+        with contextlib.suppress(OSError):
+            temporary.unlink()
