@@ -89,3 +89,24 @@ def test_rules_lists_every_code():
     rows = json.loads(invoke("rules", "--output-format", "json").output)
     assert [r["code"] for r in rows] == list(registry())
     assert invoke("rules").output.splitlines()[1].startswith("OPT001  unknown-optimizer-kwarg")
+
+
+@pytest.mark.parametrize("paths", [("train.py", "train.py"), (".", "train.py"), ("train.py", "./train.py"),
+                                   ("train.py", "{cwd}/train.py"), (".", "./")])
+def test_a_file_named_twice_is_linted_once(project, paths):
+    result = invoke("check", "-q", "--no-cache", *(p.format(cwd=project) for p in paths))
+    assert result.exit_code == 1
+    assert len([line for line in result.output.splitlines() if "OPT001" in line]) == 2, result.output
+
+
+def test_a_symbolic_link_is_a_file_of_its_own(project):
+    Path("link.py").symlink_to("train.py")
+    result = invoke("check", "-q", "--no-cache", ".")
+    assert sorted(line.split(":")[0] for line in result.output.splitlines() if "OPT001" in line) == [
+        "./link.py", "./link.py", "./train.py", "./train.py"]
+
+
+def test_a_missing_path_named_twice_is_reported_once(project):
+    result = invoke("check", "-q", "missing.py", "missing.py", "train.py")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["optlint: error: missing.py: no such file or directory"]

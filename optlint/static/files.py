@@ -55,11 +55,25 @@ def is_default_excluded(path: str) -> bool:
 
 
 def discover(paths: list[str], excluded=is_default_excluded) -> Iterator[str | InputError]:
-    """Every lintable file under `paths`, in a stable order; unreadable paths as InputError.
+    """Every lintable file under `paths`, in a stable order, each once (under the name it is first
+    reached by: `. train.py` lints `./train.py` alone); unreadable paths as InputError.
 
     `excluded(path)` prunes directories and files, named paths included (a pre-commit hook names
     every staged file, and the project's exclusions must still hold).
     """
+    seen: set[str] = set()  # absolute paths, not resolved: a symbolic link is a file of its own, as in ruff
+    for item in _discover_all(paths, excluded):
+        key = str(item) if isinstance(item, InputError) else same_file_key(item)
+        if key not in seen:
+            seen.add(key)
+            yield item
+
+
+def same_file_key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _discover_all(paths: list[str], excluded) -> Iterator[str | InputError]:
     for raw in paths:
         path = Path(raw)
         if path.exists() and excluded(raw):

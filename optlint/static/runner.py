@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from optlint import __version__
 from optlint.findings import Finding
@@ -69,8 +68,8 @@ def lint_paths(
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
     cores); `cache_dir`: where results are kept between runs (None: no cache)."""
     cache = Cache(cache_dir, configuration_key(rules, settings)) if cache_dir is not None else None
-    names, named = configured_names(settings), {str(Path(path)) for path in paths}
-    outcomes = [_scan(item, cache, names, item in named) for item in files.discover(paths, excluded)]
+    names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
+    outcomes = [_scan(item, cache, names, isinstance(item, str) and files.same_file_key(item) in named) for item in files.discover(paths, excluded)]
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
     result = LintResult()
     for outcome in outcomes:
