@@ -110,3 +110,11 @@ def test_a_missing_path_named_twice_is_reported_once(project):
     result = invoke("check", "-q", "missing.py", "missing.py", "train.py")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == ["optlint: error: missing.py: no such file or directory"]
+
+
+@pytest.mark.parametrize("flag", ["--diff", "--add-noqa"])
+def test_a_file_that_does_not_parse_says_why_it_exits_2_where_findings_are_not_printed(project, flag):
+    Path("broken.py").write_text("def f(:\n")
+    result = invoke("check", flag, "broken.py", "train.py")
+    assert result.exit_code == 2
+    assert "optlint: error: broken.py:1:7: Syntax error: invalid syntax" in result.output.splitlines()

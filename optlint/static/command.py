@@ -72,7 +72,7 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
     if options.add_noqa:
         return _add_noqa(result, options)
     fixed, diffs = _fix(result, config, options, stdin) if options.fix or options.diff else (0, 0)
-    _print_errors(result, options)
+    _print_errors(result, options, findings_shown=not options.diff)
     if options.diff:
         if not options.quiet:
             click.echo(f"Would fix {fixed} problem{'s' * (fixed != 1)}.", err=True)
@@ -177,14 +177,17 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
         for f in outcome.skipped:
             click.echo(f"optlint: warning: {f.filename}:{f.row}: cannot add `# noqa: {f.code}`: the line ends "
                        "inside a string or continues with a backslash", err=True)
-    _print_errors(result, options)
+    _print_errors(result, options, findings_shown=False)
     if not options.quiet:
         click.echo(f"Added {added} noqa directive{'s' * (added != 1)}.", err=True)
     return 2 if _unreadable_input(result) else 0
 
 
-def _print_errors(result: LintResult, options: CheckOptions) -> None:
-    for error in result.errors:
+def _print_errors(result: LintResult, options: CheckOptions, findings_shown: bool = True) -> None:
+    """Each error line; and, where the findings are not printed (--diff, --add-noqa), each file that
+    does not decode or parse, which is what makes the exit status 2."""
+    unparsable = [] if findings_shown else [f for f in result.findings if f.code == SYNTAX_ERROR.code]
+    for error in [*result.errors, *(f"{f.filename}:{f.row}:{f.column}: {f.message}" for f in unparsable)]:
         click.echo(f"optlint: error: {error}", err=True)
     if result.files_checked == 0 and not result.errors and not options.quiet:
         click.echo("optlint: warning: no Python files found under the given paths (or all are excluded).", err=True)
