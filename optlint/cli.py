@@ -130,7 +130,7 @@ CHECK_SECTIONS = {
               help="Like --exclude, but adds to the configured list.")
 @click.option("--stdin-filename", metavar="PATH",
               help="The name to report (and to match exclusions and per-file ignores) when reading the source "
-                   "from '-'.")
+                   "from '-' (read from stdin when no path is given).")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes in place, then report what remains.")
 @click.option("--unsafe-fixes", is_flag=True,
               help="With --fix or --diff, also apply the fixes that are plausible but not certain.")
@@ -152,7 +152,7 @@ CHECK_SECTIONS = {
               help="Use this pyproject.toml's [tool.optlint] instead of searching upwards from the paths.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def check(paths: tuple[str, ...], **options) -> None:
-    """Lint the given files and directories (default: the current directory).
+    """Lint the given files and directories (default: the current directory; stdin with --stdin-filename).
 
     Settings come from the nearest pyproject.toml with a [tool.optlint] table, found by walking up from
     the paths; the options below override it.

@@ -118,3 +118,10 @@ def test_a_file_that_does_not_parse_says_why_it_exits_2_where_findings_are_not_p
     result = invoke("check", flag, "broken.py", "train.py")
     assert result.exit_code == 2
     assert "optlint: error: broken.py:1:7: Syntax error: invalid syntax" in result.output.splitlines()
+
+
+def test_stdin_filename_without_paths_reads_stdin_not_the_folder(project):
+    Path("other.py").write_text(BAD)
+    result = invoke("check", "-q", "--stdin-filename", "piped.py", input=BAD)
+    assert result.exit_code == 1
+    assert {line.split(":")[0] for line in result.output.splitlines() if "OPT001" in line} == {"piped.py"}

@@ -60,7 +60,7 @@ class Stdin:
 
 
 def run(paths: tuple[str, ...], options: CheckOptions) -> int:
-    paths = paths or (".",)
+    paths = paths or (("-",) if options.stdin_filename else (".",))  # as ruff: --stdin-filename alone reads stdin
     stdin = _read_stdin(options.stdin_filename or "-") if "-" in paths else None
     try:
         config = load([stdin.name if p == "-" else p for p in paths], options.overrides(),
