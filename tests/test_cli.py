@@ -125,3 +125,10 @@ def test_stdin_filename_without_paths_reads_stdin_not_the_folder(project):
     result = invoke("check", "-q", "--stdin-filename", "piped.py", input=BAD)
     assert result.exit_code == 1
     assert {line.split(":")[0] for line in result.output.splitlines() if "OPT001" in line} == {"piped.py"}
+
+
+def test_a_path_that_cannot_be_read_is_no_passed_check(project):
+    result = invoke("check", "missing.py")
+    assert result.exit_code == 2
+    assert "All checks passed" not in result.output
+    assert "No problems found in 0 files, but see the 1 error above." in result.output.splitlines()

@@ -14,7 +14,7 @@ TAB = "    "
 
 def render(findings, *, show_hints: bool = True, files_checked: int | None = None, show_source: bool = False,
            source: Callable[[str], list[str] | None] | None = None, color: bool = False,
-           with_summary: bool = True, fixed: int = 0, unsafe_fixable: int = 0, **_) -> str:
+           with_summary: bool = True, fixed: int = 0, unsafe_fixable: int = 0, errors: int = 0, **_) -> str:
     paint = _Painter(color)
     lines = []
     for f in findings:
@@ -25,7 +25,7 @@ def render(findings, *, show_hints: bool = True, files_checked: int | None = Non
         if show_hints and f.hint:
             lines.append(f"    {paint('HINT', fg='cyan', bold=True)}: {f.hint}")
     if with_summary:
-        lines.append(summary(findings, files_checked, fixed, unsafe_fixable))
+        lines.append(summary(findings, files_checked, fixed, unsafe_fixable, errors))
     return "\n".join(lines)
 
 
@@ -52,10 +52,13 @@ def snippet(f, lines: list[str] | None, paint) -> list[str]:
             f"{gutter} {bar} {' ' * start}{carets}", f"{gutter} {bar}"]
 
 
-def summary(findings, files_checked: int | None = None, fixed: int = 0, unsafe_fixable: int = 0) -> str:
+def summary(findings, files_checked: int | None = None, fixed: int = 0, unsafe_fixable: int = 0,
+            errors: int = 0) -> str:
+    """`errors`: the error lines printed above (a path that cannot be read...): the run did not pass."""
     checked = f" in {files_checked} file{'s' * (files_checked != 1)}" if files_checked is not None else ""
     if not findings and not fixed:
-        return f"All checks passed{checked}."
+        return f"No problems found{checked}, but see the {_plural(errors, 'error')} above." if errors else \
+            f"All checks passed{checked}."
     total = len(findings) + fixed
     head = f"Found {_plural(total, 'problem')}{checked}"
     if fixed:

@@ -203,7 +203,7 @@ def _report(result: LintResult, config: Config, options: CheckOptions, stdin: St
         unsafe = 0 if options.unsafe_fixes else sum(1 for f in result.findings if f.fix and not f.fix.safe)
         text = render(fmt, result.findings, files_checked=result.files_checked, show_source=options.show_source,
                       source=_source_lines(stdin), color=color, with_summary=not options.quiet, fixed=fixed,
-                      unsafe_fixable=unsafe)
+                      unsafe_fixable=unsafe, errors=len(result.errors))
     if text:
         click.echo(text, err=to_stderr, color=color)
 
