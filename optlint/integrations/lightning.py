@@ -35,7 +35,8 @@ class OptlintCallback(SetupCheck, Callback):
     def on_fit_start(self, trainer, pl_module) -> None:
         self.reports = []
         plan, loop_notes = lightning_plan(trainer)
-        optimizers = trainer.optimizers
+        # configure_optimizers returning None leaves Lightning's stand-in, with no param groups: nothing to check
+        optimizers = [optimizer for optimizer in trainer.optimizers if optimizer.param_groups]
         shared = several.shared_between(pl_module, optimizers)
         for index, optimizer in enumerate(optimizers):
             configs = [c for c in trainer.lr_scheduler_configs if _drives(c.scheduler, optimizer)]

@@ -14,6 +14,7 @@ FACTORY is called without arguments and returns the set-up, as a tuple or a dict
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import importlib.util
@@ -97,8 +98,9 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
     Exit status: 0 no error finding, 1 error findings, 2 bad input.
     """
     try:
-        report = check_target(target, device=device, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                              interval=interval, select=select, ignore=ignore)
+        with running_user_code(target):
+            report = check_target(target, device=device, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                  interval=interval, select=select, ignore=ignore)
     except BadInput as exc:
         fail(exc, verbose)
     if output_format == "json":
@@ -146,15 +148,28 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
         raise BadInput(f"checking the set-up from {factory_name}() raised {one_line(exc)}", VERBOSE_HINT) from exc
 
 
-def build_target(target: str, device: str) -> tuple[str, Setup, dict[int, list[float]]]:
+@contextlib.contextmanager
+def running_user_code(target: str):
+    """The user's code runs as under `python train.py`: its prints go to stderr, so that stdout holds the report
+    alone (--output-format json stays parseable), and a top-level `parse_args()` sees no argument of optlint's."""
+    argv = sys.argv
+    sys.argv = [target.rpartition(":")[0] or target]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.argv = argv
+
+
+def build_target(target: str, device: str, *, meta: bool = True) -> tuple[str, Setup, dict[int, list[float]]]:
     """Import MODULE, call FACTORY under `torch.device(device)`: its name, the set-up it returned, and the
-    group LRs recorded before each optimizer's first scheduler was built."""
+    group LRs recorded before each optimizer's first scheduler was built. `meta`: the command takes meta."""
     import torch
 
     from optlint.runtime.observe import recording_lrs_before_schedulers
 
     module_name, factory_name = _split(target)
-    device = _device(torch, device)
+    device = _device(torch, device, meta)
     factory = _factory(_load(module_name), module_name, factory_name)
     try:
         with torch.device(device), recording_lrs_before_schedulers() as recorded:
@@ -171,13 +186,14 @@ def _split(target: str) -> tuple[str, str]:
     return module_name, factory_name
 
 
-def _device(torch, device: str) -> str:
+def _device(torch, device: str, meta: bool) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, but no device"
         raise BadInput(f"--device cuda: no CUDA device is available (torch {torch.__version__}, {build})",
-                       "use --device cpu, or --device meta to check a large model without allocating its weights")
+                       "use --device cpu" + (", or --device meta to check a large model without allocating its "
+                                             "weights" if meta else ""))
     return device
 
 
@@ -256,7 +272,7 @@ def _unpack(built, factory_name: str) -> Setup:
     for role, value, cls in (("model", unwrap_model(setup.model), torch.nn.Module),
                              *(("optimizer", unwrap_optimizer(o)[0], torch.optim.Optimizer) for o in optimizers)):
         if not isinstance(value, cls):
-            raise BadInput(f"{factory_name}() returned {_a(type(value).__name__)} where the {role} belongs",
+            raise BadInput(f"{factory_name}() returned {_returned(value)} where the {role} belongs",
                            SETUP_SHAPES)
     return setup
 
@@ -271,7 +287,7 @@ def _as_setup(built, factory_name: str) -> Setup:
             raise BadInput(f"{factory_name}() returned a dict with {problem}", f"{hint}keys: {', '.join(SETUP_KEYS)}")
         return Setup(**built)
     if not isinstance(built, (tuple, list)) or len(built) not in (2, 3, 4, 5):
-        shape = f"{len(built)} values" if isinstance(built, (tuple, list)) else _a(type(built).__name__)
+        shape = f"{len(built)} values" if isinstance(built, (tuple, list)) else _returned(built)
         raise BadInput(f"{factory_name}() returned {shape}", SETUP_SHAPES)
     if len(built) == 4:
         from optlint.runtime.unwrap import is_scheduler
@@ -281,6 +297,10 @@ def _as_setup(built, factory_name: str) -> Setup:
                            "(model, optimizer, batch, loss_fn)", SETUP_SHAPES)
         return Setup(built[0], built[1], None, *built[2:])
     return Setup(*built)
+
+
+def _returned(value) -> str:
+    return "None" if value is None else _a(type(value).__name__)
 
 
 def _a(noun: str) -> str:

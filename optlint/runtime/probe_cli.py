@@ -12,7 +12,7 @@ import sys
 import click
 
 from optlint.runtime.cli import (SETUP_SHAPES, VERBOSE_HINT, BadInput, RuntimeCommand, build_target, fail, one_line,
-                                 save_plot)
+                                 running_user_code, save_plot)
 
 PROBE_SHAPES = ("return (model, optimizer[, scheduler], batch, loss_fn), or a dict with 'batch' and 'loss_fn'; "
                 "loss_fn(model, batch) returns the loss")
@@ -47,7 +47,8 @@ def probe(target: str, device: str, output_format: str, plot_path: str | None, v
     finite, 2 bad input.
     """
     try:
-        report = probe_target(target, device)
+        with running_user_code(target):
+            report = probe_target(target, device)
         if plot_path:
             save_plot(lambda: report.plot(plot_path), plot_path)
     except BadInput as exc:
@@ -60,7 +61,7 @@ def probe_target(target: str, device: str):
     from optlint.runtime.probe import probe_step
     from optlint.runtime.unwrap import unwrap_scheduler
 
-    factory_name, setup, _ = build_target(target, device)
+    factory_name, setup, _ = build_target(target, device, meta=False)
     if setup.batch is None or setup.loss_fn is None:
         raise BadInput(f"{factory_name}() returned no batch and loss function to take a step with", PROBE_SHAPES)
     if isinstance(setup.optimizer, (list, tuple)):

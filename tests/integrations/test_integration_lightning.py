@@ -107,6 +107,17 @@ def test_warn_mode_warns_and_trains():
     assert len(record.lrs) == BATCHES
 
 
+def test_a_module_whose_configure_optimizers_returns_none_trains_unchecked():
+    """Lightning then steps a stand-in optimizer with no param groups: there is no set-up to check."""
+    class NoOptimizer(Regressor):
+        def configure_optimizers(self):
+            return None
+
+    check = OptlintCallback()
+    trainer = fit(NoOptimizer(), check, max_epochs=1)
+    assert check.reports == [] and trainer.global_step == BATCHES
+
+
 class Gan(L.LightningModule):
     """Two optimizers in manual optimization, each for its own part of the model."""
 

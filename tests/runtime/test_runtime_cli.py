@@ -165,6 +165,7 @@ def test_bad_targets(target, message):
          "    return m.state_dict(), torch.optim.SGD(m.parameters(), lr=1)\n",
          "returned an OrderedDict where the model belongs"),
         ("import torch\ndef build(layers):\n    pass\n", "build() needs arguments (layers)"),
+        ("import torch\ndef build():\n    model = torch.nn.Linear(2, 2)\n", "build() returned None"),
         ("import torch\ndef build():\n    m = torch.nn.Linear(2, 2)\n    o = torch.optim.SGD(m.parameters(), lr=1)\n"
          "    o.param_groups.clear()\n    return m, o\n", "has no param groups"),
         ("import torch\nfrom torch.optim.lr_scheduler import OneCycleLR\ndef build():\n"
@@ -175,10 +176,47 @@ def test_bad_targets(target, message):
         ("raise ImportError('no module named apex')\n", "raised ImportError: no module named apex"),
     ],
     ids=["factory-raises", "not-a-tuple", "parameters-not-optimizer", "state-dict-not-model", "needs-arguments",
+         "no-return",
          "zero-groups", "scheduler-raises", "argparse-at-import", "import-raises"],
 )
 def test_bad_factories(tmp_path, body, message):
     assert_bad_input(run(f"{factory_file(tmp_path, body)}:build"), message, user_output="argparse" in body)
+
+
+def test_a_script_parsing_its_arguments_at_import_gets_none_of_optlints(tmp_path):
+    """As under `python train.py`: argparse sees no arguments, so its defaults apply."""
+    path = factory_file(tmp_path, """
+        import argparse
+        import torch
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.25)
+        args = parser.parse_args()
+
+        def build():
+            model = torch.nn.Linear(2, 2)
+            return model, torch.optim.SGD(model.parameters(), lr=args.lr)
+        """)
+    result = run(f"{path}:build", "--output-format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["groups"][0]["lr"] == 0.25
+
+
+def test_what_the_users_code_prints_goes_to_stderr_so_json_stays_parseable(tmp_path):
+    path = factory_file(tmp_path, """
+        import torch
+
+        print("config loaded")
+
+        def build():
+            print("2 layers built")
+            model = torch.nn.Linear(2, 2)
+            return model, torch.optim.SGD(model.parameters(), lr=0.1)
+        """)
+    result = run(f"{path}:build", "--output-format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True
+    assert result.stderr.splitlines() == ["config loaded", "2 layers built"]
 
 
 def test_bad_option_values_are_one_line_too():

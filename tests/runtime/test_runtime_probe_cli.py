@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from optlint.cli import main
@@ -78,6 +79,13 @@ def test_bad_factories_are_one_line(tmp_path, body, message):
 
 def test_meta_is_not_a_device_the_probe_can_step_on():
     assert_bad_input(probe(f"{SETUP}:build", "--device", "meta"), "--device")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: the refusal needs a CPU-only one")
+def test_cuda_without_a_gpu_suggests_a_device_the_probe_takes():
+    result = probe(f"{SETUP}:build", "--device", "cuda")
+    assert_bad_input(result, "no CUDA device is available")
+    assert result.stderr.splitlines()[-1] == "HINT: use --device cpu"
 
 
 def test_runtime_accepts_a_factory_written_for_the_probe():
