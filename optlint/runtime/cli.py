@@ -313,8 +313,11 @@ def one_line(exc: BaseException) -> str:
 
 
 def fail(exc: BadInput, verbose: bool):
+    hint = exc.hint
     if verbose and exc.__cause__ is not None:
         traceback.print_exception(exc.__cause__, file=sys.stderr)
+        hint = hint.replace(f"{VERBOSE_HINT}; ", "").replace(VERBOSE_HINT, "")  # the traceback is above
     click.echo(f"optlint: error: {exc}", err=True)
-    click.echo(f"HINT: {exc.hint}", err=True)
+    if hint:
+        click.echo(f"HINT: {hint}", err=True)
     sys.exit(2)

@@ -104,17 +104,16 @@ def _not_in_optimizer(coverage: Coverage):
         hint = "build the optimizer from this model: torch.optim.AdamW(model.parameters(), ...)"
     else:
         folded = coverage.tree.fold(missing)
+        where_none = "param group of any optimizer" if coverage.trained_elsewhere else "param group"
         fact = (f"{_count(missing, 'trainable parameter')} of the model {_verb(missing, 'is', 'are')} in no "
-                f"param group: {describe(folded)}")
+                f"{where_none}: {describe(folded)}")
         module = folded[0].text.removesuffix(".*")
         where = f"{{'params': model.{module}.parameters()}}" if folded[0].text.endswith(".*") and all(
             part.isidentifier() for part in module.split(".")) else "them"
         hint = f"add {where} to the optimizer's groups, or freeze them with requires_grad_(False) if they stay fixed"
-    yield RuntimeFinding(
-        "OPT101",
-        f"{fact}: the optimizer never updates them, so they keep their initial values.",
-        hint=hint,
-    )
+    who = "no optimizer updates" if coverage.trained_elsewhere else "the optimizer never updates"
+    what = "it, so it keeps its initial value" if len(missing) == 1 else "them, so they keep their initial values"
+    yield RuntimeFinding("OPT101", f"{fact}: {who} {what}.", hint=hint)
 
 
 def _in_several_places(coverage: Coverage):
