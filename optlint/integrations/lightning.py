@@ -15,7 +15,7 @@ import math
 
 from optlint.integrations.common import SetupCheck
 from optlint.runtime import several
-from optlint.runtime.simulate import Plan
+from optlint.runtime.simulate import Plan, resolve_interval
 from optlint.runtime.unwrap import unwrap_scheduler
 
 try:
@@ -54,10 +54,14 @@ def lightning_plan(trainer) -> tuple[Plan | None, list[str]]:
     if trainer.train_dataloader is None:
         trainer.fit_loop.setup_data()
     batches = trainer.num_training_batches
-    if not (math.isfinite(total) and math.isfinite(batches) and total > 0 and batches > 0):
-        return None, ["the run has no known length (an iterable dataset, or neither max_epochs nor max_steps): "
+    if not (math.isfinite(total) and total > 0):
+        return None, ["the run has no known length (neither max_epochs nor max_steps with a sized dataset): "
                       "the schedule is not previewed"]
     accumulate = trainer.accumulate_grad_batches
+    if not (math.isfinite(batches) and batches > 0):  # an iterable dataset: max_steps, but no epoch length
+        return Plan(1, int(total), batches_per_step=accumulate, total_steps=int(total)), [
+            f"the epochs have no known length (an iterable dataset): the preview covers the {int(total)} optimizer "
+            "steps of max_steps as one stretch"]
     steps_per_epoch = math.ceil(batches / accumulate)
     return Plan(math.ceil(total / steps_per_epoch), steps_per_epoch, batches_per_step=accumulate,
                 batches_per_epoch=batches, total_steps=total), []
@@ -73,9 +77,16 @@ def _scheduler_and_plan(configs: list, plan: Plan | None, automatic: bool):
                             "previewed, the LRs shown are the current ones"]
     config = configs[0]
     if not automatic:
-        return config.scheduler, plan, ["manual optimization: training_step steps the scheduler, so the preview "
-                                        "assumes the usual interval for its class"]
-    return config.scheduler, dataclasses.replace(plan, interval=config.interval, frequency=config.frequency), []
+        scheduler_plan = plan
+        notes = ["manual optimization: training_step steps the scheduler, so the preview assumes the usual "
+                 "interval for its class"]
+    else:
+        scheduler_plan, notes = dataclasses.replace(plan, interval=config.interval, frequency=config.frequency), []
+    # A plan from lightning_plan has batches_per_epoch whenever an epoch has a length.
+    if plan.batches_per_epoch is None and resolve_interval(scheduler_plan.interval, config.scheduler) == "epoch":
+        return None, plan, [*notes, f"{type(unwrap_scheduler(config.scheduler)).__name__} steps at each epoch's end, "
+                                    "and the epochs have no known length: its schedule is not previewed"]
+    return config.scheduler, scheduler_plan, notes
 
 
 def _drives(scheduler, optimizer) -> bool:

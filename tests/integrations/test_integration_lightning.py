@@ -49,11 +49,19 @@ class RecordLRs(L.Callback):
         self.lrs.append([group["lr"] for group in optimizer.param_groups])
 
 
-def fit(model, *callbacks, **trainer_options):
+class Stream(torch.utils.data.IterableDataset):
+    """Streaming data: no length, so Lightning knows max_steps but not the epochs."""
+
+    def __iter__(self):
+        while True:
+            yield torch.randn(4), torch.randn(1)
+
+
+def fit(model, *callbacks, data=None, **trainer_options):
     options = dict(max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                    enable_model_summary=False, accelerator="cpu", devices=1)
     trainer = L.Trainer(callbacks=list(callbacks), **{**options, **trainer_options})
-    data = torch.utils.data.TensorDataset(torch.randn(4 * BATCHES, 4), torch.randn(4 * BATCHES, 1))
+    data = data or torch.utils.data.TensorDataset(torch.randn(4 * BATCHES, 4), torch.randn(4 * BATCHES, 1))
     trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=4))
     return trainer
 
@@ -79,6 +87,29 @@ def test_the_preview_is_the_schedule_the_fit_runs(schedule, options):
     (report,) = check.reports
     assert report.findings == []
     assert [list(lrs) for lrs in zip(*report.schedule)] == record.lrs
+
+
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_streaming_data_previews_a_per_step_schedule_over_max_steps(accumulate):
+    def warmup_then_cosine(opt, trainer):
+        return {"scheduler": lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=trainer.max_steps),
+                "interval": "step"}
+
+    check, record = OptlintCallback(), RecordLRs()
+    fit(Regressor(warmup_then_cosine), check, record, data=Stream(), max_steps=7, max_epochs=-1,
+        accumulate_grad_batches=accumulate)
+    (report,) = check.reports
+    assert report.scheduler_name == "OneCycleLR" and len(record.lrs) == 7
+    assert [list(lrs) for lrs in zip(*report.schedule)] == record.lrs
+
+
+def test_streaming_data_does_not_preview_a_per_epoch_schedule():
+    check = OptlintCallback()
+    fit(Regressor(lambda opt, trainer: lr_scheduler.StepLR(opt, 1)), check, data=Stream(), max_steps=3,
+        max_epochs=-1)
+    (report,) = check.reports
+    assert report.scheduler_name is None and report.findings == []
+    assert any("StepLR steps at each epoch's end, and the epochs have no known length" in n for n in report.notes)
 
 
 def test_a_parameter_left_out_stops_the_fit_before_its_first_step():
