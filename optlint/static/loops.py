@@ -18,7 +18,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.walk import calls_in, walk
+from optlint.static.walk import calls_in
 
 from optlint.static.model import (
     OPTIMIZER,

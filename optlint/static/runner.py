@@ -69,7 +69,8 @@ def lint_paths(
     cores); `cache_dir`: where results are kept between runs (None: no cache)."""
     cache = Cache(cache_dir, configuration_key(rules, settings)) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
-    outcomes = [_scan(item, cache, names, isinstance(item, str) and files.same_file_key(item) in named) for item in files.discover(paths, excluded)]
+    outcomes = [_scan(item, cache, names, named=isinstance(item, str) and files.same_file_key(item) in named)
+                for item in files.discover(paths, excluded)]
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
     result = LintResult()
     for outcome in outcomes:

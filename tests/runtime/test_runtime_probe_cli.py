@@ -70,7 +70,7 @@ def test_a_scheduler_sets_the_lr_of_the_step_and_is_named(tmp_path):
      "a dict with an unknown key 'optimiser'"),
     (MODEL + f"def build():\n    return model, opt, {BATCH}, lambda m, b: m(b[0])\n",
      "the step on the set-up from build() raised TypeError: loss_fn must return the scalar loss tensor"),
-    (MODEL + f"def build():\n    return model, opt, torch.randn(3, 5), nn.MSELoss()\n",
+    (MODEL + "def build():\n    return model, opt, torch.randn(3, 5), nn.MSELoss()\n",
      "the batch must be (inputs, targets)"),
 ], ids=["no-batch", "scheduler-in-a-4-tuple", "misspelt-key", "loss-not-scalar", "loss-module-without-targets"])
 def test_bad_factories_are_one_line(tmp_path, body, message):

@@ -1,5 +1,3 @@
-import libcst as cst
-
 from optlint.findings import Severity
 from optlint.static.model import argument, dotted, is_none
 from optlint.static.rule import Rule
