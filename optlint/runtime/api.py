@@ -72,9 +72,8 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
     Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer.
     Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
     """
-    plan = simulate.Plan(epochs, steps_per_epoch, scheduler_interval)
-    inspect = inspect_several if several.is_several(optimizer) else inspect_setup
-    return inspect(model, optimizer, scheduler, plan=plan, select=select, ignore=ignore)
+    return inspect_any(model, optimizer, scheduler, plan=simulate.Plan(epochs, steps_per_epoch, scheduler_interval),
+                       select=select, ignore=ignore)
 
 
 def assert_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
@@ -155,6 +154,12 @@ def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: S
         notes=notes,
         scheduler_drives_this_optimizer=shown_name is None,
     )
+
+
+def inspect_any(model, optimizer, scheduler, **options) -> SetupReport | SetupReports:
+    """`inspect_setup` for one optimizer, `inspect_several` for a list of them."""
+    inspect = inspect_several if several.is_several(optimizer) else inspect_setup
+    return inspect(model, optimizer, scheduler, **options)
 
 
 def inspect_several(model, optimizers: Sequence, schedulers, *, plan: simulate.Plan,

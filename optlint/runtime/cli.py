@@ -129,15 +129,13 @@ def save_plot(draw, path: str) -> None:
 
 def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
                  ignore=None):
-    from optlint.runtime.api import SchedulerSimulationError, inspect_setup, inspect_several
-    from optlint.runtime.several import is_several
+    from optlint.runtime.api import SchedulerSimulationError, inspect_any
     from optlint.runtime.simulate import Plan
 
     factory_name, setup, recorded = build_target(target, device)
-    inspect = inspect_several if is_several(setup.optimizer) else inspect_setup
     try:
-        return inspect(setup.model, setup.optimizer, setup.scheduler, plan=Plan(epochs, steps_per_epoch, interval),
-                       select=select, ignore=ignore, lrs_before=recorded)
+        return inspect_any(setup.model, setup.optimizer, setup.scheduler, plan=Plan(epochs, steps_per_epoch, interval),
+                           select=select, ignore=ignore, lrs_before=recorded)
     except SchedulerSimulationError as exc:
         raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
                                  "or fix the scheduler") from exc
