@@ -147,6 +147,13 @@ def test_swapped_steps_take_their_own_comments_along(loop, fixed):
     assert fix_text(source, linter("t.py"), unsafe=True).text == STEPS + "for x in data:\n" + fixed
 
 
+def test_swapped_steps_take_their_own_comments_along_in_a_file_of_cr_endings():
+    loop = "for x in data:\r    sched.step()  # decay the lr\r    opt.step()\r"
+    source = STEPS.replace("\n", "\r") + loop
+    assert fix_text(source, linter("t.py"), unsafe=True).text == STEPS.replace("\n", "\r") + (
+        "for x in data:\r    opt.step()\r    sched.step()  # decay the lr\r")
+
+
 def test_overlapping_fixes_wait_for_the_next_pass():
     text, applied = apply_fixes("abcdef", [finding(1, 3, "X"), finding(2, 4, "Y"), finding(4, 5, "Z")])
     assert text == "aXdZf" and len(applied) == 2
