@@ -73,3 +73,26 @@ def test_cli_adds_noqa_to_a_file_of_cr_line_endings(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["check", "--add-noqa", "."])
     assert result.exit_code == 0 and "Added 1 noqa directive." in result.output and "warning" not in result.output
     assert Path("train.py").read_bytes().endswith(b"learning_rate=1e-3)  # noqa: OPT001\r")
+
+
+def test_cli_leaves_a_file_saved_while_it_ran_and_exits_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("train.py").write_text(BAD)
+
+    def silence_then_save(text, findings):
+        Path("train.py").write_text(BAD + "x = 1\n")
+        return add_noqa(text, findings)
+
+    monkeypatch.setattr("optlint.static.add_noqa.add_noqa", silence_then_save)
+    result = CliRunner().invoke(main, ["check", "--add-noqa", "."])
+    assert result.exit_code == 2 and Path("train.py").read_text() == BAD + "x = 1\n"
+    assert "train.py: the file changed while optlint ran; it was not rewritten" in result.output
+
+
+def test_cli_does_not_add_noqa_to_a_read_only_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("train.py").write_text(BAD)
+    Path("train.py").chmod(0o444)
+    result = CliRunner().invoke(main, ["check", "--add-noqa", "."])
+    assert result.exit_code == 2 and Path("train.py").read_text() == BAD
+    assert "optlint: error: ./train.py: the file is read-only; it was not rewritten\n" in result.output
