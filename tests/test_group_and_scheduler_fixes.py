@@ -4,6 +4,8 @@ intended code, which then lints clean of that code."""
 import ast
 import textwrap
 
+import pytest
+
 from optlint.static.engine import lint_source
 
 
@@ -79,6 +81,19 @@ def test_import_mixing_optimizers_and_schedulers_is_split():
     assert fixed_once(source, "OPT007") == (
         "import torch\nfrom torch.optim import AdamW, SGD\nfrom torch.optim.lr_scheduler import OneCycleLR\n"
     )
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_split_import_uses_the_files_line_ending(newline):
+    source = f"import torch{newline}from torch.optim import AdamW, OneCycleLR, SGD{newline}x = 1{newline}"
+    assert fixed_once(source, "OPT007") == (f"import torch{newline}from torch.optim import AdamW, SGD{newline}"
+                                            f"from torch.optim.lr_scheduler import OneCycleLR{newline}x = 1{newline}")
+
+
+def test_split_import_in_a_mixed_file_uses_its_own_lines_ending():
+    source = "import torch\r\nfrom torch.optim import AdamW, OneCycleLR\nx = 1\r\n"
+    assert fixed_once(source, "OPT007") == (
+        "import torch\r\nfrom torch.optim import AdamW\nfrom torch.optim.lr_scheduler import OneCycleLR\nx = 1\r\n")
 
 
 def test_parenthesised_import_keeps_its_layout_when_split():
