@@ -31,7 +31,8 @@ FUZZ = settings(settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 REPO = Path(__file__).resolve().parents[2]
 # What a terminal or a log viewer acts on. DEL is left out: terminals ignore it, and JSON keeps it raw.
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x80-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-ANNOTATION = re.compile(r"::(error|warning) file=[^:,]*,line=\d+,col=\d+,endLine=\d+,endColumn=\d+,title=OPT\d{3} [a-z-]+::")
+ANNOTATION = re.compile(r"::(error|warning) file=[^:,]*,line=\d+,col=\d+,endLine=\d+,endColumn=\d+,"
+                        r"title=OPT\d{3} [a-z-]+::")
 OSC52 = "\x1b]52;c;cHduZWQ=\x07"
 PAYLOAD = f"\n::error::injected\n::add-mask::secret\r{OSC52}\x1b[2J\u202eevil\u2066\u2028\x85\x00\t"
 # OPT008 quotes the code of both groups' parameters, string arguments and all.
@@ -111,7 +112,8 @@ def _stderr_lines(result: subprocess.CompletedProcess) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("args", [_args("text"), _args("github"), ["--diff", "--quiet"]], ids=["text", "github", "diff"])
+@pytest.mark.parametrize("args", [_args("text"), _args("github"), ["--diff", "--quiet"]],
+                         ids=["text", "github", "diff"])
 def test_error_lines_are_one_escaped_line_each(args, tmp_path):
     """A missing path, a file too deep to analyse, and one that does not parse (its OPT000 is an error
     line with --diff), each named with the payload: one escaped line each (stderr is the same in every format)."""
@@ -165,6 +167,7 @@ def test_no_linted_file_or_path_gets_through_the_command_line(name, code):
             result = CliRunner().invoke(main, ["check", "--isolated", "--no-cache", *_args(fmt), path,
                                                path + "-missing"])
             assert result.exit_code == 2, result.output
+            assert "OPT0" in result.stdout  # the file's OPT008, or OPT000 when the code does not parse
             assert_nothing_raw(result.stdout, fmt)
             assert_nothing_raw(result.stderr)
             assert result.stderr.count("\n") == 1 and result.stderr.startswith("optlint: error: ")
