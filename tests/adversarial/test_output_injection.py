@@ -35,8 +35,8 @@ ANNOTATION = re.compile(r"::(error|warning) file=[^:,]*,line=\d+,col=\d+,endLine
                         r"title=OPT\d{3} [a-z-]+::")
 OSC52 = "\x1b]52;c;cHduZWQ=\x07"
 PAYLOAD = f"\n::error::injected\n::add-mask::secret\r{OSC52}\x1b[2J\u202eevil\u2066\u2028\x85\x00\t"
+NAME_PAYLOAD = PAYLOAD.replace("\x00", "")  # no file name can hold a NUL
 # OPT008 quotes the code of both groups' parameters, string arguments and all.
-NAME_PAYLOAD = PAYLOAD.replace("\x00", "")  # the one character no file name can hold
 OVERLAP = 'import torch\nopt = torch.optim.Adam([{{"params": m.parameters(prefix="""{0}""")}}, ' \
           '{{"params": m.parameters(prefix="""{0}""")}}])\n'
 EVIL_NAME = f"evil\n::error file=x::{OSC52}\u202e.py"
