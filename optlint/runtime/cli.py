@@ -27,6 +27,8 @@ from pathlib import Path
 
 import click
 
+from optlint.cli import say
+from optlint.report.escape import escape
 from optlint.runtime import lr_plot
 
 from optlint.selectors import rule_codes
@@ -322,7 +324,7 @@ def fail(exc: BadInput, verbose: bool):
     if verbose and exc.__cause__ is not None:
         traceback.print_exception(exc.__cause__, file=sys.stderr)
         hint = hint.replace(f"{VERBOSE_HINT}; ", "").replace(VERBOSE_HINT, "")  # the traceback is above
-    click.echo(f"optlint: error: {exc}", err=True)
+    say(str(exc))
     if hint:
-        click.echo(f"HINT: {hint}", err=True)
+        click.echo(f"HINT: {escape(hint)}", err=True)
     sys.exit(2)

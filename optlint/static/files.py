@@ -9,6 +9,7 @@ import io
 import os
 import re
 import stat
+import sys
 import tempfile
 import tokenize
 from dataclasses import dataclass
@@ -194,6 +195,27 @@ def _holds(path: str, expected: bytes) -> bool:
             return handle.read(len(expected) + 1) == expected
     except OSError:
         return False
+
+
+def read_stdin(name: str) -> bytes:
+    """All of stdin, as read_stream; InputError when it is closed (`<&-`) or cannot be read (`< folder`)."""
+    if sys.stdin is None:
+        raise InputError(f"{name}: stdin is closed: pipe the source in, or name the files to check")
+    try:
+        return read_stream(sys.stdin.buffer, name)
+    except OSError as error:
+        raise InputError(f"{name}: cannot read stdin: {error.strerror or error}") from None
+
+
+def names_stdin(path: str) -> bool:
+    """Whether `path` is this process's piped or terminal stdin (`/dev/stdin`, `/dev/fd/0`): naming it is
+    the user's choice to read it, unlike any other special file (a FIFO nobody writes to would hang the
+    run). A regular file redirected to stdin stays the file it is (`--fix` rewrites it)."""
+    try:
+        named, ours = os.stat(path), os.fstat(sys.stdin.fileno())
+    except (OSError, AttributeError, ValueError):  # closed, or not a real stream (a test's)
+        return False
+    return not stat.S_ISREG(named.st_mode) and os.path.samestat(named, ours)
 
 
 def read_stream(stream: BinaryIO, name: str) -> bytes:

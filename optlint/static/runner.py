@@ -50,6 +50,11 @@ def lint_text(text: str, filename: str, rules=None, settings=None) -> list[Findi
     return lint_source(text, filename, rules, settings)
 
 
+def lint_text_or_error(text: str, filename: str, rules=None, settings=None) -> list[Finding] | str:
+    """lint_text, for stdin: what stops a file (too deep, an internal error) is its error line, as for a file."""
+    return _guarded(lint_text, text, filename, rules, settings)
+
+
 def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
     """Findings for one file; raises files.InputError when it cannot be read."""
     source = decoded_text(files.read(path), path)
@@ -155,8 +160,12 @@ def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[l
 def _lint_parsed(path: str, text: str, rules, settings) -> list[Finding] | str:
     from optlint.static.engine import lint_source
 
+    return _guarded(lint_source, text, path, rules, settings)
+
+
+def _guarded(lint, text: str, path: str, rules, settings) -> list[Finding] | str:
     try:
-        return lint_source(text, path, rules, settings)
+        return lint(text, path, rules, settings)
     except RecursionError:
         return f"{path}: too deeply nested for optlint to analyse; skipped"
     except Exception as error:  # noqa: BLE001 - one file's crash must not stop the run
