@@ -135,18 +135,6 @@ def finding(start: int, end: int, replacement: str, code="OPT001", safe=True) ->
     return Finding(code, "m", fix=Fix("t", (Edit(start, end, replacement),), safe))
 
 
-STEPS = "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\nsched = torch.optim.lr_scheduler.StepLR(opt, 10)\n"
-
-
-@pytest.mark.parametrize(("loop", "fixed"), [
-    ("    sched.step()  # decay the lr\n    opt.step()  # update\n", "    opt.step()  # update\n    sched.step()  # decay the lr\n"),
-    ("    sched.step()  # decay the lr\n    opt.step()\n", "    opt.step()\n    sched.step()  # decay the lr\n"),
-])
-def test_swapped_steps_take_their_own_comments_along(loop, fixed):
-    source = STEPS + "for x in data:\n" + loop
-    assert fix_text(source, linter("t.py"), unsafe=True).text == STEPS + "for x in data:\n" + fixed
-
-
 def test_overlapping_fixes_wait_for_the_next_pass():
     text, applied = apply_fixes("abcdef", [finding(1, 3, "X"), finding(2, 4, "Y"), finding(4, 5, "Z")])
     assert text == "aXdZf" and len(applied) == 2
