@@ -3,14 +3,19 @@ what `--fix` makes of it. tests/test_rule_examples.py runs every rule's examples
 
 Snippets are written as indented triple-quoted strings; they are dedented, and the newline after the
 opening quotes dropped, so positions are counted in the snippet as it reads. A rule reports only its
-own code (a runtime twin shares it), so an example names positions, never codes.
+own code (a runtime twin shares it), so an example names positions, never codes. `problems` is the
+generic check (Fixit's testing.py): it lints and fixes the way `optlint check --fix` does.
 """
 
 from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from optlint.findings import Finding
+    from optlint.static.rule import Rule
 
 
 def snippet(text: str) -> str:
@@ -58,3 +63,37 @@ def _position(spot: str) -> tuple[int, int]:
 def fixable(invalid: Iterable[Invalid]) -> bool:
     """A rule offers a fix when one of its examples shows it (Fixit derives AUTOFIX the same way)."""
     return any(example.fixed is not None for example in invalid)
+
+
+def problems(rule: type[Rule], example: Valid | Invalid) -> list[str]:
+    """How `rule` differs from its example; empty when the example holds."""
+    found = _findings(rule, example.source)
+    if isinstance(example, Valid):
+        return [f"unexpected finding at {f.row}:{f.column}" for f in found]
+    at = sorted((f.row, f.column) for f in found)
+    if at != list(example.positions):
+        return [f"findings at {_spots(at)}, expected at {_spots(example.positions)}"]
+    wrong = [f.message for f in found if example.message is not None and example.message not in f.message]
+    return [f"message without {example.message!r}: {m}" for m in wrong] + _fix_problems(rule, example, found)
+
+
+def _fix_problems(rule: type[Rule], example: Invalid, found: list[Finding]) -> list[str]:
+    from optlint.static.fix import fix_text
+
+    if example.fixed is None:
+        return [f"unexpected fix at {f.row}:{f.column}" for f in found if f.fix is not None]
+    result = fix_text(example.source, lambda text: _findings(rule, text))  # the passes of `--fix`
+    if result.text != example.fixed:
+        return [f"--fix gives {result.text!r}, expected {example.fixed!r}"]
+    return [f"the fixed text still has a finding at {f.row}:{f.column}" for f in result.remaining]
+
+
+def _findings(rule: type[Rule], text: str) -> list[Finding]:
+    """What `optlint check` reports of `rule` with only it selected."""
+    from optlint.static.runner import lint_text
+
+    return [f for f in lint_text(text, "example.py", rules=[rule]) if f.code == rule.code]
+
+
+def _spots(positions) -> str:
+    return ", ".join(f"{row}:{column}" for row, column in positions) or "nowhere"
