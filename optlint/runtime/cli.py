@@ -58,13 +58,20 @@ SETUP_KEYS = tuple(f.name for f in fields(Setup))
 
 
 class RuntimeCommand(click.Command):
-    """Turns click's own usage errors (a bad --epochs value) into the one-line error form."""
+    """Turns click's own usage errors (a bad --epochs value) into the one-line error form, and says in one line
+    that torch is missing before the command runs (`--help` needs no torch)."""
 
     def parse_args(self, ctx, args):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             fail(BadInput(exc.format_message(), f"run `{ctx.command_path} --help` for the options"), verbose=False)
+
+    def invoke(self, ctx):
+        if importlib.util.find_spec("torch") is None:
+            fail(BadInput(f"`{ctx.command_path}` runs the set-up with torch, which is not installed",
+                          "pip install 'optlint[runtime]'"), verbose=False)
+        return super().invoke(ctx)
 
 
 @click.command(cls=RuntimeCommand)

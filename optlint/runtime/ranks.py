@@ -16,7 +16,7 @@ import torch
 
 from optlint.runtime import several
 from optlint.runtime.naming import join_and
-from optlint.runtime.report import RuntimeFinding, SetupReport
+from optlint.runtime.report import RuntimeFinding, SetupReport, parts
 
 
 class RankCheckError(RuntimeError):
@@ -41,7 +41,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
     except Exception as exc:  # noqa: BLE001 - the other ranks must learn of it, or they wait for this one
         report, error = None, exc
     outcomes: list = [None] * size
-    findings = [part.findings for part in several.parts(report)] if report else None
+    findings = [part.findings for part in parts(report)] if report else None
     torch.distributed.all_gather_object(outcomes, (findings, _described(error)))
     failed = [(other, described) for other, (_, described) in enumerate(outcomes) if described]
     if error is not None:
@@ -57,7 +57,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
             findings=merged([per_part[index] if index < len(per_part) else [] for per_part, _ in outcomes]),
             notes=[*part.notes, f"findings of all {size} ranks; the groups and learning rates shown are rank 0's"],
         )
-        for index, part in enumerate(several.parts(shown[0]))
+        for index, part in enumerate(parts(shown[0]))
     ]
     return several.SetupReports(combined) if isinstance(shown[0], several.SetupReports) else combined[0]
 

@@ -1,7 +1,8 @@
 """What `optlint check` does: configuration -> lint -> fix, diff or add-noqa -> report -> exit status.
 
 cli.py declares the options; this module runs them. Exit status: 0 nothing to report, 1 findings (or,
-with --diff, fixes to apply), 2 bad usage or configuration, an unreadable path, or an internal error.
+with --diff, fixes to apply), 2 bad usage or configuration, an unreadable path, a file it would not rewrite
+(changed while optlint ran, read-only, hard-linked), or an internal error.
 """
 
 from __future__ import annotations

@@ -244,18 +244,20 @@ def _moved_import(module: cst.Module, node: cst.ImportFrom, moved: list[cst.Impo
     kept = [alias for alias in node.names if alias not in moved]
     if not kept:
         return [Replace(node.module, LR_SCHEDULER)]
-    if not _alone_at_top_level(module, node) or "#" in module.code_for_node(node):
+    line = _top_level_line(module, node)
+    if line is None or "#" in module.code_for_node(node):
         return []  # splitting would need the statement's indentation or drop a comment
     first = node.with_changes(names=_joined(kept, node.names[-1].comma))
     single_line = [alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for alias in moved]
     second = cst.ImportFrom(module=cst.parse_expression(LR_SCHEDULER), names=_joined(single_line))
-    return [Replace(node, f"{module.code_for_node(first)}\n{module.code_for_node(second)}")]
+    newline = line.trailing_whitespace.newline.value or module.default_newline  # the line's own \r\n, \r or \n
+    return [Replace(node, f"{module.code_for_node(first)}{newline}{module.code_for_node(second)}")]
 
 
-def _alone_at_top_level(module: cst.Module, node: cst.ImportFrom) -> bool:
-    return any(
-        isinstance(statement, cst.SimpleStatementLine) and list(statement.body) == [node] for statement in module.body
-    )
+def _top_level_line(module: cst.Module, node: cst.ImportFrom) -> cst.SimpleStatementLine | None:
+    """The top-level line that holds `node` and nothing else, if there is one."""
+    return next((statement for statement in module.body
+                 if isinstance(statement, cst.SimpleStatementLine) and list(statement.body) == [node]), None)
 
 
 def _joined(aliases: list[cst.ImportAlias], last_comma=cst.MaybeSentinel.DEFAULT) -> list[cst.ImportAlias]:
