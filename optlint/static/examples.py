@@ -56,7 +56,9 @@ class Invalid:
 
 
 def _position(spot: str) -> tuple[int, int]:
-    row, column = spot.split(":")
+    row, _, column = spot.partition(":")
+    if not (row.isdigit() and column.isdigit()):
+        raise ValueError(f"at={spot!r}: write the finding's row:column, as in at=\"3:12\"")
     return int(row), int(column)
 
 
