@@ -224,20 +224,24 @@ def finding(start: int, end: int, replacement: str, code="OPT001", safe=True) ->
 STEPS = "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\nsched = torch.optim.lr_scheduler.StepLR(opt, 10)\n"
 
 
-@pytest.mark.parametrize(("loop", "fixed"), [
-    ("    sched.step()  # decay the lr\n    opt.step()  # update\n", "    opt.step()  # update\n    sched.step()  # decay the lr\n"),
-    ("    sched.step()  # decay the lr\n    opt.step()\n", "    opt.step()\n    sched.step()  # decay the lr\n"),
-])
-def test_swapped_steps_take_their_own_comments_along(loop, fixed):
-    source = STEPS + "for x in data:\n" + loop
-    assert fix_text(source, linter("t.py"), unsafe=True).text == STEPS + "for x in data:\n" + fixed
-
-
 def test_swapped_steps_take_their_own_comments_along_in_a_file_of_cr_endings():
     loop = "for x in data:\r    sched.step()  # decay the lr\r    opt.step()\r"
     source = STEPS.replace("\n", "\r") + loop
     assert fix_text(source, linter("t.py"), unsafe=True).text == STEPS.replace("\n", "\r") + (
         "for x in data:\r    opt.step()\r    sched.step()  # decay the lr\r")
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_split_import_uses_the_files_line_ending(newline):
+    source = f"import torch{newline}from torch.optim import AdamW, OneCycleLR, SGD{newline}x = 1{newline}"
+    assert fix_text(source, linter("t.py")).text == (f"import torch{newline}from torch.optim import AdamW, SGD{newline}"
+                                                     f"from torch.optim.lr_scheduler import OneCycleLR{newline}x = 1{newline}")
+
+
+def test_split_import_in_a_mixed_file_uses_its_own_lines_ending():
+    source = "import torch\r\nfrom torch.optim import AdamW, OneCycleLR\nx = 1\r\n"
+    assert fix_text(source, linter("t.py")).text == (
+        "import torch\r\nfrom torch.optim import AdamW\nfrom torch.optim.lr_scheduler import OneCycleLR\nx = 1\r\n")
 
 
 def test_overlapping_fixes_wait_for_the_next_pass():
