@@ -56,13 +56,11 @@ class UnknownOptimizerKwarg(UnknownKeywordRule):
             import torch.optim as optim
             opt = optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
         """),
+        # `betas` takes a pair: renaming `beta1` alone would pass a float, so the finding has no fix.
         Invalid("""
             from torch.optim import Adam as A
             opt = A(model.parameters(), beta1=0.9)
-        """, at="2:29", fixed="""
-            from torch.optim import Adam as A
-            opt = A(model.parameters(), betas=0.9)
-        """),
+        """, at="2:29", message="Did you mean `betas`?"),
         Invalid("""
             from torch import optim
             opt = optim.AdamW(model.parameters(), lr2=1e-3)

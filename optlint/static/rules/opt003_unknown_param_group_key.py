@@ -3,7 +3,7 @@ import re
 import libcst as cst
 
 from optlint.findings import Severity
-from optlint.spelling import ALIASES, close_match, normalise
+from optlint.spelling import ALIASES, close_match, normalise, renaming_is_the_fix
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._dict_groups import dict_groups
@@ -64,6 +64,11 @@ class UnknownParamGroupKey(Rule):
         """),
     )
     INVALID = (
+        # `betas` takes a pair: renaming `beta1` alone would store a float, so the finding has no fix.
+        Invalid("""
+            import torch
+            opt = torch.optim.Adam([{'params': a, 'beta1': 0.8}], lr=1e-3)
+        """, at="2:39", message="Did you mean `betas`?"),
         Invalid("""
             import torch
             opt = torch.optim.AdamW([{'params': a, 'learning_rate': 1e-4}], lr=1e-3)
@@ -168,6 +173,9 @@ class UnknownParamGroupKey(Rule):
             f"`{key}` is not a param-group key of `{cls}`: torch silently ignores it, and this group uses"
             f" the optimizer-wide `{target}`. Did you mean `{target}`?"
         )
+        if not renaming_is_the_fix(key):
+            ctx.report(node, message, hint=f"Write `{written}` with the values as one tuple.")
+            return
         fix = {"fix": f"Rename `{key}` to `{target}`", "edits": [Replace(node, renamed)]}
         ctx.report(node, message, hint=f"Write `{written}`.", **(fix if unique else {}))
 
