@@ -175,7 +175,7 @@ class Cache:
         try:
             if os.fstat(folder).st_uid == os.geteuid():
                 cache_files.write(folder, ".gitignore", b"# written by optlint\n*\n")
-                cache_files.write(folder, self.name, self._signature(payload) + b"\n" + payload)
+                cache_files.write(folder, self.name, self.signed(payload))
                 self._prune(folder)
         except OSError:
             pass
@@ -202,8 +202,11 @@ class Cache:
             pass
         return {}, {}
 
+    def signed(self, payload: bytes) -> bytes:
+        """The file's content: the payload under its signature (this user's key and this configuration)."""
+        return self._signature(payload) + b"\n" + payload
+
     def _signature(self, payload: bytes) -> bytes:
-        """Binds the payload to this user's key and to this configuration's name."""
         mac = hmac.new(self.key, self.name.encode() + b"\n" + payload, hashlib.sha256)
         return SIGNATURE_PREFIX + mac.hexdigest().encode()
 
