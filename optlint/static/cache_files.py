@@ -13,7 +13,7 @@ import os
 import stat
 
 # Without descriptor-relative calls (Windows) there is no way to write safely in a folder others shape.
-SUPPORTED = ({os.open, os.rename, os.link, os.unlink, os.stat} <= os.supports_dir_fd  # os.replace is os.rename's
+SUPPORTED = ({os.open, os.rename, os.link, os.unlink} <= os.supports_dir_fd  # os.replace is os.rename's
              and os.scandir in os.supports_fd and hasattr(os, "O_NOFOLLOW"))
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)

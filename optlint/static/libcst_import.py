@@ -11,9 +11,11 @@ where Python keeps this very module's bytecode (`optlint/static/__pycache__/`, o
 `sys.pycache_prefix`), and is written when and where Python writes `.pyc` files (not under
 `PYTHONDONTWRITEBYTECODE` or `-B`; not at all where the installed package is read-only). Whoever can
 write there can already replace `libcst_import.*.pyc`, which Python runs on every import, so the cache
-is exactly as trustworthy as the installed package's own bytecode, and no more. A key in the user's
-cache folder (where it used to live, and where CI caches, shared volumes and `sudo -E` let others
-write) would not do: who writes the cache could write the key. Against damage (a disk, a copy cut
+is exactly as trustworthy as the installed package's own bytecode, and no more (an install that
+this user cannot write, such as a system one, runs without it: a third of a second slower). The user's
+cache folder would not do, not even with a key to sign the file: CI caches restored from pull
+requests, shared volumes and `sudo -E` let others write there, and whoever writes the file there
+can write the key beside it. Against damage (a disk, a copy cut
 short, another Python) the file starts with a header (this Python's bytecode magic number) and a
 digest of the rest: any doubt is a miss, and the file is replaced, so a bad entry never runs and never
 lasts.
