@@ -78,8 +78,8 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     installed = fetch_corpus.installed_optlint(Path(__file__).resolve().parent.parent)
     optlint, python = str(installed / "optlint"), str(installed / "python")
-    code_cache = subprocess.run([python, "-c", "from optlint.static.libcst_import import cache_file; print(cache_file())"],
-                                capture_output=True, text=True, check=True).stdout.strip()
+    where = "from optlint.static.libcst_import import cache_file; print(cache_file())"
+    code_cache = subprocess.run([python, "-c", where], capture_output=True, text=True, check=True).stdout.strip()
     print(f"{', '.join(fetch_corpus.PACKAGES)}; {os.cpu_count()} cores")
 
     for title, target, torchfix_reps in (("whole corpus", corpus, args.torchfix_reps),
