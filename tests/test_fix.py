@@ -197,7 +197,7 @@ def train_py(tmp_path, monkeypatch) -> Path:
 
 
 def test_cli_reports_a_failed_write_and_exits_2(train_py, monkeypatch):
-    monkeypatch.setattr(files.os, "replace", lambda src, dst: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    monkeypatch.setattr(files.os, "replace", lambda *names, **folders: (_ for _ in ()).throw(PermissionError(13, "denied")))
     result = CliRunner().invoke(main, ["check", "--fix", "train.py"])
     assert result.exit_code == 2
     assert "optlint: error: train.py: cannot write the file (denied); it is unchanged" in result.output

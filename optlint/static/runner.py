@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from optlint import __version__
 from optlint.findings import Finding
 from optlint.static import files
-from optlint.static.cache import Cache, configuration_key, content_digest
+from optlint.static.cache import Cache, content_digest, open_cache
 from optlint.static.syntax import python_syntax_error
 
 CACHE_DIR = ".optlint_cache"
@@ -71,8 +71,8 @@ def lint_paths(
     cache_dir: str | os.PathLike | None = None,
 ) -> LintResult:
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
-    cores); `cache_dir`: where results are kept between runs (None: no cache)."""
-    cache = Cache(cache_dir, configuration_key(rules, settings)) if cache_dir is not None else None
+    cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache)."""
+    cache = open_cache(cache_dir, rules, settings) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
     outcomes = [_scan(item, cache, names, named=isinstance(item, str) and files.same_file_key(item) in named)
                 for item in files.discover(paths, excluded)]
