@@ -13,7 +13,7 @@ import sys
 import click
 
 from optlint import __version__
-from optlint.findings import registry
+from optlint.registry import doc_page, registry
 from optlint.report import FORMATS
 from optlint.selectors import comma_separated, rule_codes
 
@@ -180,10 +180,7 @@ def _rule_dict(info, explanation: str | None = None) -> dict:
 
 
 def _page(code: str) -> str:
-    from optlint.findings import doc_page
-
-    info = registry()[code]
-    return (doc_page(code) or f"# {info.code} {info.name}\n\n{info.summary}\n").rstrip() + "\n"
+    return doc_page(code).rstrip() + "\n"
 
 
 @main.command("rules", short_help="List every rule.")

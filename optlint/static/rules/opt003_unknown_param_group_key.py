@@ -2,7 +2,6 @@ import re
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.spelling import ALIASES, close_match, normalise
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._dict_groups import dict_groups
@@ -17,9 +16,6 @@ class UnknownParamGroupKey(Rule):
     """
 
     code = "OPT003"
-    name = "unknown-param-group-key"
-    severity = Severity.ERROR
-    summary = "A param-group key misspells a hyper-parameter of the optimizer; torch silently ignores it."
 
     VALID = (
         "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': 0.1, 'name': 'head'}], lr=0.01)",

@@ -1,6 +1,5 @@
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.groups import constructions
 from optlint.static.model import argument
 from optlint.static.rule import Rule
@@ -29,9 +28,6 @@ class LrNotANumber(Rule):
     """
 
     code = "OPT004"
-    name = "lr-not-a-number"
-    severity = Severity.ERROR
-    summary = "The learning rate is a list, tuple, dict, set or string instead of a number."
 
     VALID = (
         "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3)",

@@ -2,7 +2,6 @@ import re
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.model import terminal_name
 from optlint.static.modules import describe, module_builds
 from optlint.static.params import ELEMENTS, WHOLE, Group, all_groups
@@ -19,9 +18,6 @@ class ModulePassedAsParams(Rule):
     `{'params': model.fc}`. torch wants tensors (or an iterable of them), not modules."""
 
     code = "OPT005"
-    name = "module-passed-as-params"
-    severity = Severity.ERROR
-    summary = "An nn.Module is passed where an optimizer expects parameters."
 
     VALID = (
         "import torch\nfrom torch import nn\nmodel = nn.Linear(4, 2)\n"

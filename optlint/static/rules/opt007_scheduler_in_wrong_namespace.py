@@ -5,7 +5,6 @@ import libcst as cst
 from optlint.static.walk import walk
 
 from optlint.facts import LR_SCHEDULER, OPTIM
-from optlint.findings import Severity
 from optlint.static.model import Scope, dotted
 from optlint.static.rule import Replace, Rule
 
@@ -17,9 +16,6 @@ class SchedulerInWrongNamespace(Rule):
     """
 
     code = "OPT007"
-    name = "scheduler-in-wrong-namespace"
-    severity = Severity.ERROR
-    summary = "An LR scheduler class is looked up on `torch.optim` instead of `torch.optim.lr_scheduler`."
 
     VALID = (
         "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)",

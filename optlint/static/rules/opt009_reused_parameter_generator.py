@@ -5,7 +5,6 @@ from typing import Sequence
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.flow import FlowWalker, Paths, State
 from optlint.static.groups import as_group
 from optlint.static.model import OPTIMIZER, Scope, SemanticModel, argument, call_method
@@ -55,9 +54,6 @@ class ReusedParameterGenerator(Rule):
     so the second optimizer or group gets no parameters."""
 
     code = "OPT009"
-    name = "reused-parameter-generator"
-    severity = Severity.ERROR
-    summary = "A parameter generator is consumed twice; the second optimizer or group gets nothing."
 
     VALID = (
         # Materialised once, used twice.

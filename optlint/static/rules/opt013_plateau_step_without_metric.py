@@ -1,6 +1,5 @@
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.model import dotted
 from optlint.static.rule import Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
@@ -16,9 +15,6 @@ class PlateauStepWithoutMetric(Rule):
     """
 
     code = "OPT013"
-    name = "plateau-step-without-metric"
-    severity = Severity.ERROR
-    summary = "`ReduceLROnPlateau.step()` is called without the metric it needs."
 
     VALID = (
         "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)\ns.step(val_loss)",

@@ -1,4 +1,3 @@
-from optlint.findings import Severity
 from optlint.static.model import dotted
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls
@@ -16,9 +15,6 @@ class GetLrCall(Rule):
     """
 
     code = "OPT014"
-    name = "get-lr-call"
-    severity = Severity.WARNING
-    summary = "`get_lr()` is called on a scheduler; the learning rate in use is `get_last_lr()`."
 
     VALID = (
         "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\nprint(s.get_last_lr())",

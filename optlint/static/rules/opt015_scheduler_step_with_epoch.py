@@ -1,4 +1,3 @@
-from optlint.findings import Severity
 from optlint.static.model import argument, dotted, is_none
 from optlint.static.rule import Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
@@ -17,9 +16,6 @@ class SchedulerStepWithEpoch(Rule):
     """
 
     code = "OPT015"
-    name = "scheduler-step-with-epoch"
-    severity = Severity.WARNING
-    summary = "A scheduler's `step()` is given the epoch, a deprecated argument."
 
     VALID = (
         "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\ns.step()",
