@@ -13,9 +13,9 @@
 `opt_in: true` reports the rule only when selected by its full code. A static rule declares `fix`
 (`none`, `safe`, or when it is safe); a runtime rule may name its `twin`, the static rule that finds
 the same mistake in the source. The code is the page's file name. Each line is `key: value`, the
-value plain or a JSON string (which YAML reads the same). The page's title and metadata line are
-rendered from this block. Reading it imports neither libcst nor torch, so `optlint rules`, `explain`,
-`--select` and the severity of any finding cost a few small file reads.
+value plain or a JSON string (YAML reads printable text the same). The page's title and metadata
+line are rendered from this block. Reading it imports neither libcst nor torch, so `optlint rules`,
+`explain`, `--select` and the severity of any finding cost a few small file reads.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _split(page: Path) -> tuple[dict[str, str], str]:
     fields = {}
     for line in head.split("\n"):
         key, colon, value = line.partition(": ")
-        if not colon or key in fields:
+        if not colon or not value or key in fields:
             raise ValueError(f"{page}: expected one 'key: value' per key, got {line!r}")
         try:
             fields[key] = json.loads(value) if value.startswith('"') else value

@@ -1,9 +1,10 @@
-"""The layering of optlint/: no import cycle, and the commands that need neither pass import neither libcst nor torch."""
+"""The layering of optlint/: no import cycle; the commands that need neither pass import neither libcst nor torch."""
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,8 +88,9 @@ def test_optlint_has_no_import_cycle():
 
 def modules_after(tmp_path: Path, code: str) -> set[str]:
     """The top-level modules a fresh interpreter holds after running `code` (a SystemExit is expected)."""
-    probe = f"import json, sys\ntry:\n    {code}\nexcept SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)))\n"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    probe = f"import json, sys\ntry:\n    {code}\nexcept SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)})
     return {name.split(".")[0] for name in json.loads(done.stdout.splitlines()[-1])}
 
 
@@ -125,4 +127,5 @@ def test_every_documented_runtime_name_is_exported_without_importing_torch(tmp_p
     import optlint
     from optlint.runtime.api import SchedulerSimulationError
 
-    assert optlint.SchedulerSimulationError is SchedulerSimulationError and issubclass(SchedulerSimulationError, ValueError)
+    assert optlint.SchedulerSimulationError is SchedulerSimulationError
+    assert issubclass(SchedulerSimulationError, ValueError)

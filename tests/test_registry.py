@@ -16,7 +16,8 @@ from optlint.static.rules import all_rules
 
 ADAM_WITH_DECAY = "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.01)\n"
 ENGINE_CODES = {"OPT000"}  # reported by the engine itself, not by a rule class
-RUNTIME_PAGE = '---\nname: some-rule\nseverity: warning\nkind: runtime\nopt_in: true\ntwin: OPT003\nsummary: "A `thing`: bad."\n---\n\n## What it does\nText.\n'
+RUNTIME_PAGE = ('---\nname: some-rule\nseverity: warning\nkind: runtime\nopt_in: true\ntwin: OPT003\n'
+                'summary: "A `thing`: bad."\n---\n\n## What it does\nText.\n')
 
 
 def test_each_static_rule_class_has_a_static_declaration_and_each_static_declaration_a_class():
@@ -80,6 +81,7 @@ def test_a_declaration_is_read_and_its_page_header_rendered(tmp_path):
     (("opt_in: true", "opt_in: yes"), "opt_in must be one of false, true, not 'yes'"),
     (("twin: OPT003", "name: other"), "expected one 'key: value' per key, got 'name: other'"),
     (("twin: OPT003", "twin OPT003"), "expected one 'key: value' per key, got 'twin OPT003'"),
+    (("twin: OPT003", "twin: "), "expected one 'key: value' per key, got 'twin: '"),
     (('bad."', 'bad.'), 'summary is not a valid JSON string: "A `thing`: bad.'),
     (("---\nname", "name"), "the page must open with its declaration between two '---' lines"),
 ])
