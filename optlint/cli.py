@@ -13,25 +13,14 @@ import sys
 import click
 
 from optlint import __version__
-from optlint.findings import registry
+from optlint.registry import doc_page, registry
 from optlint.report import FORMATS
-from optlint.report.escape import escape
+from optlint.console import fail
 from optlint.selectors import comma_separated, rule_codes
 
 
 class UsageError(click.UsageError):
     exit_code = 2
-
-
-def say(message: str, level: str = "error") -> None:
-    """`optlint: error: ...` on stderr, one line whatever paths or values the message quotes."""
-    click.echo(f"optlint: {level}: {escape(message)}", err=True)
-
-
-def fail(message: str) -> None:
-    """One clear line on stderr, exit 2."""
-    say(message)
-    sys.exit(2)
 
 
 class OneLineErrors(click.Group):
@@ -188,10 +177,7 @@ def _rule_dict(info, explanation: str | None = None) -> dict:
 
 
 def _page(code: str) -> str:
-    from optlint.findings import doc_page
-
-    info = registry()[code]
-    return (doc_page(code) or f"# {info.code} {info.name}\n\n{info.summary}\n").rstrip() + "\n"
+    return doc_page(code).rstrip() + "\n"
 
 
 @main.command("rules", short_help="List every rule.")

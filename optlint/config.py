@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from optlint.findings import Finding, decide, known_codes, registry
+from optlint.findings import Finding, decide
+from optlint.registry import registry
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
 
@@ -190,7 +191,7 @@ def selectors(value, where: str) -> tuple[str, ...]:
 
 
 def selector_problem(selector: str) -> str | None:
-    codes = known_codes()
+    codes = registry()
     if SELECTOR.fullmatch(selector) and any(code.startswith(selector) for code in codes):
         return None
     return f"unknown rule code or prefix `{selector}`.{_did_you_mean(selector.upper(), codes, exact_case=selector)}"

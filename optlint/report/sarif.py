@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from optlint import __version__
-from optlint.findings import Severity, doc_page, registry
+from optlint.findings import Severity
+from optlint.registry import doc_page, registry
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 ROOT = "%SRCROOT%"

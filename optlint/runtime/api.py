@@ -9,13 +9,13 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from optlint.findings import decide
+from optlint.findings import Finding, decide
 from optlint.runtime import ranks, schedule_checks, several, simulate
 from optlint.runtime.codes import RUNTIME_RULES, selector_problem
 from optlint.runtime.coverage import Coverage, check_coverage
 from optlint.runtime.keys import check_group_keys
 from optlint.runtime.naming import common_prefix
-from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport, every, setting
+from optlint.runtime.report import GroupInfo, SetupReport, every, setting
 from optlint.runtime.several import SetupReports
 from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
 from optlint.runtime.weight_decay import weight_decay_findings
@@ -241,7 +241,7 @@ def _distinguishing_key(groups: list[dict]) -> str | None:
 
 
 def _schedule_findings(preview: simulate.Preview, before: list[float] | None, labels: list[str],
-                       live: list[bool], steps_per_epoch: int) -> list[RuntimeFinding]:
+                       live: list[bool], steps_per_epoch: int) -> list[Finding]:
     return [
         *schedule_checks.flattened_lrs(preview, before, labels, live),
         *schedule_checks.invalid_lrs(preview, labels, steps_per_epoch),

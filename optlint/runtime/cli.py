@@ -27,7 +27,7 @@ from pathlib import Path
 
 import click
 
-from optlint.cli import say
+from optlint.console import say
 from optlint.report.escape import escape
 from optlint.runtime import lr_plot
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import torch
 
+from optlint.findings import Finding
 from optlint.runtime import several
 from optlint.runtime.naming import join_and
-from optlint.runtime.report import RuntimeFinding, SetupReport, parts
+from optlint.runtime.report import SetupReport, parts
 
 
 class RankCheckError(RuntimeError):
@@ -62,9 +63,9 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
     return several.SetupReports(combined) if isinstance(shown[0], several.SetupReports) else combined[0]
 
 
-def merged(per_rank: list[list[RuntimeFinding]]) -> list[RuntimeFinding]:
+def merged(per_rank: list[list[Finding]]) -> list[Finding]:
     """Each distinct finding once; one found on some ranks only says on which."""
-    ranks_of: dict[RuntimeFinding, set[int]] = {}
+    ranks_of: dict[Finding, set[int]] = {}
     for rank, findings in enumerate(per_rank):
         for finding in findings:
             ranks_of.setdefault(finding, set()).add(rank)

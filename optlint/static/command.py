@@ -16,9 +16,9 @@ from itertools import groupby
 import click
 
 from optlint import __version__
-from optlint.cli import say
+from optlint.console import say
 from optlint.config import Config, ConfigError, Options, load
-from optlint.findings import SYNTAX_ERROR, Finding
+from optlint.findings import Finding
 from optlint.report import render, statistics
 from optlint.static import files
 from optlint.static.runner import (CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text,
@@ -91,7 +91,7 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
 def _unreadable_input(result: LintResult) -> bool:
     """Bad input exits 2 like a missing path, --exit-zero or not: an error line, or a file that does not
     decode or parse (OPT000, reported as a finding for its position, unless the configuration ignores it)."""
-    return bool(result.errors) or any(finding.code == SYNTAX_ERROR.code for finding in result.findings)
+    return bool(result.errors) or any(finding.code == "OPT000" for finding in result.findings)
 
 
 def _read_stdin(name: str) -> Stdin:
@@ -193,7 +193,7 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
 def _print_errors(result: LintResult, options: CheckOptions, findings_shown: bool = True) -> None:
     """Each error line; and, where the findings are not printed (--diff, --add-noqa), each file that
     does not decode or parse, which is what makes the exit status 2."""
-    unparsable = [] if findings_shown else [f for f in result.findings if f.code == SYNTAX_ERROR.code]
+    unparsable = [] if findings_shown else [f for f in result.findings if f.code == "OPT000"]
     for error in [*result.errors, *(f"{f.filename}:{f.row}:{f.column}: {f.message}" for f in unparsable)]:
         say(error)
     if result.files_checked == 0 and not result.errors and not options.quiet:
