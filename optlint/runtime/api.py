@@ -129,8 +129,7 @@ def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: S
     if enabled & OPT_IN:
         findings += weight_decay_findings(model, optimizer, coverage)
     scheduler, shown_name, notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases, now, findings)
-    preview = simulate.preview(optimizer, aliases, scheduler, keep={id(outer_model): outer_model, id(model): model},
-                               plan=plan)
+    preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan)
     if preview.stop and preview.known_groups is None:
         raise SchedulerSimulationError(_simulation_error(preview))
     if preview.assumes_a_metric:
