@@ -32,6 +32,9 @@ from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
 PER_STEP_SCHEDULERS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
 # Steps simulated past the preview to find where torch raises for groups a scheduler never saw.
 PROBE_STEPS = 10_000
+# The longest preview, in optimizer steps: its time and memory grow with it (about a second and 3 MB a group
+# per 100,000 steps); a longer run is previewed up to here, and a note says so.
+MAX_PREVIEW_STEPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,14 @@ class Plan:
             return step == self.steps_per_epoch - 1 and (epoch + 1) % self.frequency == 0
         batches = (step + 1) * self.batches_per_step
         return min(batches, self.batches_per_epoch or batches) % self.frequency == 0
+
+    def capped(self) -> tuple[Plan, str | None]:
+        """The plan cut at MAX_PREVIEW_STEPS, and the note saying so when it is."""
+        if self.steps <= MAX_PREVIEW_STEPS:
+            return self, None
+        note = (f"the preview is cut at optimizer step {MAX_PREVIEW_STEPS:,} of the run's {self.steps:,} "
+                f"(optlint previews {MAX_PREVIEW_STEPS:,} steps at most): the LRs after it are not checked")
+        return dataclasses.replace(self, total_steps=MAX_PREVIEW_STEPS), note
 
     def resolved(self, scheduler) -> Plan:
         return dataclasses.replace(self, interval=resolve_interval(self.interval, scheduler))
