@@ -1,16 +1,18 @@
 """Copies for the LR preview that share no mutable state with the real run and copy no tensor of it.
 
-`copy.deepcopy` shares functions and deep-copies the owner of a bound method: a `LambdaLR` whose
-lambda counts its calls in a closed-over list would be advanced by the preview, and `LambdaLR(opt,
-self.lr_at)` would copy `self` with all its tensors. Here, while the preview copies a scheduler or a
-factory:
+`copy.deepcopy` shares functions: a `LambdaLR` whose lambda counts its calls in a closed-over list would
+be advanced by the preview. And it copies tensors: `LambdaLR(opt, self.lr_at)` would copy `self` with
+its weights. Here, while the preview copies a scheduler or a factory:
   - a function is copied with its own closure cells, defaults and a namespace of its own, in which
     the globals its code names are copies; a value that cannot be copied (a lock, a file) is shared,
     and named in a note;
-  - the model's modules and tensors and the optimizer's tensors are never copied: a bound method of
-    a module runs on a detached copy of the module's own attributes, sharing its tensors and children;
+  - the model's tensors and the optimizer's are never copied: the copies share them; the model's
+    modules are copied (sharing those tensors), so that what a schedule writes to `self` stays in the
+    copy; where a module cannot be copied (one holding a process group), the modules are shared, and
+    a note says so;
   - references to the real optimizer, its `param_groups`, each group and its `state` lead to the
     stand-in's, so a scheduler subclass that keeps `optimizer.param_groups` writes the stand-in's LRs.
+Classes are not copied: state kept in class attributes is shared with the real run.
 """
 
 from __future__ import annotations
@@ -22,45 +24,50 @@ import types
 from collections.abc import Iterator
 
 import torch
-from torch import nn
 
 _DISPATCH_LOCK = threading.Lock()
 _SHARED = "optlint-shared"  # memo key: what could not be copied, by name
-_DETACHED = "optlint-detached"  # memo key prefix: the detached copy of a kept module
+MODULES_SHARED = "the model's modules"
 
 
-def memo_for(model, aliases: list, standin=None) -> dict:
-    """A deepcopy memo that keeps the model's modules and tensors and the optimizer's tensors as they are, and
-    leads every reference to the real optimizer (its groups, its state) to the stand-in; without a stand-in
-    (to copy a factory, which is given the stand-in), the real optimizer stays itself, so that a factory
-    that builds on it is caught."""
-    memo: dict = {_SHARED: []}
+def isolated_copy(obj, model, aliases: list, standin=None) -> tuple[object, list[str]]:
+    """A deep copy of `obj` (a scheduler, a factory) as described above, and what it shares with the real run.
+
+    With a stand-in, references to the real optimizer lead to it; without (to copy a factory, which is
+    given the stand-in), the real optimizer stays itself, so that a factory that builds on it is caught."""
+    memo = _memo(model, aliases, standin)
+    try:
+        return _copied(obj, {**memo, _SHARED: []})
+    except Exception:  # noqa: BLE001 - a module that cannot be copied: share the modules, copy the rest
+        return _copied(obj, {**memo, **{id(m): m for m in model.modules()}, _SHARED: [MODULES_SHARED]})
+
+
+def _memo(model, aliases: list, standin) -> dict:
+    memo = {}
     for module in model.modules():
-        memo[id(module)] = module
+        memo.update({id(value): value for value in vars(module).values() if isinstance(value, torch.Tensor)})
     for tensor in (*model.parameters(), *model.buffers()):
         memo[id(tensor)] = tensor
-    for alias in aliases:
+    for alias in aliases:  # the optimizer and the framework wrappers around it
         memo[id(alias)] = standin or alias
-        groups = alias.param_groups
-        memo.update({id(p): p for group in groups for p in group["params"]})
-        memo.update({id(t): t for per_param in alias.state.values() for t in per_param.values()
-                     if isinstance(t, torch.Tensor)})
-        if standin is not None and len(groups) == len(standin.param_groups):
+        groups, state = getattr(alias, "param_groups", None), getattr(alias, "state", None)
+        if isinstance(groups, list):
+            memo.update({id(p): p for group in groups for p in group["params"]})
+        if isinstance(state, dict):
+            memo.update({id(t): t for per_param in state.values() for t in per_param.values()
+                         if isinstance(t, torch.Tensor)})
+        if standin is not None and isinstance(groups, list) and len(groups) == len(standin.param_groups):
             memo[id(groups)] = standin.param_groups
             memo.update({id(real): fake for real, fake in zip(groups, standin.param_groups)})
-            memo[id(alias.state)] = standin.state
+        if standin is not None and isinstance(state, dict):
+            memo[id(state)] = standin.state
     return memo
 
 
-def isolated_copy(obj, memo: dict):
-    """A deep copy of `obj` (a scheduler, a factory) with functions and bound methods copied as described above."""
+def _copied(obj, memo: dict) -> tuple[object, list[str]]:
     with _functions_copied():
-        return copy.deepcopy(obj, memo)
-
-
-def shared_names(memo: dict) -> list[str]:
-    """What the copies share with the real run because it could not be copied."""
-    return list(dict.fromkeys(memo[_SHARED]))
+        copied = copy.deepcopy(obj, memo)
+    return copied, list(dict.fromkeys(memo[_SHARED]))
 
 
 @contextlib.contextmanager
@@ -115,22 +122,9 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 
 def _copy_method(method: types.MethodType, memo: dict) -> types.MethodType:
-    owner = method.__self__
-    if isinstance(owner, nn.Module) and memo.get(id(owner)) is owner:
-        owner = _detached(owner, memo)
-    else:
-        owner = copy.deepcopy(owner, memo)
+    """The function is copied too (deepcopy shares it), so that the globals the method writes are copies."""
+    owner = _copied_or_shared(method.__self__, memo, type(method.__self__).__name__)
     return types.MethodType(copy.deepcopy(method.__func__, memo), owner)
-
-
-def _detached(module: nn.Module, memo: dict) -> nn.Module:
-    """A module of the same class with copies of the module's own attributes, sharing its tensors and
-    children: what a bound method writes to `self` stays in the copy, and no tensor is copied."""
-    key = (_DETACHED, id(module))
-    if key not in memo:
-        clone = memo[key] = object.__new__(type(module))
-        vars(clone).update(_copied_or_shared(vars(module), memo, type(module).__name__))
-    return memo[key]
 
 
 def _copied_or_shared(value, memo: dict, name: str):

@@ -104,17 +104,14 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Previe
     if scheduler is None:
         return Preview(constant(lr_list(optimizer), plan.steps), plan.resolved(None))
     with quiet(), random_state_kept():
-        memo = isolation.memo_for(model, aliases)
-        standin = make_standin(optimizer, memo)
+        standin = make_standin(optimizer)
         if is_scheduler(scheduler):
-            memo = isolation.memo_for(model, aliases, standin)
-            replay = rebound_copy(scheduler, memo)
+            replay, shared = rebound_copy(scheduler, model, aliases, standin)
         else:
-            replay = build_from_factory(scheduler, standin, optimizer, memo)
+            replay, shared = build_from_factory(scheduler, standin, optimizer, model, aliases)
         plan = plan.resolved(replay)
         schedule, stop = run(replay, standin, plan)
         known = known_groups(replay)
-        shared = isolation.shared_names(memo)
         if known is None or known >= len(standin.param_groups):
             return Preview(schedule, plan, type(replay).__name__, stop, shared=shared)
         raises_later = raises_for_new_groups(replay)
@@ -126,12 +123,14 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Previe
                    raises_later=raises_later, rescaler=rescaling_class(replay), shared=shared)
 
 
-def build_from_factory(factory, standin, optimizer, memo: dict):
-    """Apply a copy of a scheduler factory to the stand-in (what it closes over is copied, see isolation.py);
-    the real optimizer is restored whatever the factory did to it, also when it raised."""
+def build_from_factory(factory, standin, optimizer, model, aliases: list) -> tuple[object, list[str]]:
+    """Apply a copy of a scheduler factory to the stand-in (what it closes over is copied, see isolation.py):
+    the scheduler, and what the copy shares with the real run. The real optimizer is restored whatever the
+    factory did to it, also when it raised."""
     saved = _settings(optimizer)
     try:
-        built = unwrap_scheduler(isolation.isolated_copy(factory, memo)(standin))
+        copied, shared = isolation.isolated_copy(factory, model, aliases)
+        built = unwrap_scheduler(copied(standin))
     finally:
         _restore(optimizer, saved)
     if not is_scheduler(built):
@@ -141,7 +140,7 @@ def build_from_factory(factory, standin, optimizer, memo: dict):
             "the scheduler factory must build the scheduler on the optimizer it is given "
             "(lambda opt: OneCycleLR(opt, ...)), not on another one"
         )
-    return built
+    return built, shared
 
 
 def _settings(optimizer) -> tuple[list[dict], bool]:
@@ -207,11 +206,11 @@ def random_state_kept():
             numpy.random.set_state(saved[1])
 
 
-def make_standin(optimizer, keep: dict):
+def make_standin(optimizer):
     """An optimizer of the same class with one tiny tensor per group and copies of the group settings."""
     groups = []
     for group in optimizer.param_groups:
-        settings = {k: copy.deepcopy(v, dict(keep)) for k, v in group.items() if k not in ("params", "param_names")}
+        settings = {k: copy.deepcopy(v) for k, v in group.items() if k not in ("params", "param_names")}
         settings["params"] = [torch.zeros((1, 1), device="cpu")]
         if "param_names" in group:
             settings["param_names"] = ["stand-in"]
@@ -224,11 +223,11 @@ def make_standin(optimizer, keep: dict):
     return standin
 
 
-def rebound_copy(scheduler, memo: dict):
-    """A deep copy of the scheduler whose optimizer (and every nested scheduler's) is the stand-in: `memo`
-    leads the real optimizer there (isolation.memo_for)."""
+def rebound_copy(scheduler, model, aliases: list, standin) -> tuple[object, list[str]]:
+    """A deep copy of the scheduler whose optimizer (and every nested scheduler's) is the stand-in, and what
+    it shares with the real run (see isolation.py)."""
     try:
-        return isolation.isolated_copy(scheduler, memo)
+        return isolation.isolated_copy(scheduler, model, aliases, standin)
     except Exception as exc:  # noqa: BLE001 - a user subclass may hold what cannot be copied (locks, files)
         raise TypeError(f"{type(scheduler).__name__} cannot be copied to replay it on a stand-in optimizer "
                         f"({type(exc).__name__}: {exc}); pass a factory instead: lambda opt: ...(opt, ...)") from exc
