@@ -26,9 +26,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_static.py
 
-# The properties of tests/test_fuzz.py with many fresh examples (minutes; `make test` runs a few).
+# The properties of tests/test_fuzz.py and the attacks of tests/adversarial/ with many fresh examples
+# (minutes; `make test` runs a few of each).
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/adversarial
 
 facts: $(STAMP)
 	$(PY) scripts/gen_torch_facts.py

@@ -15,6 +15,7 @@ import click
 from optlint import __version__
 from optlint.findings import registry
 from optlint.report import FORMATS
+from optlint.report.escape import escape
 from optlint.selectors import comma_separated, rule_codes
 
 
@@ -22,9 +23,14 @@ class UsageError(click.UsageError):
     exit_code = 2
 
 
+def say(message: str, level: str = "error") -> None:
+    """`optlint: error: ...` on stderr, one line whatever paths or values the message quotes."""
+    click.echo(f"optlint: {level}: {escape(message)}", err=True)
+
+
 def fail(message: str) -> None:
     """One clear line on stderr, exit 2."""
-    click.echo(f"optlint: error: {message}", err=True)
+    say(message)
     sys.exit(2)
 
 
@@ -164,8 +170,10 @@ def check(paths: tuple[str, ...], **options) -> None:
       2  bad usage or configuration, a path that cannot be read, a file that does not decode or
          parse (OPT000), or an internal error; --exit-zero does not change it
     """
+    from optlint.static import files
     from optlint.static.command import CheckOptions, run
 
+    paths = tuple("-" if files.names_stdin(path) else path for path in paths)  # `optlint check /dev/stdin`
     if options["isolated"] and options["config_file"]:
         raise UsageError("--isolated and --config cannot be used together.")
     if options["add_noqa"] and (options["fix"] or options["diff"] or "-" in paths):

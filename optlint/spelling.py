@@ -28,12 +28,21 @@ ALIASES = {
     "nesterovmomentum": "nesterov",
 }
 
+# Aliases that name one element of a tuple hyper-parameter: `beta1=0.9` means `betas=(0.9, ...)`, so renaming
+# the key alone would hand torch a float where it unpacks a pair.
+ELEMENT_ALIASES = frozenset({"beta", "beta1", "beta2"})
+
 # Aliases long enough that a near-miss of one is a typo of it, not another word (`rate`, `l2` are not).
 _LONG_ALIASES = {alias: name for alias, name in ALIASES.items() if len(alias) >= 7}
 
 
 def normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def renaming_is_the_fix(name: str) -> bool:
+    """Whether writing the meant name in place of `name` keeps the value right (not so for one element of a tuple)."""
+    return normalise(name) not in ELEMENT_ALIASES
 
 
 def close_match(name: str, valid: list[str] | tuple[str, ...] | frozenset[str]) -> str | None:

@@ -115,6 +115,79 @@ def test_failure_between_write_and_rename_leaves_the_old_file(tmp_path, monkeypa
     assert os.listdir(tmp_path) == ["train.py"]
 
 
+def test_a_symlink_elsewhere_stays_a_link_and_only_its_target_is_rewritten(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "links").mkdir()
+    real, link = tmp_path / "real" / "train.py", tmp_path / "links" / "train.py"
+    real.write_text(BAD)
+    link.symlink_to(real)
+    fix_file(str(link), linter(str(link)))
+    assert link.is_symlink() and os.readlink(link) == str(real) and real.read_text() == FIXED
+    assert os.listdir(tmp_path / "real") == ["train.py"] and os.listdir(tmp_path / "links") == ["train.py"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_fix_keeps_the_owner_and_group(tmp_path):
+    target = tmp_path / "train.py"
+    target.write_text(BAD)
+    os.chown(target, 4242, 4343)
+    fix_file(str(target), linter(str(target)))
+    assert target.read_text() == FIXED and (target.stat().st_uid, target.stat().st_gid) == (4242, 4343)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_a_file_whose_owner_cannot_be_kept_is_not_rewritten(tmp_path, monkeypatch):
+    target = tmp_path / "train.py"
+    target.write_text(BAD)
+    os.chown(target, 4242, 4343)
+    monkeypatch.setattr(os, "fchown", lambda *args: (_ for _ in ()).throw(PermissionError(1, "Operation not permitted")))
+    with pytest.raises(FixError, match=r"^cannot keep the file's owner and group \(Operation not permitted\); it was"):
+        fix_file(str(target), linter(str(target)))
+    assert target.read_text() == BAD and target.stat().st_uid == 4242 and os.listdir(tmp_path) == ["train.py"]
+
+
+def test_a_read_only_file_is_not_rewritten_even_by_root(tmp_path):
+    target = tmp_path / "train.py"
+    target.write_text(BAD)
+    target.chmod(0o444)
+    with pytest.raises(FixError, match="^the file is read-only; it was not rewritten$"):
+        fix_file(str(target), linter(str(target)))
+    assert target.read_text() == BAD and stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_a_file_this_user_may_not_write_is_not_rewritten(tmp_path, monkeypatch):
+    target = tmp_path / "train.py"
+    target.write_text(BAD)  # 0644, as if another user's: os.access is what says this user may not write it
+    monkeypatch.setattr(os, "access", lambda path, mode, **kwargs: mode != os.W_OK)
+    with pytest.raises(FixError, match="read-only"):
+        fix_file(str(target), linter(str(target)))
+    assert target.read_text() == BAD
+
+
+def test_a_hard_linked_file_is_neither_split_nor_rewritten(tmp_path):
+    target, other = tmp_path / "train.py", tmp_path / "backup.py"
+    target.write_text(BAD)
+    os.link(target, other)
+    with pytest.raises(FixError, match="^the file has 2 hard links, which a rewrite would split or all change"):
+        fix_file(str(target), linter(str(target)))
+    assert target.read_text() == other.read_text() == BAD and target.stat().st_ino == other.stat().st_ino
+
+
+def test_an_edit_saved_just_before_the_replace_is_kept(tmp_path, monkeypatch):
+    target = tmp_path / "train.py"
+    target.write_text(BAD)
+    sync = os.fsync
+
+    def save_meanwhile(handle):  # the last step before the check: the new text is written
+        sync(handle)
+        target.write_text(BAD + "# the user's edit\n")
+
+    monkeypatch.setattr(os, "fsync", save_meanwhile)
+    with pytest.raises(FixError, match=r"^the file changed while optlint ran; it was not rewritten"):
+        fix_file(str(target), linter(str(target)))
+    assert target.read_text() == BAD + "# the user's edit\n" and os.listdir(tmp_path) == ["train.py"]
+
+
 @pytest.fixture
 def train_py(tmp_path, monkeypatch) -> Path:
     """`train.py` with two fixable findings, in the working directory."""
@@ -124,11 +197,24 @@ def train_py(tmp_path, monkeypatch) -> Path:
 
 
 def test_cli_reports_a_failed_write_and_exits_2(train_py, monkeypatch):
-    monkeypatch.setattr(files.os, "replace", lambda src, dst: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    monkeypatch.setattr(files.os, "replace", lambda *names, **folders: (_ for _ in ()).throw(PermissionError(13, "denied")))
     result = CliRunner().invoke(main, ["check", "--fix", "train.py"])
     assert result.exit_code == 2
     assert "optlint: error: train.py: cannot write the file (denied); it is unchanged" in result.output
     assert train_py.read_text() == BAD
+
+
+def test_cli_leaves_a_file_saved_while_it_ran_and_exits_2(train_py, monkeypatch):
+    def fix_then_save(*args, **kwargs):
+        result = fix_text(*args, **kwargs)
+        train_py.write_text(BAD + "x = 1\n")
+        return result
+
+    monkeypatch.setattr("optlint.static.fix.fix_text", fix_then_save)
+    result = CliRunner().invoke(main, ["check", "--fix", "train.py"])
+    assert result.exit_code == 2 and train_py.read_text() == BAD + "x = 1\n"
+    assert ("optlint: error: train.py: the file changed while optlint ran; it was not rewritten (run optlint again)\n"
+            in result.output)
 
 
 def finding(start: int, end: int, replacement: str, code="OPT001", safe=True) -> Finding:
@@ -138,13 +224,24 @@ def finding(start: int, end: int, replacement: str, code="OPT001", safe=True) ->
 STEPS = "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\nsched = torch.optim.lr_scheduler.StepLR(opt, 10)\n"
 
 
-@pytest.mark.parametrize(("loop", "fixed"), [
-    ("    sched.step()  # decay the lr\n    opt.step()  # update\n", "    opt.step()  # update\n    sched.step()  # decay the lr\n"),
-    ("    sched.step()  # decay the lr\n    opt.step()\n", "    opt.step()\n    sched.step()  # decay the lr\n"),
-])
-def test_swapped_steps_take_their_own_comments_along(loop, fixed):
-    source = STEPS + "for x in data:\n" + loop
-    assert fix_text(source, linter("t.py"), unsafe=True).text == STEPS + "for x in data:\n" + fixed
+def test_swapped_steps_take_their_own_comments_along_in_a_file_of_cr_endings():
+    loop = "for x in data:\r    sched.step()  # decay the lr\r    opt.step()\r"
+    source = STEPS.replace("\n", "\r") + loop
+    assert fix_text(source, linter("t.py"), unsafe=True).text == STEPS.replace("\n", "\r") + (
+        "for x in data:\r    opt.step()\r    sched.step()  # decay the lr\r")
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_split_import_uses_the_files_line_ending(newline):
+    source = f"import torch{newline}from torch.optim import AdamW, OneCycleLR, SGD{newline}x = 1{newline}"
+    assert fix_text(source, linter("t.py")).text == (f"import torch{newline}from torch.optim import AdamW, SGD{newline}"
+                                                     f"from torch.optim.lr_scheduler import OneCycleLR{newline}x = 1{newline}")
+
+
+def test_split_import_in_a_mixed_file_uses_its_own_lines_ending():
+    source = "import torch\r\nfrom torch.optim import AdamW, OneCycleLR\nx = 1\r\n"
+    assert fix_text(source, linter("t.py")).text == (
+        "import torch\r\nfrom torch.optim import AdamW\nfrom torch.optim.lr_scheduler import OneCycleLR\nx = 1\r\n")
 
 
 def test_overlapping_fixes_wait_for_the_next_pass():

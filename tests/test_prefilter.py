@@ -24,8 +24,8 @@ def _examples():
     for path in sorted((ROOT / "fixtures" / "static").rglob("*.py")):
         yield path.name, path.read_text(encoding="utf-8")
     for rule in all_rules():
-        for index, source in enumerate((*rule.INVALID, *rule.VALID)):
-            yield f"{rule.code}-snippet-{index}", source
+        for index, example in enumerate((*rule.INVALID, *rule.VALID)):
+            yield f"{rule.code}-snippet-{index}", example.source
     for code in registry():
         for block in re.findall(r"```python\n(.*?)```", doc_page(code) or "", re.DOTALL):
             yield f"{code}-page", block

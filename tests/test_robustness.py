@@ -152,6 +152,13 @@ CASES = {
                                       "piped.py: larger than 2 MB", stdin=b"import torch\n" + b"x = 1\n" * 2**20),
     "undecodable stdin": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 2,
                               findings={("piped.py", 1, "OPT000")}, stdin="import torch\n# café\n".encode("latin-1")),
+    "stdin nested past Python's limit": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 2,
+                                             "piped.py: too deeply nested",
+                                             stdin=(PREAMBLE + "x = " + "-" * 100_000 + "1\n").encode()),
+    "stdin brackets nested past Python's limit": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 2,
+                                                      findings={("piped.py", 3, "OPT000")},
+                                                      stdin=(PREAMBLE + "x = " + "(" * 5000 + ")" * 5000).encode()),
+    "/dev/stdin named": Case(lambda folder: ["/dev/stdin"], 1, findings={("-", 2, "OPT001")}, stdin=OTHER.encode()),
     "latin-1 stdin with a cookie": Case(lambda folder: ["-", "--stdin-filename", "piped.py"], 1,
                                         findings={("piped.py", 3, "OPT001")},
                                         stdin=f"# coding: latin-1\nimport torch\n{TYPO}  # \xe9\n".encode("latin-1")),
@@ -214,6 +221,22 @@ def test_the_linted_files_own_warnings_are_not_printed(tmp_path):
     result = run_check(["warns.py"], tmp_path, python_flags=("-W", "always"))
     assert result.stderr.decode() == ""
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize(("args", "name"), [(["-", "other.py"], "-"), (["--stdin-filename", "piped.py"], "piped.py")],
+                         ids=["dash", "stdin-filename"])
+@pytest.mark.parametrize("stdin", ["closed", "write-only"])
+def test_stdin_that_cannot_be_read_is_one_line_and_exit_2(args, name, stdin, tmp_path):
+    """Started with stdin closed (`<&-`), or open for writing only (`0>file`)."""
+    (tmp_path / "other.py").write_text(OTHER)
+    with open(tmp_path / "out", "wb") as write_only:
+        result = subprocess.run([sys.executable, "-m", "optlint", "check", *args], cwd=tmp_path, capture_output=True,
+                                text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+                                **({"preexec_fn": lambda: os.close(0)} if stdin == "closed" else {"stdin": write_only}))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"optlint: error: {name}: ") and "stdin" in line, line
+    assert ("other.py:2:" in result.stdout) == ("other.py" in args)
 
 
 def test_invalid_output_format_is_one_line_and_exit_2(tmp_path):

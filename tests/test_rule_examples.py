@@ -1,28 +1,49 @@
-"""Fixit-style: every rule's VALID snippets give none of its findings, every INVALID snippet one."""
+"""Fixit-style: every rule's examples pin its behaviour. A Valid snippet gives none of its findings; an
+Invalid one gives exactly its findings at the stated positions, and the text `--fix` makes of it,
+which then lints clean of the rule. A rule offers a fix exactly when one of its examples shows one,
+and its page says so."""
+
+import re
 
 import pytest
 
-from optlint.static.engine import lint_source
+from optlint.findings import doc_page
+from optlint.static.examples import fixable, problems
 from optlint.static.rules import all_rules
 
-VALID = [(rule, src) for rule in all_rules() for src in rule.VALID]
-INVALID = [(rule, src) for rule in all_rules() for src in rule.INVALID]
+VALID = [(rule, example) for rule in all_rules() for example in rule.VALID]
+INVALID = [(rule, example) for rule in all_rules() for example in rule.INVALID]
 
 
 def _ids(cases):
     return [f"{rule.code}-{i}" for i, (rule, _) in enumerate(cases)]
 
 
-@pytest.mark.parametrize(("rule", "source"), VALID, ids=_ids(VALID))
-def test_valid_snippet_gives_no_finding(rule, source):
-    assert [f for f in lint_source(source, rules=[rule]) if f.code == rule.code] == []
+@pytest.mark.parametrize(("rule", "example"), VALID, ids=_ids(VALID))
+def test_valid_example_gives_no_finding(rule, example):
+    assert problems(rule, example) == []
 
 
-@pytest.mark.parametrize(("rule", "source"), INVALID, ids=_ids(INVALID))
-def test_invalid_snippet_is_found(rule, source):
-    assert any(f.code == rule.code for f in lint_source(source, rules=[rule]))
+@pytest.mark.parametrize(("rule", "example"), INVALID, ids=_ids(INVALID))
+def test_invalid_example_is_found_where_it_says_and_fixed_as_it_says(rule, example):
+    assert problems(rule, example) == []
 
 
 def test_every_rule_has_examples_of_both_kinds():
     for rule in all_rules():
         assert rule.VALID and rule.INVALID, rule.code
+
+
+def page_offers_a_fix(code: str) -> bool:
+    """What rules/OPTxxx.md says: its `**Fix:**` header (when there is one) and its Fix safety section."""
+    page = doc_page(code)
+    offers = not page.split("## Fix safety\n", 1)[1].startswith("No ")
+    header = re.search(r"\*\*Fix:\*\* (\w+)", page.split("\n## ", 1)[0])
+    if header is not None:
+        assert (header.group(1) != "none") == offers, f"{code}: the header and Fix safety disagree"
+    return offers
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.code)
+def test_a_rule_offers_a_fix_exactly_when_its_examples_and_page_say_so(rule):
+    assert fixable(rule.INVALID) == page_offers_a_fix(rule.code)

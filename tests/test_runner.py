@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +69,32 @@ def test_an_edited_file_is_linted_again_even_with_the_same_size_and_time(project
     assert ("m01.py", "OPT001") in rows
 
 
+def _same_size_typo(path: Path) -> None:
+    path.write_text(CLEAN.replace("lr=1e-3", "lx=1e-3"), encoding="utf-8")
+
+
+def _copied_in_with_its_times(path: Path) -> None:  # cp -p, rsync -a: a new inode, the old times
+    copy = path.with_suffix(".copy")
+    _same_size_typo(copy)
+    shutil.copystat(path, copy)
+    os.replace(copy, path)
+
+
+@pytest.mark.parametrize("change", [_same_size_typo, _copied_in_with_its_times], ids=["in place", "copied in"])
+def test_a_file_changed_with_its_size_and_mtime_restored_is_linted_again(project, monkeypatch, change):
+    """touch -r, cp -p, rsync -a: only ctime and the inode tell, as git knows."""
+    monkeypatch.setattr(cache_module, "RACY_NS", 0)  # the stat of a file written a moment ago is trusted too
+    src, cache_dir = project
+    target = src / "m01.py"  # CLEAN
+    lint_paths([str(src)], cache_dir=cache_dir)
+    stat = target.stat()
+    change(target)
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert target.stat().st_size == stat.st_size
+    rows = {(Path(f.filename).name, f.code) for f in lint_paths([str(src)], cache_dir=cache_dir).findings}
+    assert ("m01.py", "OPT001") in rows
+
+
 def test_a_file_changed_just_now_is_never_trusted_on_its_times(tmp_path):
     src = _project(tmp_path, {"fresh.py": CLEAN}, age_s=0)
     lint_paths([str(src)], cache_dir=tmp_path / "cache")
@@ -78,22 +105,23 @@ def test_a_file_changed_just_now_is_never_trusted_on_its_times(tmp_path):
 CORRUPTIONS = {
     "truncated": lambda text: text[: len(text) // 2],
     "not a dict": lambda text: "[1, 2]",
-    "wrong types": lambda text: json.dumps({"format": 1, "entries": 7, "stats": []}),
+    "wrong types": lambda text: json.dumps({"format": cache_module.FORMAT, "entries": 7, "stats": []}),
     "a row as text": lambda text: text.replace('"row":2', '"row":"2"'),
     "an unknown key": lambda text: text.replace('"fix":{', '"fix":{"extra":1,'),
     "odd values": lambda text: text.replace("[]", "[1]").replace('"stats":{', '"stats":{"x":5,'),
 }
 
 
-@pytest.mark.parametrize("signed", [False, True], ids=["bad checksum", "good checksum"])
+@pytest.mark.parametrize("signed", [False, True], ids=["bad signature", "signed with the user's key"])
 @pytest.mark.parametrize("corrupt", CORRUPTIONS.values(), ids=CORRUPTIONS)
 def test_a_corrupt_cache_is_ignored(project, corrupt, signed):
     src, cache_dir = project
     cold = lint_paths([str(src)], cache_dir=cache_dir)
     (path,) = cache_dir.glob("*.json")
-    checksum, _, payload = path.read_bytes().partition(b"\n")
+    signature, _, payload = path.read_bytes().partition(b"\n")
     payload = corrupt(payload.decode()).encode()
-    path.write_bytes((cache_module.content_digest(payload).encode() if signed else checksum) + b"\n" + payload)
+    cache = cache_module.Cache(cache_dir, path.stem, cache_module.user_key())
+    path.write_bytes(cache.signed(payload) if signed else signature + b"\n" + payload)
     assert _summary(lint_paths([str(src)], cache_dir=cache_dir)) == _summary(cold)
     assert _summary(lint_paths([str(src)], cache_dir=cache_dir)) == _summary(cold)
 
@@ -128,6 +156,34 @@ def test_an_unwritable_cache_directory_only_costs_speed(project):
     src, cache_dir = project
     cache_dir.write_text("a file where the directory should be")
     assert _summary(lint_paths([str(src)], cache_dir=cache_dir)) == _summary(lint_paths([str(src)]))
+
+
+def _user_cache_is_a_file(home: Path) -> None:
+    home.write_text("a file where the user's cache folder should be")
+
+
+def _key_others_may_read(home: Path) -> None:
+    (home / "optlint").mkdir(parents=True)
+    (home / "optlint" / "results.key").write_bytes(b"k" * 32)
+    (home / "optlint" / "results.key").chmod(0o644)
+
+
+def _key_through_a_link(home: Path) -> None:
+    (home / "optlint").mkdir(parents=True)
+    (home / "key").write_bytes(b"k" * 32)
+    (home / "key").chmod(0o600)
+    (home / "optlint" / "results.key").symlink_to(home / "key")
+
+
+@pytest.mark.parametrize("no_key", [_user_cache_is_a_file, _key_others_may_read, _key_through_a_link])
+def test_without_a_key_of_the_users_own_nothing_is_cached_and_nothing_breaks(project, monkeypatch, tmp_path, no_key):
+    src, cache_dir = project
+    no_key(tmp_path / "home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    assert cache_module.user_key() is None
+    for _ in range(2):
+        assert _summary(lint_paths([str(src)], cache_dir=cache_dir)) == _summary(lint_paths([str(src)]))
+    assert not cache_dir.exists()
 
 
 def test_workers_give_the_findings_in_the_same_stable_order(project):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from optlint.findings import Severity
+from optlint.report.escape import escape
 
 
 def render(findings, **_) -> str:
@@ -15,7 +16,7 @@ def render(findings, **_) -> str:
 def annotation(f) -> str:
     command = "error" if f.severity == Severity.ERROR else "warning"
     properties = {
-        "file": f.filename,
+        "file": _shown(f.filename),
         "line": f.row,
         "col": f.column,
         "endLine": f.end_row,
@@ -24,7 +25,13 @@ def annotation(f) -> str:
     }
     listed = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties.items())
     message = f"{f.message}\nHINT: {f.hint}" if f.hint else f.message
-    return f"::{command} {listed}::{_escape_data(message)}"
+    return f"::{command} {listed}::{_escape_data(_shown(message))}"
+
+
+def _shown(text: str) -> str:
+    """Control characters as Python escapes, but line breaks left to GitHub's own escaping below (an
+    annotation may span lines, and a file name stays the repository's)."""
+    return escape(text, keep_line_breaks=True)
 
 
 def _escape_data(text: str) -> str:

@@ -9,6 +9,8 @@ from typing import Callable
 
 import click
 
+from optlint.report.escape import escape, line_start_path
+
 TAB = "    "
 
 
@@ -18,12 +20,13 @@ def render(findings, *, show_hints: bool = True, files_checked: int | None = Non
     paint = _Painter(color)
     lines = []
     for f in findings:
-        where = paint(":", fg="cyan").join([paint(f.filename, bold=True), str(f.row), str(f.column), ""])
-        lines.append(f"{where} {paint(f.code, fg='red', bold=True)} [{f.severity}] {f.message}")
+        path = paint(line_start_path(f.filename), bold=True)
+        where = paint(":", fg="cyan").join([path, str(f.row), str(f.column), ""])
+        lines.append(f"{where} {paint(f.code, fg='red', bold=True)} [{f.severity}] {escape(f.message)}")
         if show_source and source is not None:
             lines.extend(snippet(f, source(f.filename), paint))
         if show_hints and f.hint:
-            lines.append(f"    {paint('HINT', fg='cyan', bold=True)}: {f.hint}")
+            lines.append(f"    {paint('HINT', fg='cyan', bold=True)}: {escape(f.hint)}")
     if with_summary:
         lines.append(summary(findings, files_checked, fixed, unsafe_fixable, errors))
     return "\n".join(lines)
@@ -38,18 +41,23 @@ class _Painter:
 
 
 def snippet(f, lines: list[str] | None, paint) -> list[str]:
-    """The offending line with a caret under the reported span, like ruff and pytest."""
+    """The offending line with a caret under the reported span, like ruff and pytest. The line is
+    escaped (see escape.py), and the gutter before it keeps it from starting an output line."""
     if not lines or not 0 < f.row <= len(lines):
         return []
     line = lines[f.row - 1].rstrip()
-    start = len(line[: f.column - 1].replace("\t", TAB))
-    shown = line.replace("\t", TAB)
-    width = f.end_column - f.column if f.end_row == f.row else len(shown) - start
+    start = len(_shown(line[: f.column - 1]))
+    shown = _shown(line)
+    width = len(_shown(line[f.column - 1: f.end_column - 1])) if f.end_row == f.row else len(shown) - start
     gutter = " " * len(str(f.row))
     bar = paint("|", fg="blue", bold=True)
     carets = paint("^" * max(1, width), fg="red", bold=True)
     return [f"{gutter} {bar}", f"{paint(str(f.row), fg='blue', bold=True)} {bar} {shown}",
             f"{gutter} {bar} {' ' * start}{carets}", f"{gutter} {bar}"]
+
+
+def _shown(code: str) -> str:
+    return escape(code.replace("\t", TAB))
 
 
 def summary(findings, files_checked: int | None = None, fixed: int = 0, unsafe_fixable: int = 0,

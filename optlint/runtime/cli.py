@@ -28,6 +28,8 @@ from pathlib import Path
 
 import click
 
+from optlint.cli import say
+from optlint.report.escape import escape
 from optlint.runtime import lr_plot
 
 from optlint.selectors import rule_codes
@@ -59,13 +61,20 @@ SETUP_KEYS = tuple(f.name for f in fields(Setup))
 
 
 class RuntimeCommand(click.Command):
-    """Turns click's own usage errors (a bad --epochs value) into the one-line error form."""
+    """Turns click's own usage errors (a bad --epochs value) into the one-line error form, and says in one line
+    that torch is missing before the command runs (`--help` needs no torch)."""
 
     def parse_args(self, ctx, args):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             fail(BadInput(exc.format_message(), f"run `{ctx.command_path} --help` for the options"), verbose=False)
+
+    def invoke(self, ctx):
+        if importlib.util.find_spec("torch") is None:
+            fail(BadInput(f"`{ctx.command_path}` runs the set-up with torch, which is not installed",
+                          "pip install 'optlint[runtime]'"), verbose=False)
+        return super().invoke(ctx)
 
 
 @click.command(cls=RuntimeCommand)
@@ -350,7 +359,7 @@ def fail(exc: BadInput, verbose: bool):
     if verbose and exc.__cause__ is not None:
         traceback.print_exception(exc.__cause__, file=sys.stderr)
         hint = hint.replace(f"{VERBOSE_HINT}; ", "").replace(VERBOSE_HINT, "")  # the traceback is above
-    click.echo(f"optlint: error: {exc}", err=True)
+    say(str(exc))
     if hint:
-        click.echo(f"HINT: {hint}", err=True)
+        click.echo(f"HINT: {escape(hint)}", err=True)
     sys.exit(2)

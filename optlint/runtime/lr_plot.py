@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 
-from optlint.runtime import several
-from optlint.runtime.report import SetupReport, short
+from optlint.runtime.report import SetupReport, parts, short
 
 MARKS = "●○▲△■□◆◇"
 
@@ -26,7 +25,7 @@ def plot_png(report, path: str) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    reports = several.parts(report)
+    reports = parts(report)
     figure, panels = plt.subplots(len(reports), 1, figsize=(7.5, 4.2 * len(reports)), squeeze=False)
     for axes, shown in zip(panels[:, 0], reports):
         _draw(axes, shown)
@@ -52,7 +51,7 @@ def _draw(axes, report: SetupReport) -> None:
 
 def terminal_charts(report) -> str:
     """`terminal_chart` of each optimizer's report, under its name when there are several."""
-    reports = several.parts(report)
+    reports = parts(report)
     if len(reports) == 1:
         return terminal_chart(reports[0])
     return "\n\n".join(f"{shown.optimizer_name}:\n{terminal_chart(shown)}" for shown in reports)

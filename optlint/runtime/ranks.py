@@ -18,7 +18,7 @@ import torch
 
 from optlint.runtime import several
 from optlint.runtime.naming import join_and
-from optlint.runtime.report import RuntimeFinding, SetupReport
+from optlint.runtime.report import RuntimeFinding, SetupReport, parts
 
 
 class RankCheckError(RuntimeError):
@@ -42,7 +42,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
         report, error = check(), None
     except Exception as exc:  # noqa: BLE001 - the other ranks must learn of it, or they wait for this one
         report, error = None, exc
-    findings = [part.findings for part in several.parts(report)] if report else None
+    findings = [part.findings for part in parts(report)] if report else None
     outcomes = [pickle.loads(b) for b in _all_gather_bytes(pickle.dumps((findings, _described(error))))]
     failed = [(other, described) for other, (_, described) in enumerate(outcomes) if described]
     if error is not None:
@@ -51,7 +51,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
         other, described = failed[0]
         raise RankCheckError(f"the optimizer set-up check raised on rank {other}: {described}")
     shown = pickle.loads(_broadcast_bytes(pickle.dumps(report) if rank == 0 else b""))
-    shown_parts = several.parts(shown)
+    shown_parts = parts(shown)
     per_rank = [_folded(per_part, len(shown_parts)) for per_part, _ in outcomes]
     notes = [f"findings of all {size} ranks; the groups and learning rates shown are rank 0's",
              *_count_note([len(per_part) for per_part, _ in outcomes])]

@@ -203,3 +203,8 @@ def plural(n: int, noun: str) -> str:
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def parts(report) -> list:
+    """The SetupReport of each optimizer: a SetupReports (a list of them, one per optimizer) or one report."""
+    return list(report) if isinstance(report, list) else [report]

@@ -41,11 +41,6 @@ def is_several(optimizer) -> bool:
         isinstance(unwrap_optimizer(o)[0], torch.optim.Optimizer) for o in optimizer)
 
 
-def parts(report) -> list:
-    """The SetupReports of one report or of several."""
-    return list(report) if isinstance(report, SetupReports) else [report]
-
-
 def schedulers_for(optimizers: Sequence, scheduler) -> list:
     """One scheduler (or None, or a factory) per optimizer: a list given in their order, or one live
     scheduler placed with the optimizer it drives (with the first when it drives none: OPT109 says so)."""

@@ -8,7 +8,6 @@ comment without changing the code: those findings are returned as skipped.
 
 from __future__ import annotations
 
-import io
 import re
 import tokenize
 from collections import defaultdict
@@ -33,8 +32,8 @@ def add_noqa(text: str, findings: list[Finding]) -> NoqaResult:
     for finding in findings:
         if finding.code != "OPT000":  # a file that does not parse cannot be silenced line by line
             codes_by_row[finding.row].add(finding.code)
-    line_ends, comments = _line_ends_and_comments(text)
     lines = split_lines(text, keepends=True)
+    line_ends, comments = _line_ends_and_comments(lines)
     skipped = []
     for row, codes in sorted(codes_by_row.items()):
         if row not in line_ends or row > len(lines):
@@ -45,12 +44,14 @@ def add_noqa(text: str, findings: list[Finding]) -> NoqaResult:
     return NoqaResult("".join(lines), added, tuple(skipped))
 
 
-def _line_ends_and_comments(text: str) -> tuple[set[int], dict[int, int]]:
+def _line_ends_and_comments(lines: list[str]) -> tuple[set[int], dict[int, int]]:
     """Rows that end a logical or physical line of code (a comment may follow them), and each row's
     comment column."""
     line_ends, comments = set(), {}
+    # tokenize splits lines at \n only: a file of \r endings would be one row. Rows and columns stay.
+    with_lf_endings = iter([line.rstrip("\r\n") + "\n" if line.endswith(("\r", "\n")) else line for line in lines])
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        for token in tokenize.generate_tokens(lambda: next(with_lf_endings, "")):
             if token.type in (tokenize.NEWLINE, tokenize.NL):
                 line_ends.add(token.start[0])
             elif token.type == tokenize.COMMENT:

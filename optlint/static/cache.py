@@ -1,11 +1,22 @@
 """The result cache: each file's findings, keyed by a hash of its content, in `.optlint_cache/`.
 
 One cache file per configuration: optlint's own code and torch facts (so a changed rule or a
-regenerated table starts afresh), the settings and the selected rules. A file whose size and
-modification time are those of its last run is not even read: its path maps to its content hash
-(as in git, a file modified within two seconds of being linted is never taken on its times alone).
-The cache can only make a run faster: a missing, unreadable or corrupt cache (its first line is a
-checksum of the rest), or an entry that is no finding, is a miss, and a failed write is ignored.
+regenerated table starts afresh), the settings and the selected rules. A file whose size, times,
+inode and device (what git compares) are those of its last run is not even read: its path maps to its
+content hash (as in git, a file changed within two seconds of being linted is never taken on its stat).
+The cache can only make a run faster: a missing, unreadable or corrupt cache, or an entry that is no
+finding, is a miss, and a failed write is ignored.
+
+What the cache trusts: nothing that comes with a repository. Each cache file is signed (HMAC-SHA256,
+its first line) with a random key of this user's, `results.key` in the user's cache folder
+(`$XDG_CACHE_HOME/optlint` or `~/.cache/optlint`), made 0600 on first use and used only while it is a
+regular file of this user that no one else may read or write; a cache committed to a repository, made
+on another machine or by another user is therefore a miss, never a way around a finding. Without such a
+key (no home, a read-only one, a platform without O_NOFOLLOW) nothing is cached. The folder is used
+only when it is a real folder of this user, never a link; its files are written through new temporary
+files renamed into place, so no link is ever followed, and pruning removes only regular files of this
+user that carry the name and the first line of optlint's cache files. Whoever can write the user's
+cache folder can hide findings from that user, as whoever can write their ~/.gitconfig can hide files.
 """
 
 from __future__ import annotations
@@ -13,19 +24,28 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import hmac
 import json
 import os
+import re
 import time
 import types
 import typing
 from pathlib import Path
 
 from optlint.findings import Edit, Finding, Fix
+from optlint.static import cache_files
 
-FORMAT = 1  # bump when the layout of an entry changes
+FORMAT = 2  # bump when the layout of an entry changes
 KEPT_CONFIGURATIONS = 8  # cache files kept side by side (e.g. pre-commit and CI with other settings)
 MAX_ENTRIES = 200_000  # past this, only the files of the latest run are kept
 RACY_NS = 2_000_000_000
+STAT_FIELDS = 5  # size, mtime, ctime, inode, device
+KEY_NAME, KEY_BYTES = "results.key", 32
+SIGNATURE_PREFIX = b"optlint-cache "
+CACHE_NAME = re.compile(r"[0-9a-f]{40}\.json")
+CACHE_HEADER = re.compile(rb"(optlint-cache [0-9a-f]{64}|[0-9a-f]{40})\n")  # signed, or unsigned (format 1)
+CACHE_HEADER_LIMIT = 80
 
 
 def content_digest(data: bytes) -> str:
@@ -49,11 +69,49 @@ def _plain(value):
     return sorted(value) if isinstance(value, (set, frozenset)) else repr(value)
 
 
+def user_cache_dir() -> Path | None:
+    """optlint's folder in the user's cache; None without a home directory to keep it in."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except (RuntimeError, KeyError):  # no HOME, and no entry for this user in the password database
+            return None
+    return Path(base) / "optlint"
+
+
+def user_key() -> bytes | None:
+    """This user's secret for signing caches, made on first use; None where there is none to trust."""
+    folder_path = user_cache_dir()
+    if folder_path is None or not cache_files.SUPPORTED:
+        return None
+    try:
+        folder = cache_files.open_folder(folder_path, create=True, follow=True)
+    except OSError:
+        return None
+    try:
+        key = cache_files.read_own(folder, KEY_NAME, private=True)
+        if key is None and cache_files.create(folder, KEY_NAME, os.urandom(KEY_BYTES), mode=0o600):
+            key = cache_files.read_own(folder, KEY_NAME, private=True)
+    except OSError:
+        key = None
+    finally:
+        os.close(folder)
+    return key if key is not None and len(key) == KEY_BYTES else None
+
+
+def open_cache(directory: str | os.PathLike, rules=None, settings=None) -> Cache | None:
+    """The cache of this configuration in `directory`; None without a key to sign it with."""
+    key = user_key()
+    return Cache(directory, configuration_key(rules, settings), key) if key is not None else None
+
+
 class Cache:
-    def __init__(self, directory: str | os.PathLike, key: str):
+    def __init__(self, directory: str | os.PathLike, configuration: str, key: bytes):
         self.directory = Path(directory)
-        self.path = self.directory / f"{key}.json"
-        self.entries, self.stats = self._load()  # content hash -> findings; path -> [size, mtime, hash]
+        self.name = f"{configuration}.json"
+        self.key = key
+        self.entries, self.stats = self._load()  # content hash -> findings; path -> [*stat, hash]
         self.used_entries: dict[str, list] = {}
         self.used_stats: dict[str, list] = {}
         self.changed = False
@@ -61,15 +119,15 @@ class Cache:
         self._stat_now: dict[str, os.stat_result] = {}
 
     def recall(self, path: str) -> list[Finding] | None:
-        """The findings of a file whose size and modification time are unchanged since its last run."""
+        """The findings of a file whose stat (as git compares it) is unchanged since its last run."""
         try:
             stat = self._stat_now[path] = os.stat(path)
         except OSError:
             return None
         known = self.stats.get(path)
-        if not (isinstance(known, list) and len(known) == 3 and isinstance(known[2], str)):
+        if not (isinstance(known, list) and len(known) == STAT_FIELDS + 1 and isinstance(known[-1], str)):
             return None
-        return self.get(known[2], path) if known[:2] == [stat.st_size, stat.st_mtime_ns] else None
+        return self.get(known[-1], path) if known[:-1] == _compared(stat) else None
 
     def get(self, digest: str, path: str) -> list[Finding] | None:
         entry = self.entries.get(digest)
@@ -95,9 +153,9 @@ class Cache:
 
     def _remember(self, path: str, digest: str) -> None:
         stat = self._stat_now.get(path)
-        if stat is None or stat.st_mtime_ns >= self.trusted_before:
+        if stat is None or max(stat.st_mtime_ns, stat.st_ctime_ns) >= self.trusted_before:
             return
-        known = [stat.st_size, stat.st_mtime_ns, digest]
+        known = [*_compared(stat), digest]
         self.used_stats[path] = known
         if self.stats.get(path) != known:
             self.stats[path] = known
@@ -108,35 +166,65 @@ class Cache:
             return
         if len(self.entries) > MAX_ENTRIES or len(self.stats) > MAX_ENTRIES:
             self.entries, self.stats = self.used_entries, self.used_stats
+        payload = json.dumps({"format": FORMAT, "entries": self.entries, "stats": self.stats},
+                             separators=(",", ":")).encode()
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            (self.directory / ".gitignore").write_text("# written by optlint\n*\n", encoding="utf-8")
-            payload = json.dumps({"format": FORMAT, "entries": self.entries, "stats": self.stats},
-                                 separators=(",", ":")).encode()
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")  # renamed into place: never half-written
-            temporary.write_bytes(content_digest(payload).encode() + b"\n" + payload)
-            os.replace(temporary, self.path)
-            self._prune()
+            folder = cache_files.open_folder(self.directory, create=True)
         except OSError:
-            pass  # a read-only checkout: run without a cache
+            return  # a read-only checkout, a link or a file where the folder belongs: run without a cache
+        try:
+            if os.fstat(folder).st_uid == os.geteuid():
+                cache_files.write(folder, ".gitignore", b"# written by optlint\n*\n")
+                cache_files.write(folder, self.name, self.signed(payload))
+                self._prune(folder)
+        except OSError:
+            pass
+        finally:
+            os.close(folder)
 
     def _load(self) -> tuple[dict[str, list], dict[str, list]]:
         try:
-            checksum, _, payload = self.path.read_bytes().partition(b"\n")
-            if checksum.decode() != content_digest(payload):
-                return {}, {}  # truncated, or changed by hand
+            folder = cache_files.open_folder(self.directory, create=False)
+        except OSError:
+            return {}, {}
+        try:
+            signature, _, payload = (cache_files.read_own(folder, self.name) or b"").partition(b"\n")
+        finally:
+            os.close(folder)
+        if not hmac.compare_digest(signature, self._signature(payload)):
+            return {}, {}  # not signed with this user's key: another's, forged, truncated or changed by hand
+        try:
             data = json.loads(payload)
             entries, stats = data["entries"], data["stats"]
             if data["format"] == FORMAT and isinstance(entries, dict) and isinstance(stats, dict):
                 return entries, stats
-        except (OSError, ValueError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
+        except (ValueError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
             pass
         return {}, {}
 
-    def _prune(self) -> None:
-        others = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in others[KEPT_CONFIGURATIONS:]:
-            old.unlink(missing_ok=True)
+    def signed(self, payload: bytes) -> bytes:
+        """The file's content: the payload under its signature (this user's key and this configuration)."""
+        return self._signature(payload) + b"\n" + payload
+
+    def _signature(self, payload: bytes) -> bytes:
+        mac = hmac.new(self.key, self.name.encode() + b"\n" + payload, hashlib.sha256)
+        return SIGNATURE_PREFIX + mac.hexdigest().encode()
+
+    def _prune(self, folder: int) -> None:
+        caches = [(entry.stat(follow_symlinks=False).st_mtime_ns, entry.name) for entry in os.scandir(folder)
+                  if CACHE_NAME.fullmatch(entry.name) and _is_optlint_cache(folder, entry.name)]
+        for _, name in sorted(caches, reverse=True)[KEPT_CONFIGURATIONS:]:
+            os.unlink(name, dir_fd=folder)
+
+
+def _compared(stat: os.stat_result) -> list[int]:
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+
+
+def _is_optlint_cache(folder: int, name: str) -> bool:
+    """A regular file of this user headed as optlint heads its caches (or did, before they were signed)."""
+    head = cache_files.read_own(folder, name, limit=CACHE_HEADER_LIMIT)
+    return head is not None and CACHE_HEADER.match(head) is not None
 
 
 def _entry(finding: Finding) -> dict:

@@ -1,7 +1,8 @@
 """What `optlint check` does: configuration -> lint -> fix, diff or add-noqa -> report -> exit status.
 
 cli.py declares the options; this module runs them. Exit status: 0 nothing to report, 1 findings (or,
-with --diff, fixes to apply), 2 bad usage or configuration, an unreadable path, or an internal error.
+with --diff, fixes to apply), 2 bad usage or configuration, an unreadable path, a file it would not rewrite
+(changed while optlint ran, read-only, hard-linked), or an internal error.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from itertools import groupby
 import click
 
 from optlint import __version__
+from optlint.cli import say
 from optlint.config import Config, ConfigError, Options, load
 from optlint.findings import SYNTAX_ERROR, Finding
 from optlint.report import render, statistics
 from optlint.static import files
-from optlint.static.runner import CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text
+from optlint.static.runner import (CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text,
+                                   lint_text_or_error)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
         config = load([stdin.name if p == "-" else p for p in paths], options.overrides(),
                       config_file=options.config_file, isolated=options.isolated)
     except ConfigError as error:
-        click.echo(f"optlint: error: {error}", err=True)
+        say(str(error))
         return 2
     result = lint(paths, config, stdin, options)
     if options.add_noqa:
@@ -95,7 +98,7 @@ def _read_stdin(name: str) -> Stdin:
     """The piped source, decoded the way a file is (BOM, PEP 263), within the size limit; what goes
     wrong is reported like a file's trouble (an error line, or OPT000), and the other files still run."""
     try:
-        decoded = decoded_text(files.read_stream(sys.stdin.buffer, name), name)
+        decoded = decoded_text(files.read_stdin(name), name)
     except files.InputError as error:
         return Stdin(name, "", error=str(error))
     return Stdin(name, "", problems=decoded) if isinstance(decoded, list) else Stdin(name, decoded)
@@ -108,8 +111,12 @@ def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None, options: C
     if stdin is not None and stdin.error:
         result.errors.append(stdin.error)
     elif stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
-        result.findings += stdin.problems or lint_text(stdin.text, stdin.name, config.rules(), config.settings)
-        result.files_checked += 1
+        outcome = stdin.problems or lint_text_or_error(stdin.text, stdin.name, config.rules(), config.settings)
+        if isinstance(outcome, str):
+            result.errors.append(outcome)
+        else:
+            result.findings += outcome
+            result.files_checked += 1
     result.findings = _selected(result.findings, config)
     return result
 
@@ -175,8 +182,8 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
             continue
         added += outcome.added
         for f in outcome.skipped:
-            click.echo(f"optlint: warning: {f.filename}:{f.row}: cannot add `# noqa: {f.code}`: the line ends "
-                       "inside a string or continues with a backslash", err=True)
+            say(f"{f.filename}:{f.row}: cannot add `# noqa: {f.code}`: the line ends inside a string or continues "
+                "with a backslash", "warning")
     _print_errors(result, options, findings_shown=False)
     if not options.quiet:
         click.echo(f"Added {added} noqa directive{'s' * (added != 1)}.", err=True)
@@ -188,9 +195,9 @@ def _print_errors(result: LintResult, options: CheckOptions, findings_shown: boo
     does not decode or parse, which is what makes the exit status 2."""
     unparsable = [] if findings_shown else [f for f in result.findings if f.code == SYNTAX_ERROR.code]
     for error in [*result.errors, *(f"{f.filename}:{f.row}:{f.column}: {f.message}" for f in unparsable)]:
-        click.echo(f"optlint: error: {error}", err=True)
+        say(error)
     if result.files_checked == 0 and not result.errors and not options.quiet:
-        click.echo("optlint: warning: no Python files found under the given paths (or all are excluded).", err=True)
+        say("no Python files found under the given paths (or all are excluded).", "warning")
 
 
 def _report(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin | None, fixed: int,

@@ -148,7 +148,7 @@ TRAILING_COMMENT = re.compile(r"[ \t]*#[^\r\n]*")
 def _with_own_comment(source: str, start: int, end: int) -> tuple[int, int]:
     """A swapped statement takes its trailing comment along (`sched.step()  # decay`), when it is the
     only code on its line; inside a longer line the comment is the line's, and stays."""
-    line_start = source.rfind("\n", 0, start) + 1
+    line_start = max(source.rfind("\n", 0, start), source.rfind("\r", 0, start)) + 1  # \r alone ends a line too
     comment = TRAILING_COMMENT.match(source, end)
     if comment and source[line_start:start].strip() == "":
         return start, comment.end()

@@ -9,6 +9,7 @@ import io
 import os
 import re
 import stat
+import sys
 import tempfile
 import tokenize
 from dataclasses import dataclass
@@ -37,10 +38,15 @@ OPTIM_WORD_END = re.compile(r"optim\b")
 SCHEDULER_METHODS = (re.compile(r"step\b"), re.compile(r"get_lr\b"))
 SPACE = frozenset(" \t\f\r\n\\")
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_EFFECTIVE_IDS = os.access in os.supports_effective_ids  # ask as the user optlint runs as (sudo, setuid)
 
 
 class InputError(Exception):
     """A path or file optlint cannot read: one line for the user, exit code 2."""
+
+
+class RewriteRefused(Exception):
+    """Rewriting the file could lose or misplace data, so it is left alone: one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -129,14 +135,19 @@ def read(path: str) -> bytes:
         raise InputError(f"{path}: {error.strerror or error}") from None
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes, expected: bytes) -> None:
     """Replace the file's bytes all at once: a temporary file in the same directory, then os.replace.
 
-    A crash or a full disk leaves the old file whole; the new one keeps the old one's permissions. A
-    symbolic link stays a link: its target is rewritten.
+    A crash or a full disk leaves the old file whole; the new one keeps the old one's mode and owner. A
+    symbolic link stays a link: its target, the file the link names, is rewritten. RewriteRefused, and
+    nothing written, when the bytes on disk are no longer `expected` (saved while optlint ran), or when
+    `_refusal` says the file must not be replaced.
     """
     target = os.path.realpath(path)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
+    status = os.stat(target)
+    reason = _refusal(target, status)
+    if reason:
+        raise RewriteRefused(f"{reason}; it was not rewritten")
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
                                          suffix=".optlint")
     try:
@@ -144,12 +155,67 @@ def write_atomic(path: str, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, mode)
+            _take_owner_and_mode(out.fileno(), status)
+        if not _holds(target, expected):  # checked last, so that only os.replace's own instant is left
+            raise RewriteRefused("the file changed while optlint ran; it was not rewritten (run optlint again)")
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _refusal(target: str, status: os.stat_result) -> str | None:
+    """Why the file must be left alone, if it must. Several hard links: a new file would split them, and
+    writing in place would change every linked copy (perhaps a `cp -al` backup); only the user knows
+    which is meant. Read-only: no write bit at all means "do not edit", even to root (who may write
+    anything, so os.access alone would allow it); else os.access says whether this user may write."""
+    if status.st_nlink > 1:
+        return f"the file has {status.st_nlink} hard links, which a rewrite would split or all change"
+    if not status.st_mode & 0o222 or not os.access(target, os.W_OK, effective_ids=_EFFECTIVE_IDS):
+        return "the file is read-only"
+    return None
+
+
+def _take_owner_and_mode(handle: int, original: os.stat_result) -> None:
+    """Give the new file the original's owner, group and mode (the owner first: a chown clears set-id bits)."""
+    new = os.fstat(handle)
+    if (new.st_uid, new.st_gid) != (original.st_uid, original.st_gid):
+        try:
+            os.fchown(handle, original.st_uid, original.st_gid)
+        except OSError as error:
+            raise RewriteRefused(f"cannot keep the file's owner and group ({error.strerror or error}); "
+                                 "it was not rewritten") from None
+    os.fchmod(handle, stat.S_IMODE(original.st_mode))
+
+
+def _holds(path: str, expected: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(expected) + 1) == expected
+    except OSError:
+        return False
+
+
+def read_stdin(name: str) -> bytes:
+    """All of stdin, as read_stream; InputError when it is closed (`<&-`) or cannot be read (`< folder`)."""
+    if sys.stdin is None:
+        raise InputError(f"{name}: stdin is closed: pipe the source in, or name the files to check")
+    try:
+        return read_stream(sys.stdin.buffer, name)
+    except OSError as error:
+        raise InputError(f"{name}: cannot read stdin: {error.strerror or error}") from None
+
+
+def names_stdin(path: str) -> bool:
+    """Whether `path` is this process's piped or terminal stdin (`/dev/stdin`, `/dev/fd/0`): naming it is
+    the user's choice to read it, unlike any other special file (a FIFO nobody writes to would hang the
+    run). A regular file redirected to stdin stays the file it is (`--fix` rewrites it)."""
+    try:
+        named, ours = os.stat(path), os.fstat(sys.stdin.fileno())
+    except (OSError, AttributeError, ValueError):  # closed, or not a real stream (a test's)
+        return False
+    return not stat.S_ISREG(named.st_mode) and os.path.samestat(named, ours)
 
 
 def read_stream(stream: BinaryIO, name: str) -> bytes:

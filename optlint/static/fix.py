@@ -1,6 +1,6 @@
 """Apply the findings' fixes: non-overlapping edits, re-lint until nothing is left to fix, never a result
 that does not parse, and a file written back byte for byte like the original (encoding, BOM, line
-endings, permissions), atomically.
+endings, mode and owner), atomically; never over a file that changed meanwhile, is read-only or hard-linked.
 
 A fix is a set of `Edit`s (0-based character offsets into the decoded text) that go in together or
 not at all. Safe fixes are applied by `--fix`; unsafe ones (plausible, not certain) only with
@@ -115,7 +115,10 @@ def write_back(source: files.SourceFile, text: str) -> None:
         raise FixError(f"the fixed text cannot be written in {source.encoding} ({error.reason}); "
                        "nothing was written") from None
     try:
-        files.write_atomic(source.path, data)
+        # read_for_rewrite made sure the original's bytes are its text encoded back
+        files.write_atomic(source.path, data, expected=source.text.encode(source.encoding))
+    except files.RewriteRefused as error:
+        raise FixError(str(error)) from None
     except OSError as error:
         raise FixError(f"cannot write the file ({error.strerror or error}); it is unchanged") from None
 

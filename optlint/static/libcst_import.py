@@ -3,20 +3,30 @@
 Importing libcst costs a third of a second here, and most of it is `dataclasses` at work: for each of
 libcst's ~200 node classes it writes `__init__`, `__repr__`, `__eq__`, `__setattr__`... as source
 text and compiles it, on every run, always to the same code. While libcst is imported, each such text
-is compiled once and its code object kept in the user's cache directory (marshal, the format of
-`.pyc` files), keyed by a digest of the exact text and named after the Python that compiled it.
-Nothing else changes: the same code runs with the same globals, so the classes are the same.
+is compiled once and its code object kept (marshal, the format of `.pyc` files), keyed by a digest of
+the exact text. Nothing else changes: the same code runs with the same globals, so the classes are the same.
 
-Like `.pyc` files, the cache is written only when Python may write bytecode (not under
-`PYTHONDONTWRITEBYTECODE` or `-B`), and a cache that cannot be read is ignored and replaced.
+Where the code is kept decides who can run code in optlint: whoever can write that file. So it lies
+where Python keeps this very module's bytecode (`optlint/static/__pycache__/`, or under
+`sys.pycache_prefix`), and is written when and where Python writes `.pyc` files (not under
+`PYTHONDONTWRITEBYTECODE` or `-B`; not at all where the installed package is read-only). Whoever can
+write there can already replace `libcst_import.*.pyc`, which Python runs on every import, so the cache
+is exactly as trustworthy as the installed package's own bytecode, and no more (an install that
+this user cannot write, such as a system one, runs without it: a third of a second slower). The user's
+cache folder would not do, not even with a key to sign the file: CI caches restored from pull
+requests, shared volumes and `sudo -E` let others write there, and whoever writes the file there
+can write the key beside it. Against damage (a disk, a copy cut
+short, another Python) the file starts with a header (this Python's bytecode magic number) and a
+digest of the rest: any doubt is a miss, and the file is replaced, so a bad entry never runs and never
+lasts.
 """
 
 from __future__ import annotations
 
 import builtins
-import contextlib
 import dataclasses
 import hashlib
+import importlib.util
 import marshal
 import os
 import sys
@@ -24,7 +34,11 @@ import threading
 import types
 from pathlib import Path
 
+from optlint.static import cache_files
+
 _LOCK = threading.Lock()
+HEADER = b"optlint code cache\n" + importlib.util.MAGIC_NUMBER  # marshal's format changes with the magic number
+DIGEST_BYTES = 32
 
 
 def import_libcst():
@@ -37,14 +51,15 @@ def import_libcst():
 
 
 def cache_file() -> Path | None:
-    """Where the code is kept; None without a home directory to keep it in."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = Path.home() / ".cache"
-        except (RuntimeError, KeyError):  # no HOME, and no entry for this user in the password database
-            return None
-    return Path(base) / "optlint" / f"libcst-dataclasses.{sys.implementation.cache_tag}.marshal"
+    """Where the code is kept: beside this module's `.pyc`; None where Python keeps no bytecode, or
+    where no file can be written without following links."""
+    if not cache_files.SUPPORTED:
+        return None
+    try:
+        bytecode = importlib.util.cache_from_source(__file__)
+    except NotImplementedError:  # no cache_tag: this Python writes no bytecode files
+        return None
+    return Path(bytecode).with_name(f"libcst-dataclasses.{sys.implementation.cache_tag}.marshal")
 
 
 def _import_with_cached_code() -> None:
@@ -70,9 +85,17 @@ def _import_with_cached_code() -> None:
 
 
 def _read(path: Path) -> dict:
+    """The code objects of an intact cache file; {} for anything else."""
     try:
-        known = marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    body = data[len(HEADER) + DIGEST_BYTES:]
+    if data[:len(HEADER)] != HEADER or data[len(HEADER):len(HEADER) + DIGEST_BYTES] != _digest(body):
+        return {}  # cut short, damaged, or written by another Python: never handed to marshal
+    try:
+        known = marshal.loads(body)
+    except (ValueError, EOFError, TypeError):
         return {}
     if not isinstance(known, dict):
         return {}
@@ -80,11 +103,18 @@ def _read(path: Path) -> dict:
 
 
 def _write(path: Path, codes: dict) -> None:
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    body = marshal.dumps(codes)
+    try:  # the folder is Python's own for this module's bytecode: made as Python makes it
+        folder = cache_files.open_folder(path.parent, create=True, follow=True)
+    except OSError:  # a read-only install, a file where the folder belongs: the next run compiles again
+        return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(marshal.dumps(codes))
-        os.replace(temporary, path)  # readers see the old file or the new one, never half of one
-    except OSError:  # a read-only home, a file where the folder belongs: the next run compiles again
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+        cache_files.write(folder, path.name, HEADER + _digest(body) + body)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=DIGEST_BYTES).digest()

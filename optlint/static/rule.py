@@ -16,6 +16,7 @@ from optlint.findings import RuleInfo, Severity
 
 if TYPE_CHECKING:
     from optlint.static.engine import FileContext
+    from optlint.static.examples import Invalid, Valid
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,9 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     # A rule the runtime check reports too: its one declaration in optlint.runtime.codes.
     twin: ClassVar[RuleInfo | None] = None
-    # Snippets run by tests/test_rule_examples.py: VALID must give no finding of this rule,
-    # INVALID at least one.
-    VALID: ClassVar[tuple[str, ...]] = ()
-    INVALID: ClassVar[tuple[str, ...]] = ()
+    # Examples run by tests/test_rule_examples.py: where the rule reports and what its fix gives.
+    VALID: ClassVar[tuple[Valid, ...]] = ()
+    INVALID: ClassVar[tuple[Invalid, ...]] = ()
 
     def __init_subclass__(cls, twin: RuleInfo | None = None, **kwargs):
         """`class AdamWithWeightDecay(Rule, twin=ADAM_WITH_WEIGHT_DECAY)` takes its code, name, severity,

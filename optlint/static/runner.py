@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from optlint import __version__
 from optlint.findings import Finding
 from optlint.static import files
-from optlint.static.cache import Cache, configuration_key, content_digest
+from optlint.static.cache import Cache, content_digest, open_cache
 from optlint.static.syntax import python_syntax_error
 
 CACHE_DIR = ".optlint_cache"
@@ -50,6 +50,11 @@ def lint_text(text: str, filename: str, rules=None, settings=None) -> list[Findi
     return lint_source(text, filename, rules, settings)
 
 
+def lint_text_or_error(text: str, filename: str, rules=None, settings=None) -> list[Finding] | str:
+    """lint_text, for stdin: what stops a file (too deep, an internal error) is its error line, as for a file."""
+    return _guarded(lint_text, text, filename, rules, settings)
+
+
 def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
     """Findings for one file; raises files.InputError when it cannot be read."""
     source = decoded_text(files.read(path), path)
@@ -66,8 +71,8 @@ def lint_paths(
     cache_dir: str | os.PathLike | None = None,
 ) -> LintResult:
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
-    cores); `cache_dir`: where results are kept between runs (None: no cache)."""
-    cache = Cache(cache_dir, configuration_key(rules, settings)) if cache_dir is not None else None
+    cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache)."""
+    cache = open_cache(cache_dir, rules, settings) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
     outcomes = [_scan(item, cache, names, named=isinstance(item, str) and files.same_file_key(item) in named)
                 for item in files.discover(paths, excluded)]
@@ -155,8 +160,12 @@ def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[l
 def _lint_parsed(path: str, text: str, rules, settings) -> list[Finding] | str:
     from optlint.static.engine import lint_source
 
+    return _guarded(lint_source, text, path, rules, settings)
+
+
+def _guarded(lint, text: str, path: str, rules, settings) -> list[Finding] | str:
     try:
-        return lint_source(text, path, rules, settings)
+        return lint(text, path, rules, settings)
     except RecursionError:
         return f"{path}: too deeply nested for optlint to analyse; skipped"
     except Exception as error:  # noqa: BLE001 - one file's crash must not stop the run

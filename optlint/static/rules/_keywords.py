@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optlint.spelling import close_match
+from optlint.spelling import close_match, renaming_is_the_fix
 from optlint.static.rule import Replace, Rule
 
 
@@ -30,6 +30,10 @@ class UnknownKeywordRule(Rule):
         suggestion = close_match(name, valid)
         message = f"`{cls}()` has no keyword `{name}`: torch raises TypeError (unexpected keyword argument)."
         if suggestion is not None and suggestion not in given:
+            if not renaming_is_the_fix(name):
+                ctx.report(keyword, f"{message} Did you mean `{suggestion}`?",
+                           hint=f"Write `{suggestion}=(...)`: it takes the values as one tuple.")
+                return
             ctx.report(keyword, f"{message} Did you mean `{suggestion}`?", hint=f"Write `{suggestion}=`.",
                        fix=f"Rename `{name}` to `{suggestion}`", edits=[Replace(keyword, suggestion)])
             return

@@ -1,4 +1,5 @@
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.rules._keywords import UnknownKeywordRule
 
 
@@ -12,11 +13,29 @@ class UnknownSchedulerKwarg(UnknownKeywordRule):
     kind = "scheduler"
 
     VALID = (
-        "from torch.optim.lr_scheduler import StepLR\ns = StepLR(opt, step_size=10, gamma=0.1)",
-        "import torch\ns = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=5, eta_min=1e-6)",
+        Valid("""
+            from torch.optim.lr_scheduler import StepLR
+            s = StepLR(opt, step_size=10, gamma=0.1)
+        """),
+        Valid("""
+            import torch
+            s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=5, eta_min=1e-6)
+        """),
     )
     INVALID = (
-        "from torch.optim.lr_scheduler import StepLR\ns = StepLR(opt, step=10, decay=0.1)",
-        "from torch.optim import lr_scheduler as S\ns = S.CosineAnnealingLR(opt, t_max=5)",
-        "import torch.optim as optim\ns = optim.lr_scheduler.ExponentialLR(opt, gamma=0.9, verbose=True)",
+        Invalid("""
+            from torch.optim.lr_scheduler import StepLR
+            s = StepLR(opt, step=10, decay=0.1)
+        """, at=("2:17", "2:26")),
+        Invalid("""
+            from torch.optim import lr_scheduler as S
+            s = S.CosineAnnealingLR(opt, t_max=5)
+        """, at="2:30", fixed="""
+            from torch.optim import lr_scheduler as S
+            s = S.CosineAnnealingLR(opt, T_max=5)
+        """),
+        Invalid("""
+            import torch.optim as optim
+            s = optim.lr_scheduler.ExponentialLR(opt, gamma=0.9, verbose=True)
+        """, at="2:54"),
     )

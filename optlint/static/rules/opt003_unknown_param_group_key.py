@@ -3,7 +3,8 @@ import re
 import libcst as cst
 
 from optlint.findings import Severity
-from optlint.spelling import ALIASES, close_match, normalise
+from optlint.spelling import ALIASES, close_match, normalise, renaming_is_the_fix
+from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._dict_groups import dict_groups
 
@@ -22,33 +23,134 @@ class UnknownParamGroupKey(Rule):
     summary = "A param-group key misspells a hyper-parameter of the optimizer; torch silently ignores it."
 
     VALID = (
-        "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': 0.1, 'name': 'head'}], lr=0.01)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'lr': 0.1, 'name': 'head'}], lr=0.01)
+        """),
         # Metadata that other code reads (timm layer decay, Lightning's LR monitor).
-        "import torch\nopt = torch.optim.AdamW([{'params': a, 'lr_scale': 0.5, 'layer_id': 3}], lr=1e-3)",
+        Valid("""
+            import torch
+            opt = torch.optim.AdamW([{'params': a, 'lr_scale': 0.5, 'layer_id': 3}], lr=1e-3)
+        """),
         # Keys that schedulers add themselves, and torch's own param_names.
-        "import torch\nopt = torch.optim.SGD([{'params': a, 'initial_lr': 0.1, 'max_lr': 1.0, 'param_names': n}])",
-        "import torch\nopt = torch.optim.Adam([{'params': a, 'base_lr': 1e-3, 'min_lr': 1e-6}])",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'initial_lr': 0.1, 'max_lr': 1.0, 'param_names': n}])
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam([{'params': a, 'base_lr': 1e-3, 'min_lr': 1e-6}])
+        """),
         # A new setting named after a real one is not a misspelling of it.
-        "import torch\nopt = torch.optim.AdamW([{'params': a, 'weight_decay_scale': 0.5, 'use_weight_decay': True}])",
+        Valid("""
+            import torch
+            opt = torch.optim.AdamW([{'params': a, 'weight_decay_scale': 0.5, 'use_weight_decay': True}])
+        """),
         # The real key is also there: the near-miss is deliberate metadata.
-        "import torch\nopt = torch.optim.Adam([{'params': a, 'lr': 1e-3, 'lrs': [1e-3, 1e-4]}])",
-        "import torch\nopt = torch.optim.SGD([dict(params=a, momentum=0.9, nesterov=True)], lr=0.1)",
+        Valid("""
+            import torch
+            opt = torch.optim.Adam([{'params': a, 'lr': 1e-3, 'lrs': [1e-3, 1e-4]}])
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([dict(params=a, momentum=0.9, nesterov=True)], lr=0.1)
+        """),
         # A user optimizer has its own group keys.
-        "from torch.optim import Optimizer\nclass SGD(Optimizer):\n    pass\n"
-        "opt = SGD([{'params': a, 'learning_rate': 1}])",
+        Valid("""
+            from torch.optim import Optimizer
+            class SGD(Optimizer):
+                pass
+            opt = SGD([{'params': a, 'learning_rate': 1}])
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.AdamW([{'params': a, 'learning_rate': 1e-4}], lr=1e-3)",
-        "import torch.optim as optim\nopt = optim.SGD([dict(params=a, momentun=0.9)], lr=0.1)",
-        "from torch.optim import Adam\ngroups = []\ngroups.append({'params': a, 'weightdecay': 0.0})\n"
-        "opt = Adam(groups)",
-        "from torch import optim\nopt = optim.Adam([{'params': p, 'Lr': lr} for p, lr in pairs])",
-        "import torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
-        "opt.add_param_group({'params': h, 'lr_': 1e-3})",
+        # `betas` takes a pair: renaming `beta1` alone would store a float, so the finding has no fix.
+        Invalid("""
+            import torch
+            opt = torch.optim.Adam([{'params': a, 'beta1': 0.8}], lr=1e-3)
+        """, at="2:39", message="Did you mean `betas`?"),
+        Invalid("""
+            import torch
+            opt = torch.optim.AdamW([{'params': a, 'learning_rate': 1e-4}], lr=1e-3)
+        """, at="2:40", fixed="""
+            import torch
+            opt = torch.optim.AdamW([{'params': a, 'lr': 1e-4}], lr=1e-3)
+        """),
+        Invalid("""
+            import torch.optim as optim
+            opt = optim.SGD([dict(params=a, momentun=0.9)], lr=0.1)
+        """, at="2:33", fixed="""
+            import torch.optim as optim
+            opt = optim.SGD([dict(params=a, momentum=0.9)], lr=0.1)
+        """),
+        Invalid("""
+            from torch.optim import Adam
+            groups = []
+            groups.append({'params': a, 'weightdecay': 0.0})
+            opt = Adam(groups)
+        """, at="3:29", fixed="""
+            from torch.optim import Adam
+            groups = []
+            groups.append({'params': a, 'weight_decay': 0.0})
+            opt = Adam(groups)
+        """),
+        Invalid("""
+            from torch import optim
+            opt = optim.Adam([{'params': p, 'Lr': lr} for p, lr in pairs])
+        """, at="2:33", fixed="""
+            from torch import optim
+            opt = optim.Adam([{'params': p, 'lr': lr} for p, lr in pairs])
+        """),
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            opt.add_param_group({'params': h, 'lr_': 1e-3})
+        """, at="3:35", fixed="""
+            import torch
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            opt.add_param_group({'params': h, 'lr': 1e-3})
+        """),
         # The TF/BERT name of weight decay: an alias, even though it extends the real name.
-        "import torch\nopt = torch.optim.AdamW([{'params': a, 'weight_decay_rate': 0.01}])",
+        Invalid("""
+            import torch
+            opt = torch.optim.AdamW([{'params': a, 'weight_decay_rate': 0.01}])
+        """, at="2:40", fixed="""
+            import torch
+            opt = torch.optim.AdamW([{'params': a, 'weight_decay': 0.01}])
+        """),
         # A typo of an alias.
-        "import torch\nopt = torch.optim.SGD([{'params': a, 'learing_rate': 0.01}], lr=0.1)",
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'learing_rate': 0.01}], lr=0.1)
+        """, at="2:38", fixed="""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'lr': 0.01}], lr=0.1)
+        """),
+        # The rename keeps the key's quotes.
+        Invalid("""
+            import torch
+            opt = torch.optim.AdamW([{"params": w, "learning_rate": 1e-4}], lr=1e-3)
+        """, at="2:40", fixed="""
+            import torch
+            opt = torch.optim.AdamW([{"params": w, "lr": 1e-4}], lr=1e-3)
+        """),
+        # A group appended to a list: found where the key is written, named after the optimizer built.
+        Invalid("""
+            from torch.optim import Adam
+            groups = [{"params": body}]
+            groups.append({"params": head, "weightDecay": 0.0})
+            opt = Adam(groups, lr=1e-3)
+        """, at="3:32", message="not a param-group key of `Adam`", fixed="""
+            from torch.optim import Adam
+            groups = [{"params": body}]
+            groups.append({"params": head, "weight_decay": 0.0})
+            opt = Adam(groups, lr=1e-3)
+        """),
+        # Two keys meaning the same hyper-parameter: both reported, neither renamed.
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD([{'params': w, 'learning_rate': 1, 'LR': 2}], lr=0.1)
+        """, at=("2:38", "2:58")),
     )
 
     def check(self, ctx) -> None:
@@ -71,6 +173,9 @@ class UnknownParamGroupKey(Rule):
             f"`{key}` is not a param-group key of `{cls}`: torch silently ignores it, and this group uses"
             f" the optimizer-wide `{target}`. Did you mean `{target}`?"
         )
+        if not renaming_is_the_fix(key):
+            ctx.report(node, message, hint=f"Write `{written}` with the values as one tuple.")
+            return
         fix = {"fix": f"Rename `{key}` to `{target}`", "edits": [Replace(node, renamed)]}
         ctx.report(node, message, hint=f"Write `{written}`.", **(fix if unique else {}))
 

@@ -1,6 +1,7 @@
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import constructions
 from optlint.static.model import argument
 from optlint.static.rule import Rule
@@ -34,23 +35,65 @@ class LrNotANumber(Rule):
     summary = "The learning rate is a list, tuple, dict, set or string instead of a number."
 
     VALID = (
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3)",
-        "import torch\nopt = torch.optim.Adam(model.parameters(), float(cfg['lr']))",
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=torch.tensor(1e-3))",
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=(1e-3))",
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), float(cfg['lr']))
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=torch.tensor(1e-3))
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=(1e-3))
+        """),
         # The tuple is `betas`, not `lr`.
-        "import torch\nopt = torch.optim.Adam(model.parameters(), 1e-3, (0.9, 0.99))",
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), 1e-3, (0.9, 0.99))
+        """),
         # OneCycleLR takes one max_lr per group: a list is right there.
-        "import torch\ns = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-3, 1e-2], total_steps=100)",
-        "from torch.optim import Optimizer\nclass SGD(Optimizer):\n    pass\nopt = SGD(p, lr=[0.1, 0.2])",
+        Valid("""
+            import torch
+            s = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-3, 1e-2], total_steps=100)
+        """),
+        Valid("""
+            from torch.optim import Optimizer
+            class SGD(Optimizer):
+                pass
+            opt = SGD(p, lr=[0.1, 0.2])
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=[1e-3, 1e-4])",
-        "import torch.optim as optim\nopt = optim.SGD(model.parameters(), '0.1')",
-        "from torch.optim import AdamW\nopt = AdamW([{'params': a, 'lr': (1e-3,)}])",
-        "from torch.optim import AdamW\nopt = AdamW([dict(params=a, lr=f'{base}e-4')])",
-        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\nopt.add_param_group({'params': h, 'lr': '1e-3'})",
-        "import torch\nopt = torch.optim.SGD(m.parameters(), lr={'head': 0.1, 'body': 0.01})",
+        Invalid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=[1e-3, 1e-4])
+        """, at="2:47"),
+        Invalid("""
+            import torch.optim as optim
+            opt = optim.SGD(model.parameters(), '0.1')
+        """, at="2:37"),
+        Invalid("""
+            from torch.optim import AdamW
+            opt = AdamW([{'params': a, 'lr': (1e-3,)}])
+        """, at="2:35"),
+        Invalid("""
+            from torch.optim import AdamW
+            opt = AdamW([dict(params=a, lr=f'{base}e-4')])
+        """, at="2:32"),
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            opt.add_param_group({'params': h, 'lr': '1e-3'})
+        """, at="3:41"),
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr={'head': 0.1, 'body': 0.01})
+        """, at="2:42"),
     )
 
     def check(self, ctx) -> None:

@@ -3,6 +3,7 @@ import re
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.model import terminal_name
 from optlint.static.modules import describe, module_builds
 from optlint.static.params import ELEMENTS, WHOLE, Group, all_groups
@@ -24,43 +25,108 @@ class ModulePassedAsParams(Rule):
     summary = "An nn.Module is passed where an optimizer expects parameters."
 
     VALID = (
-        "import torch\nfrom torch import nn\nmodel = nn.Linear(4, 2)\n"
-        "opt = torch.optim.SGD(model.parameters(), lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            model = nn.Linear(4, 2)
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        """),
         # Tensors of a module: its weight and bias are parameters.
-        "import torch\nfrom torch import nn\nmodel = nn.Linear(4, 2)\n"
-        "opt = torch.optim.SGD([model.weight, model.bias], lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            model = nn.Linear(4, 2)
+            opt = torch.optim.SGD([model.weight, model.bias], lr=0.1)
+        """),
         # A ParameterList is itself an iterable of parameters.
-        "import torch\nfrom torch import nn\nscales = nn.ParameterList([nn.Parameter(torch.ones(1))])\n"
-        "opt = torch.optim.Adam([{'params': scales, 'lr': 1e-2}])",
+        Valid("""
+            import torch
+            from torch import nn
+            scales = nn.ParameterList([nn.Parameter(torch.ones(1))])
+            opt = torch.optim.Adam([{'params': scales, 'lr': 1e-2}])
+        """),
         # `model` bound to what may well be parameters.
-        "import torch\nmodel = get_trainable_params(net)\nopt = torch.optim.SGD(model, lr=0.1)",
-        "import torch\nnet = [p for p in backbone.parameters() if p.requires_grad]\nopt = torch.optim.SGD(net, lr=0.1)",
-        "import torch\ndef build(params_or_model, lr):\n    return torch.optim.SGD(params_or_model, lr=lr)",
+        Valid("""
+            import torch
+            model = get_trainable_params(net)
+            opt = torch.optim.SGD(model, lr=0.1)
+        """),
+        Valid("""
+            import torch
+            net = [p for p in backbone.parameters() if p.requires_grad]
+            opt = torch.optim.SGD(net, lr=0.1)
+        """),
+        Valid("""
+            import torch
+            def build(params_or_model, lr):
+                return torch.optim.SGD(params_or_model, lr=lr)
+        """),
         # An attribute of a class from elsewhere, and a conventional name inside a list.
-        "import torch\nopt = torch.optim.SGD([backbone.stem, model], lr=0.1)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([backbone.stem, model], lr=0.1)
+        """),
         # A same-file class whose attribute holds a tensor, not a module.
-        "import torch\nfrom torch import nn\nclass Scale(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.gain = nn.Parameter(torch.ones(1))\n"
-        "m = Scale()\nopt = torch.optim.SGD([m.gain], lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            class Scale(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.gain = nn.Parameter(torch.ones(1))
+            m = Scale()
+            opt = torch.optim.SGD([m.gain], lr=0.1)
+        """),
     )
     INVALID = (
-        "import torch\nfrom torch import nn\nmodel = nn.Sequential(nn.Linear(4, 4), nn.ReLU()).to(device)\n"
-        "opt = torch.optim.SGD(model, lr=0.1)",
+        Invalid("""
+            import torch
+            from torch import nn
+            model = nn.Sequential(nn.Linear(4, 4), nn.ReLU()).to(device)
+            opt = torch.optim.SGD(model, lr=0.1)
+        """, at="4:23"),
         # A conventional model name, passed as the whole params, bound to nothing that says otherwise.
-        "import torch\ndef make_optimizer(model, lr):\n    return torch.optim.AdamW(model, lr=lr)",
-        "import timm\nimport torch\nmodel = timm.create_model('resnet50', pretrained=True)\n"
-        "optimizer = torch.optim.SGD(model, lr=0.1)",
+        Invalid("""
+            import torch
+            def make_optimizer(model, lr):
+                return torch.optim.AdamW(model, lr=lr)
+        """, at="3:30"),
+        Invalid("""
+            import timm
+            import torch
+            model = timm.create_model('resnet50', pretrained=True)
+            optimizer = torch.optim.SGD(model, lr=0.1)
+        """, at="4:29"),
         # self.x assigned a module, in a list.
-        "import torch\nfrom torch import nn\nclass AE(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.enc = nn.Linear(8, 2)\n        self.dec = nn.Linear(2, 8)\n"
-        "        self.opt = torch.optim.Adam([self.enc, self.dec], lr=1e-3)",
+        Invalid("""
+            import torch
+            from torch import nn
+            class AE(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.enc = nn.Linear(8, 2)
+                    self.dec = nn.Linear(2, 8)
+                    self.opt = torch.optim.Adam([self.enc, self.dec], lr=1e-3)
+        """, at=("8:38", "8:48")),
         # inst.attr where inst's same-file class assigns a module to self.attr.
-        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.fc = nn.Linear(8, 2)\nnet = Net()\n"
-        "opt = torch.optim.SGD([{'params': net.fc, 'lr': 1e-2}], lr=0.1)",
+        Invalid("""
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(8, 2)
+            net = Net()
+            opt = torch.optim.SGD([{'params': net.fc, 'lr': 1e-2}], lr=0.1)
+        """, at="8:35"),
         # A Sequential position, given to add_param_group.
-        "import torch\nfrom torch import nn\nseq = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))\n"
-        "opt = torch.optim.SGD(seq[0].parameters(), lr=0.1)\nopt.add_param_group({'params': seq[1]})",
+        Invalid("""
+            import torch
+            from torch import nn
+            seq = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+            opt = torch.optim.SGD(seq[0].parameters(), lr=0.1)
+            opt.add_param_group({'params': seq[1]})
+        """, at="5:32"),
     )
 
     def check(self, ctx) -> None:

@@ -1,6 +1,7 @@
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.modules import ModuleBuild, describe, is_parameterless, module_builds
 from optlint.static.params import ELEMENTS, WHOLE, all_groups, parameters_call, sources
 from optlint.static.rule import Rule
@@ -17,58 +18,137 @@ class ParameterlessModuleInGroup(Rule):
 
     VALID = (
         # PReLU learns its slope; BatchNorm is affine by default; InstanceNorm made affine.
-        "import torch\nfrom torch import nn\nact = nn.PReLU()\nnorm = nn.BatchNorm2d(8)\n"
-        "inorm = nn.InstanceNorm2d(8, affine=True)\n"
-        "opt = torch.optim.SGD([{'params': act.parameters()}, {'params': norm.parameters()},\n"
-        "                       {'params': inorm.parameters()}], lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            act = nn.PReLU()
+            norm = nn.BatchNorm2d(8)
+            inorm = nn.InstanceNorm2d(8, affine=True)
+            opt = torch.optim.SGD([{'params': act.parameters()}, {'params': norm.parameters()},
+                                   {'params': inorm.parameters()}], lr=0.1)
+        """),
         # Position 0 of the Sequential is the Linear, not the ReLU.
-        "import torch\nimport torch.nn as nn\nseq = nn.Sequential(nn.Linear(4, 4), nn.ReLU())\n"
-        "opt = torch.optim.Adam([{'params': seq[0].parameters(), 'lr': 1e-3}])",
+        Valid("""
+            import torch
+            import torch.nn as nn
+            seq = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+            opt = torch.optim.Adam([{'params': seq[0].parameters(), 'lr': 1e-3}])
+        """),
         # A flag given as a variable: it may give the module parameters.
-        "import torch\nfrom torch import nn\nnorm = nn.BatchNorm1d(8, affine=cfg.affine)\n"
-        "opt = torch.optim.SGD(norm.parameters(), lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            norm = nn.BatchNorm1d(8, affine=cfg.affine)
+            opt = torch.optim.SGD(norm.parameters(), lr=0.1)
+        """),
         # A head that is an Identity in one build and a Linear in another.
-        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self, n):\n"
-        "        super().__init__()\n        self.head = nn.Identity()\n        if n:\n"
-        "            self.head = nn.Linear(8, n)\n"
-        "    def configure_optimizers(self):\n"
-        "        return torch.optim.AdamW(self.head.parameters(), lr=1e-3)",
+        Valid("""
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self, n):
+                    super().__init__()
+                    self.head = nn.Identity()
+                    if n:
+                        self.head = nn.Linear(8, n)
+                def configure_optimizers(self):
+                    return torch.optim.AdamW(self.head.parameters(), lr=1e-3)
+        """),
         # A parameter of the function may hold anything, whatever its default build is.
-        "import torch\nfrom torch import nn\ndef build(act=None):\n    if act is None:\n"
-        "        act = nn.ReLU()\n    return torch.optim.SGD(act.parameters(), lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            def build(act=None):
+                if act is None:
+                    act = nn.ReLU()
+                return torch.optim.SGD(act.parameters(), lr=0.1)
+        """),
         # A placeholder head replaced on the instance: the class's Identity is gone.
-        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.head = nn.Identity()\nmodel = Net()\n"
-        "model.head = nn.Linear(512, 10)\nopt = torch.optim.SGD([{'params': model.head.parameters()}], lr=0.1)",
-        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.head = nn.Identity()\nmodel = Net()\n"
-        "model.add_module('head', nn.Linear(512, 10))\nopt = torch.optim.SGD(model.head.parameters(), lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.head = nn.Identity()
+            model = Net()
+            model.head = nn.Linear(512, 10)
+            opt = torch.optim.SGD([{'params': model.head.parameters()}], lr=0.1)
+        """),
+        Valid("""
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.head = nn.Identity()
+            model = Net()
+            model.add_module('head', nn.Linear(512, 10))
+            opt = torch.optim.SGD(model.head.parameters(), lr=0.1)
+        """),
         # An empty Sequential filled later is a container, not a parameterless module.
-        "import torch\nfrom torch import nn\nhead = nn.Sequential()\nhead.append(nn.Linear(4, 2))\n"
-        "opt = torch.optim.SGD(head.parameters(), lr=0.1)",
+        Valid("""
+            import torch
+            from torch import nn
+            head = nn.Sequential()
+            head.append(nn.Linear(4, 2))
+            opt = torch.optim.SGD(head.parameters(), lr=0.1)
+        """),
     )
     INVALID = (
-        "import torch\nfrom torch import nn\nopt = torch.optim.SGD(nn.ReLU().parameters(), lr=0.1)",
+        Invalid("""
+            import torch
+            from torch import nn
+            opt = torch.optim.SGD(nn.ReLU().parameters(), lr=0.1)
+        """, at="3:23"),
         # Position 1 of the Sequential; negative positions too.
-        "import torch\nimport torch.nn as nn\nseq = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Dropout(0.1))\n"
-        "opt = torch.optim.Adam([{'params': seq[0].parameters()}, {'params': seq[-1].parameters(), 'lr': 1e-4}])",
+        Invalid("""
+            import torch
+            import torch.nn as nn
+            seq = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Dropout(0.1))
+            opt = torch.optim.Adam([{'params': seq[0].parameters()}, {'params': seq[-1].parameters(), 'lr': 1e-4}])
+        """, at="4:69"),
         # OrderedDict names, inside list(...).
-        "import torch\nfrom collections import OrderedDict\nfrom torch import nn\n"
-        "seq = nn.Sequential(OrderedDict([('fc', nn.Linear(4, 4)), ('act', nn.GELU())]))\n"
-        "opt = torch.optim.SGD([{'params': list(seq.act.parameters()), 'lr': 0.01}], lr=0.1)",
+        Invalid("""
+            import torch
+            from collections import OrderedDict
+            from torch import nn
+            seq = nn.Sequential(OrderedDict([('fc', nn.Linear(4, 4)), ('act', nn.GELU())]))
+            opt = torch.optim.SGD([{'params': list(seq.act.parameters()), 'lr': 0.01}], lr=0.1)
+        """, at="5:40"),
         # self.x in the model's class, reached through an instance of it, inside itertools.chain.
-        "import itertools\nimport torch\nfrom torch import nn\nclass Net(nn.Module):\n"
-        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 4)\n"
-        "        self.pool = nn.AdaptiveAvgPool2d(1)\nmodel = Net()\n"
-        "opt = torch.optim.SGD(itertools.chain(model.fc.parameters(), model.pool.parameters()), lr=0.1)",
+        Invalid("""
+            import itertools
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.pool = nn.AdaptiveAvgPool2d(1)
+            model = Net()
+            opt = torch.optim.SGD(itertools.chain(model.fc.parameters(), model.pool.parameters()), lr=0.1)
+        """, at="10:62"),
         # BatchNorm made parameterless by its literal flag.
-        "import torch\nfrom torch import nn\nbn = nn.BatchNorm2d(16, affine=False)\n"
-        "opt = torch.optim.SGD([{'params': bn.parameters(), 'weight_decay': 0.0}], lr=0.1)",
+        Invalid("""
+            import torch
+            from torch import nn
+            bn = nn.BatchNorm2d(16, affine=False)
+            opt = torch.optim.SGD([{'params': bn.parameters(), 'weight_decay': 0.0}], lr=0.1)
+        """, at="4:35"),
         # A later add_param_group.
-        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.body = nn.Linear(4, 4)\n        self.drop = nn.Dropout(0.5)\n"
-        "        self.opt = torch.optim.SGD(self.body.parameters(), lr=0.1)\n"
-        "    def unfreeze(self):\n        self.opt.add_param_group({'params': self.drop.parameters()})",
+        Invalid("""
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.body = nn.Linear(4, 4)
+                    self.drop = nn.Dropout(0.5)
+                    self.opt = torch.optim.SGD(self.body.parameters(), lr=0.1)
+                def unfreeze(self):
+                    self.opt.add_param_group({'params': self.drop.parameters()})
+        """, at="10:45"),
     )
 
     def check(self, ctx) -> None:

@@ -2,6 +2,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from optlint.static.examples import Invalid, Valid
 from optlint.static.walk import walk
 
 from optlint.facts import LR_SCHEDULER, OPTIM
@@ -22,26 +23,143 @@ class SchedulerInWrongNamespace(Rule):
     summary = "An LR scheduler class is looked up on `torch.optim` instead of `torch.optim.lr_scheduler`."
 
     VALID = (
-        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)",
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)",
-        "from torch.optim import lr_scheduler\ns = lr_scheduler.OneCycleLR(opt, 0.1, total_steps=10)",
-        "from torch import optim\nopt = optim.SGD(p, lr=0.1)",
+        Valid("""
+            import torch
+            s = torch.optim.lr_scheduler.StepLR(opt, 10)
+        """),
+        Valid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            s = ReduceLROnPlateau(opt)
+        """),
+        Valid("""
+            from torch.optim import lr_scheduler
+            s = lr_scheduler.OneCycleLR(opt, 0.1, total_steps=10)
+        """),
+        Valid("""
+            from torch import optim
+            opt = optim.SGD(p, lr=0.1)
+        """),
         # Another package's `optim` module is not torch's.
-        "from mypkg import optim\ns = optim.StepLR(opt, 10)",
-        "import torch\ntorch = load_plugins()\ns = torch.optim.StepLR(opt, 10)",
+        Valid("""
+            from mypkg import optim
+            s = optim.StepLR(opt, 10)
+        """),
+        Valid("""
+            import torch
+            torch = load_plugins()
+            s = torch.optim.StepLR(opt, 10)
+        """),
         # Annotations are left to type checkers (postponed ones are never evaluated).
-        "from __future__ import annotations\nimport torch\ndef f(s: torch.optim.StepLR) -> None:\n    pass",
+        Valid("""
+            from __future__ import annotations
+            import torch
+            def f(s: torch.optim.StepLR) -> None:
+                pass
+        """),
     )
     INVALID = (
-        "import torch\ns = torch.optim.StepLR(opt, step_size=10)",
-        "import torch.optim as optim\ns = optim.ReduceLROnPlateau(opt, patience=3)",
-        "from torch import optim\nif isinstance(s, optim.CosineAnnealingLR):\n    pass",
-        "from torch.optim import StepLR\ns = StepLR(opt, 10)",
-        "from torch.optim import AdamW, OneCycleLR as OneCycle\ns = OneCycle(opt, 0.1, total_steps=10)",
-        "import torch\nSCHEDULERS = {'step': torch.optim.StepLR, 'cosine': torch.optim.CosineAnnealingLR}",
-        "import functools, torch\nmake = functools.partial(torch.optim.ExponentialLR, gamma=0.9)",
-        "from torch import optim\nclass Warmup(optim.LambdaLR):\n    pass",
-        "import torch\nok = isinstance(s, (torch.optim.lr_scheduler.StepLR, torch.optim.OneCycleLR))",
+        Invalid("""
+            import torch
+            s = torch.optim.StepLR(opt, step_size=10)
+        """, at="2:5", fixed="""
+            import torch
+            s = torch.optim.lr_scheduler.StepLR(opt, step_size=10)
+        """),
+        Invalid("""
+            import torch.optim as optim
+            s = optim.ReduceLROnPlateau(opt, patience=3)
+        """, at="2:5", fixed="""
+            import torch.optim as optim
+            s = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=3)
+        """),
+        Invalid("""
+            from torch import optim
+            if isinstance(s, optim.CosineAnnealingLR):
+                pass
+        """, at="2:18", fixed="""
+            from torch import optim
+            if isinstance(s, optim.lr_scheduler.CosineAnnealingLR):
+                pass
+        """),
+        Invalid("""
+            from torch.optim import StepLR
+            s = StepLR(opt, 10)
+        """, at="1:25", fixed="""
+            from torch.optim.lr_scheduler import StepLR
+            s = StepLR(opt, 10)
+        """),
+        Invalid("""
+            from torch.optim import AdamW, OneCycleLR as OneCycle
+            s = OneCycle(opt, 0.1, total_steps=10)
+        """, at="1:32", fixed="""
+            from torch.optim import AdamW
+            from torch.optim.lr_scheduler import OneCycleLR as OneCycle
+            s = OneCycle(opt, 0.1, total_steps=10)
+        """),
+        Invalid("""
+            import torch
+            SCHEDULERS = {'step': torch.optim.StepLR, 'cosine': torch.optim.CosineAnnealingLR}
+        """, at=("2:23", "2:53"), fixed="""
+            import torch
+            SCHEDULERS = {'step': torch.optim.lr_scheduler.StepLR, 'cosine': torch.optim.lr_scheduler.CosineAnnealingLR}
+        """),
+        Invalid("""
+            import functools, torch
+            make = functools.partial(torch.optim.ExponentialLR, gamma=0.9)
+        """, at="2:26", fixed="""
+            import functools, torch
+            make = functools.partial(torch.optim.lr_scheduler.ExponentialLR, gamma=0.9)
+        """),
+        Invalid("""
+            from torch import optim
+            class Warmup(optim.LambdaLR):
+                pass
+        """, at="2:14", fixed="""
+            from torch import optim
+            class Warmup(optim.lr_scheduler.LambdaLR):
+                pass
+        """),
+        Invalid("""
+            import torch
+            ok = isinstance(s, (torch.optim.lr_scheduler.StepLR, torch.optim.OneCycleLR))
+        """, at="2:54", fixed="""
+            import torch
+            ok = isinstance(s, (torch.optim.lr_scheduler.StepLR, torch.optim.lr_scheduler.OneCycleLR))
+        """),
+        # The import moves to lr_scheduler with its alias.
+        Invalid("""
+            from torch.optim import StepLR as Step
+        """, at="1:25", fixed="""
+            from torch.optim.lr_scheduler import StepLR as Step
+        """),
+        # An import mixing optimizers and schedulers is split.
+        Invalid("""
+            import torch
+            from torch.optim import AdamW, OneCycleLR, SGD
+        """, at="2:32", fixed="""
+            import torch
+            from torch.optim import AdamW, SGD
+            from torch.optim.lr_scheduler import OneCycleLR
+        """),
+        # A parenthesised import keeps its layout when split.
+        Invalid("""
+            from torch.optim import (
+                AdamW,
+                StepLR,
+                SGD,
+            )
+        """, at="3:5", fixed="""
+            from torch.optim import (
+                AdamW,
+                SGD,
+            )
+            from torch.optim.lr_scheduler import StepLR
+        """),
+        # A mixed import inside a block is not split (that needs its indentation): no fix.
+        Invalid("""
+            def build():
+                from torch.optim import SGD, StepLR
+        """, at="2:34", message="this import raises ImportError"),
     )
 
     def check(self, ctx) -> None:
@@ -126,18 +244,20 @@ def _moved_import(module: cst.Module, node: cst.ImportFrom, moved: list[cst.Impo
     kept = [alias for alias in node.names if alias not in moved]
     if not kept:
         return [Replace(node.module, LR_SCHEDULER)]
-    if not _alone_at_top_level(module, node) or "#" in module.code_for_node(node):
+    line = _top_level_line(module, node)
+    if line is None or "#" in module.code_for_node(node):
         return []  # splitting would need the statement's indentation or drop a comment
     first = node.with_changes(names=_joined(kept, node.names[-1].comma))
     single_line = [alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for alias in moved]
     second = cst.ImportFrom(module=cst.parse_expression(LR_SCHEDULER), names=_joined(single_line))
-    return [Replace(node, f"{module.code_for_node(first)}\n{module.code_for_node(second)}")]
+    newline = line.trailing_whitespace.newline.value or module.default_newline  # the line's own \r\n, \r or \n
+    return [Replace(node, f"{module.code_for_node(first)}{newline}{module.code_for_node(second)}")]
 
 
-def _alone_at_top_level(module: cst.Module, node: cst.ImportFrom) -> bool:
-    return any(
-        isinstance(statement, cst.SimpleStatementLine) and list(statement.body) == [node] for statement in module.body
-    )
+def _top_level_line(module: cst.Module, node: cst.ImportFrom) -> cst.SimpleStatementLine | None:
+    """The top-level line that holds `node` and nothing else, if there is one."""
+    return next((statement for statement in module.body
+                 if isinstance(statement, cst.SimpleStatementLine) and list(statement.body) == [node]), None)
 
 
 def _joined(aliases: list[cst.ImportAlias], last_comma=cst.MaybeSentinel.DEFAULT) -> list[cst.ImportAlias]:

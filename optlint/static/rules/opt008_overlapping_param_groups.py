@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.model import Scope, SemanticModel
 from optlint.static.modules import module_builds
 from optlint.static.params import Group, builtin_name, optimizers, parameters_call, sources
@@ -43,39 +44,82 @@ class OverlappingParamGroups(Rule):
 
     VALID = (
         # Sibling modules: no parameter in both.
-        "import torch\nopt = torch.optim.SGD([{'params': model.backbone.parameters(), 'lr': 1e-4},\n"
-        "                       {'params': model.head.parameters()}], lr=1e-2)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': model.backbone.parameters(), 'lr': 1e-4},
+                                   {'params': model.head.parameters()}], lr=1e-2)
+        """),
         # The decay / no-decay split: filters are never compared.
-        "import torch\ndecay = [p for n, p in model.named_parameters() if 'bias' not in n]\n"
-        "no_decay = [p for n, p in model.named_parameters() if 'bias' in n]\n"
-        "opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}])",
+        Valid("""
+            import torch
+            decay = [p for n, p in model.named_parameters() if 'bias' not in n]
+            no_decay = [p for n, p in model.named_parameters() if 'bias' in n]
+            opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}])
+        """),
         # Two optimizers over shared parameters: torch allows it; only groups of one optimizer are compared.
-        "import torch\nwhole = torch.optim.Adam(model.parameters())\nhead = torch.optim.SGD(model.fc.parameters(), lr=0.1)",
+        Valid("""
+            import torch
+            whole = torch.optim.Adam(model.parameters())
+            head = torch.optim.SGD(model.fc.parameters(), lr=0.1)
+        """),
         # A new head replaces the old one after the optimizer was built: its parameters are new.
-        "import torch\nfrom torch import nn\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
-        "model.fc = nn.Linear(512, 20)\nopt.add_param_group({'params': model.fc.parameters()})",
-        "import torch\nfrom torch import nn\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
-        "setattr(model, 'fc', nn.Linear(512, 20))\nopt.add_param_group({'params': model.fc.parameters()})",
+        Valid("""
+            import torch
+            from torch import nn
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            model.fc = nn.Linear(512, 20)
+            opt.add_param_group({'params': model.fc.parameters()})
+        """),
+        Valid("""
+            import torch
+            from torch import nn
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            setattr(model, 'fc', nn.Linear(512, 20))
+            opt.add_param_group({'params': model.fc.parameters()})
+        """),
         # `model` in two functions is two different objects.
-        "import torch\ndef a(model):\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n"
-        "def b(model, opt):\n    opt.add_param_group({'params': model.fc.parameters()})",
+        Valid("""
+            import torch
+            def a(model):
+                return torch.optim.SGD(model.parameters(), lr=0.1)
+            def b(model, opt):
+                opt.add_param_group({'params': model.fc.parameters()})
+        """),
         # Only the direct parameters of the root, and the child's: disjoint.
-        "import torch\nopt = torch.optim.SGD([{'params': model.parameters(recurse=False)},\n"
-        "                       {'params': model.fc.parameters()}], lr=0.1)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': model.parameters(recurse=False)},
+                                   {'params': model.fc.parameters()}], lr=0.1)
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.Adam([{'params': model.parameters()},\n"
-        "                        {'params': model.fc.parameters(), 'lr': 1e-3}], lr=1e-4)",
+        Invalid("""
+            import torch
+            opt = torch.optim.Adam([{'params': model.parameters()},
+                                    {'params': model.fc.parameters(), 'lr': 1e-3}], lr=1e-4)
+        """, at="3:36"),
         # list()-wrapped, bare whole params then a later add_param_group on the same optimizer.
-        "import torch\nopt = torch.optim.SGD(list(model.parameters()), lr=0.1)\n"
-        "opt.add_param_group({'params': model.head.parameters(), 'lr': 0.01})",
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(list(model.parameters()), lr=0.1)
+            opt.add_param_group({'params': model.head.parameters(), 'lr': 0.01})
+        """, at="3:32"),
         # The same expression twice.
-        "import torch\nw = list(model.parameters())\n"
-        "opt = torch.optim.SGD([{'params': w}, {'params': w, 'lr': 0.0}], lr=0.1)",
+        Invalid("""
+            import torch
+            w = list(model.parameters())
+            opt = torch.optim.SGD([{'params': w}, {'params': w, 'lr': 0.0}], lr=0.1)
+        """, at="3:50"),
         # self.model across methods.
-        "import torch\nclass Task:\n    def __init__(self, model):\n        self.model = model\n"
-        "        self.opt = torch.optim.AdamW(self.model.encoder.parameters(), lr=1e-4)\n"
-        "    def unfreeze(self):\n        self.opt.add_param_group({'params': self.model.parameters()})",
+        Invalid("""
+            import torch
+            class Task:
+                def __init__(self, model):
+                    self.model = model
+                    self.opt = torch.optim.AdamW(self.model.encoder.parameters(), lr=1e-4)
+                def unfreeze(self):
+                    self.opt.add_param_group({'params': self.model.parameters()})
+        """, at="7:45"),
     )
 
     def check(self, ctx) -> None:

@@ -6,6 +6,7 @@ from typing import Sequence
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.flow import FlowWalker, Paths, State
 from optlint.static.groups import as_group
 from optlint.static.model import OPTIMIZER, Scope, SemanticModel, argument, call_method
@@ -61,94 +62,215 @@ class ReusedParameterGenerator(Rule):
 
     VALID = (
         # Materialised once, used twice.
-        "import torch\nparams = list(model.parameters())\nprint(sum(p.numel() for p in params))\n"
-        "opt = torch.optim.SGD(params, lr=0.1)",
+        Valid("""
+            import torch
+            params = list(model.parameters())
+            print(sum(p.numel() for p in params))
+            opt = torch.optim.SGD(params, lr=0.1)
+        """),
         # Mutually exclusive branches: one use on each path.
-        "import torch\nparams = model.parameters()\nif cfg.sgd:\n    opt = torch.optim.SGD(params, lr=0.1)\n"
-        "else:\n    opt = torch.optim.Adam(params, lr=1e-3)",
-        "import torch\ndef build(model, name):\n    params = model.parameters()\n    if name == 'sgd':\n"
-        "        return torch.optim.SGD(params, lr=0.1)\n    return torch.optim.Adam(params)",
-        "import torch\nparams = model.parameters()\n"
-        "opt = torch.optim.SGD(params, lr=0.1) if cfg.sgd else torch.optim.Adam(params)",
+        Valid("""
+            import torch
+            params = model.parameters()
+            if cfg.sgd:
+                opt = torch.optim.SGD(params, lr=0.1)
+            else:
+                opt = torch.optim.Adam(params, lr=1e-3)
+        """),
+        Valid("""
+            import torch
+            def build(model, name):
+                params = model.parameters()
+                if name == 'sgd':
+                    return torch.optim.SGD(params, lr=0.1)
+                return torch.optim.Adam(params)
+        """),
+        Valid("""
+            import torch
+            params = model.parameters()
+            opt = torch.optim.SGD(params, lr=0.1) if cfg.sgd else torch.optim.Adam(params)
+        """),
         # A rebinding in between gives a fresh generator.
-        "import torch\nparams = model.parameters()\nn = sum(p.numel() for p in params)\n"
-        "params = model.parameters()\nopt = torch.optim.SGD(params, lr=0.1)",
+        Valid("""
+            import torch
+            params = model.parameters()
+            n = sum(p.numel() for p in params)
+            params = model.parameters()
+            opt = torch.optim.SGD(params, lr=0.1)
+        """),
         # Bound inside the loop: fresh each iteration.
-        "import torch\nfor fold in range(5):\n    params = model.parameters()\n"
-        "    opt = torch.optim.SGD(params, lr=0.1)",
+        Valid("""
+            import torch
+            for fold in range(5):
+                params = model.parameters()
+                opt = torch.optim.SGD(params, lr=0.1)
+        """),
         # A loop left after its first iteration.
-        "import torch\nparams = model.parameters()\nfor name in ('fused', 'plain'):\n    try:\n"
-        "        opt = torch.optim.AdamW(params, fused=name == 'fused')\n        break\n"
-        "    except RuntimeError:\n        continue",
+        Valid("""
+            import torch
+            params = model.parameters()
+            for name in ('fused', 'plain'):
+                try:
+                    opt = torch.optim.AdamW(params, fused=name == 'fused')
+                    break
+                except RuntimeError:
+                    continue
+        """),
         # timm-style decay/no-decay split: one loop reads the generator once.
-        "import torch\ndecay, no_decay = [], []\nnamed = model.named_parameters()\nfor name, p in named:\n"
-        "    if not p.requires_grad:\n        continue\n"
-        "    (no_decay if p.ndim <= 1 or name.endswith('.bias') else decay).append(p)\n"
-        "opt = torch.optim.AdamW([{'params': no_decay, 'weight_decay': 0.0}, {'params': decay}])",
+        Valid("""
+            import torch
+            decay, no_decay = [], []
+            named = model.named_parameters()
+            for name, p in named:
+                if not p.requires_grad:
+                    continue
+                (no_decay if p.ndim <= 1 or name.endswith('.bias') else decay).append(p)
+            opt = torch.optim.AdamW([{'params': no_decay, 'weight_decay': 0.0}, {'params': decay}])
+        """),
         # HF `get_parameter_names` style, materialised once.
-        "import torch\nnamed = list(model.named_parameters())\ndecay_names = get_parameter_names(model, [LayerNorm])\n"
-        "groups = [{'params': [p for n, p in named if n in decay_names], 'weight_decay': 0.01},\n"
-        "          {'params': [p for n, p in named if n not in decay_names], 'weight_decay': 0.0}]\n"
-        "opt = torch.optim.AdamW(groups, lr=5e-5)",
+        Valid("""
+            import torch
+            named = list(model.named_parameters())
+            decay_names = get_parameter_names(model, [LayerNorm])
+            groups = [{'params': [p for n, p in named if n in decay_names], 'weight_decay': 0.01},
+                      {'params': [p for n, p in named if n not in decay_names], 'weight_decay': 0.0}]
+            opt = torch.optim.AdamW(groups, lr=5e-5)
+        """),
         # The second read is a count, which feeds no group.
-        "import torch\nnamed = model.named_parameters()\ntrainable = [p for n, p in named if p.requires_grad]\n"
-        "frozen = sum(p.numel() for n, p in named)\nopt = torch.optim.AdamW(trainable)",
+        Valid("""
+            import torch
+            named = model.named_parameters()
+            trainable = [p for n, p in named if p.requires_grad]
+            frozen = sum(p.numel() for n, p in named)
+            opt = torch.optim.AdamW(trainable)
+        """),
         # The first read only wraps the generator; the list comprehension reads it first.
-        "import torch\nnamed = model.named_parameters()\ndecay = (p for n, p in named if 'bias' not in n)\n"
-        "no_decay = [p for n, p in named if 'bias' in n]\nopt = torch.optim.AdamW([{'params': no_decay, 'lr': 0.0}])",
+        Valid("""
+            import torch
+            named = model.named_parameters()
+            decay = (p for n, p in named if 'bias' not in n)
+            no_decay = [p for n, p in named if 'bias' in n]
+            opt = torch.optim.AdamW([{'params': no_decay, 'lr': 0.0}])
+        """),
         # `any()` may stop at the first parameter: what follows is not known to be empty.
-        "import torch\nparams = model.parameters()\nif not any(p.requires_grad for p in params):\n"
-        "    raise ValueError('all frozen')\nopt = torch.optim.SGD([p for p in params if p.requires_grad], lr=0.1)",
+        Valid("""
+            import torch
+            params = model.parameters()
+            if not any(p.requires_grad for p in params):
+                raise ValueError('all frozen')
+            opt = torch.optim.SGD([p for p in params if p.requires_grad], lr=0.1)
+        """),
         # The empty list is filled afterwards.
-        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if p.ndim > 1]\n"
-        "no_decay = [p for n, p in named if p.ndim <= 1]\nno_decay.extend(model.norm.parameters())\n"
-        "opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])",
+        Valid("""
+            import torch
+            named = model.named_parameters()
+            decay = [p for n, p in named if p.ndim > 1]
+            no_decay = [p for n, p in named if p.ndim <= 1]
+            no_decay.extend(model.norm.parameters())
+            opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])
+        """),
         # The first read runs only if a nested function is called.
-        "import torch\nnamed = model.named_parameters()\ndef log_names():\n    print([n for n, _ in named])\n"
-        "opt = torch.optim.AdamW([p for n, p in named if p.requires_grad])",
+        Valid("""
+            import torch
+            named = model.named_parameters()
+            def log_names():
+                print([n for n, _ in named])
+            opt = torch.optim.AdamW([p for n, p in named if p.requires_grad])
+        """),
     )
     INVALID = (
         # Two optimizers.
-        "import torch\nparams = model.parameters()\nopt_a = torch.optim.SGD(params, lr=0.1)\n"
-        "opt_b = torch.optim.Adam(params, lr=1e-3)",
+        Invalid("""
+            import torch
+            params = model.parameters()
+            opt_a = torch.optim.SGD(params, lr=0.1)
+            opt_b = torch.optim.Adam(params, lr=1e-3)
+        """, at="4:26"),
         # A count before the optimizer.
-        "import torch\nparams = model.parameters()\nprint(f'{sum(p.numel() for p in params)} parameters')\n"
-        "opt = torch.optim.AdamW(params, lr=1e-3)",
+        Invalid("""
+            import torch
+            params = model.parameters()
+            print(f'{sum(p.numel() for p in params)} parameters')
+            opt = torch.optim.AdamW(params, lr=1e-3)
+        """, at="4:25"),
         # Two groups of one optimizer.
-        "import torch\nnamed = model.named_parameters()\n"
-        "opt = torch.optim.SGD([{'params': [p for n, p in named if 'bias' in n], 'weight_decay': 0.0},\n"
-        "                       {'params': [p for n, p in named if 'bias' not in n]}], lr=0.1)",
+        Invalid("""
+            import torch
+            named = model.named_parameters()
+            opt = torch.optim.SGD([{'params': [p for n, p in named if 'bias' in n], 'weight_decay': 0.0},
+                                   {'params': [p for n, p in named if 'bias' not in n]}], lr=0.1)
+        """, at="4:50"),
         # A loop around the optimizer, the generator bound outside it.
-        "import torch\nparams = model.parameters()\nfor fold in range(5):\n"
-        "    opt = torch.optim.SGD(params, lr=0.1)",
+        Invalid("""
+            import torch
+            params = model.parameters()
+            for fold in range(5):
+                opt = torch.optim.SGD(params, lr=0.1)
+        """, at="4:27"),
         # A for-loop over it, then a group.
-        "import torch\ndef setup(model):\n    params = model.parameters()\n    for p in params:\n"
-        "        p.requires_grad_(True)\n    return torch.optim.SGD([{'params': params, 'lr': 0.1}])",
+        Invalid("""
+            import torch
+            def setup(model):
+                params = model.parameters()
+                for p in params:
+                    p.requires_grad_(True)
+                return torch.optim.SGD([{'params': params, 'lr': 0.1}])
+        """, at="6:40"),
         # A decay/no-decay split from one `named_parameters()`: the second comprehension is empty.
-        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if not n.endswith('bias')]\n"
-        "no_decay = [p for n, p in named if n.endswith('bias')]\n"
-        "opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])",
+        Invalid("""
+            import torch
+            named = model.named_parameters()
+            decay = [p for n, p in named if not n.endswith('bias')]
+            no_decay = [p for n, p in named if n.endswith('bias')]
+            opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])
+        """, at="4:27"),
         # The same split through a list of groups.
-        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if p.ndim >= 2]\n"
-        "no_decay = [p for n, p in named if p.ndim < 2]\n"
-        "groups = [{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}]\nopt = torch.optim.AdamW(groups)",
+        Invalid("""
+            import torch
+            named = model.named_parameters()
+            decay = [p for n, p in named if p.ndim >= 2]
+            no_decay = [p for n, p in named if p.ndim < 2]
+            groups = [{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}]
+            opt = torch.optim.AdamW(groups)
+        """, at="4:27"),
         # HF `get_parameter_names` style, the generator hoisted into a name.
-        "import torch\ndef create_optimizer(model, decay_names):\n    named = model.named_parameters()\n"
-        "    decayed = [p for n, p in named if n in decay_names and p.requires_grad]\n"
-        "    undecayed = [p for n, p in named if n not in decay_names and p.requires_grad]\n"
-        "    return torch.optim.AdamW([{'params': decayed, 'weight_decay': 0.01},\n"
-        "                              {'params': undecayed, 'weight_decay': 0.0}], lr=5e-5)",
+        Invalid("""
+            import torch
+            def create_optimizer(model, decay_names):
+                named = model.named_parameters()
+                decayed = [p for n, p in named if n in decay_names and p.requires_grad]
+                undecayed = [p for n, p in named if n not in decay_names and p.requires_grad]
+                return torch.optim.AdamW([{'params': decayed, 'weight_decay': 0.01},
+                                          {'params': undecayed, 'weight_decay': 0.0}], lr=5e-5)
+        """, at="5:32"),
         # Filtering by requires_grad after a parameter count.
-        "import torch\nparams = model.parameters()\nprint(sum(p.numel() for p in params))\n"
-        "trainable = list(filter(lambda p: p.requires_grad, params))\nopt = torch.optim.Adam(trainable, lr=1e-3)",
+        Invalid("""
+            import torch
+            params = model.parameters()
+            print(sum(p.numel() for p in params))
+            trainable = list(filter(lambda p: p.requires_grad, params))
+            opt = torch.optim.Adam(trainable, lr=1e-3)
+        """, at="4:52"),
         # timm-style loop filling `no_decay` after a comprehension read the generator.
-        "import torch\nnamed = model.named_parameters()\ndecay = [p for n, p in named if p.ndim > 1]\n"
-        "no_decay = []\nfor n, p in named:\n    if p.ndim <= 1:\n        no_decay.append(p)\n"
-        "opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])",
+        Invalid("""
+            import torch
+            named = model.named_parameters()
+            decay = [p for n, p in named if p.ndim > 1]
+            no_decay = []
+            for n, p in named:
+                if p.ndim <= 1:
+                    no_decay.append(p)
+            opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.0}])
+        """, at="5:13"),
         # A head group added later (gradual unfreezing).
-        "import torch\nnamed = model.named_parameters()\nbody = [p for n, p in named if not n.startswith('head')]\n"
-        "head = [p for n, p in named if n.startswith('head')]\nopt = torch.optim.SGD(body, lr=0.01)\n"
-        "opt.add_param_group({'params': head, 'lr': 0.1})",
+        Invalid("""
+            import torch
+            named = model.named_parameters()
+            body = [p for n, p in named if not n.startswith('head')]
+            head = [p for n, p in named if n.startswith('head')]
+            opt = torch.optim.SGD(body, lr=0.01)
+            opt.add_param_group({'params': head, 'lr': 0.1})
+        """, at="4:23"),
     )
 
     def check(self, ctx) -> None:

@@ -1,6 +1,7 @@
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import constructions
 from optlint.static.rule import Rule
 
@@ -18,18 +19,49 @@ class EmptyParameterList(Rule):
     summary = "An optimizer is built from an empty parameter list."
 
     VALID = (
-        "import torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)",
-        "import torch\nparams = []\nparams.append(w)\nopt = torch.optim.SGD(params, lr=0.1)",
-        "import torch\nopt = torch.optim.SGD([{'params': []}, {'params': w}], lr=0.1)",
-        "import torch\nopt = torch.optim.SGD(list(model.parameters()), lr=0.1)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        """),
+        Valid("""
+            import torch
+            params = []
+            params.append(w)
+            opt = torch.optim.SGD(params, lr=0.1)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': []}, {'params': w}], lr=0.1)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(list(model.parameters()), lr=0.1)
+        """),
         # A local `list` is not the builtin.
-        "import torch\ndef list():\n    return [w]\nopt = torch.optim.SGD(list(), lr=0.1)",
+        Valid("""
+            import torch
+            def list():
+                return [w]
+            opt = torch.optim.SGD(list(), lr=0.1)
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.SGD([], lr=0.1)",
-        "from torch.optim import Adam\nopt = Adam(params=(), lr=1e-3)",
-        "import torch.optim as optim\nopt = optim.AdamW(list(), lr=1e-3)",
-        "import torch.optim as optim\nopt = optim.AdamW(tuple(), lr=1e-3)",
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD([], lr=0.1)
+        """, at="2:23"),
+        Invalid("""
+            from torch.optim import Adam
+            opt = Adam(params=(), lr=1e-3)
+        """, at="2:20"),
+        Invalid("""
+            import torch.optim as optim
+            opt = optim.AdamW(list(), lr=1e-3)
+        """, at="2:19"),
+        Invalid("""
+            import torch.optim as optim
+            opt = optim.AdamW(tuple(), lr=1e-3)
+        """, at="2:19"),
     )
 
     def check(self, ctx) -> None:

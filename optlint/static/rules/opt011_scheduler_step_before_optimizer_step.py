@@ -1,4 +1,5 @@
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.loops import StepEvent, loop_events, optimizer_matches
 from optlint.static.model import OPTIMIZER, SCHEDULER
 from optlint.static.rule import Rule, Swap
@@ -13,28 +14,137 @@ class SchedulerStepBeforeOptimizerStep(Rule):
     summary = "A scheduler's step() runs before its optimizer's step() in the loop body."
 
     VALID = (
-        "for epoch in range(10):\n    for x in loader:\n        optimizer.step()\n    scheduler.step()",
-        "for x in loader:\n    loss.backward()\n    scaler.step(optimizer)\n    scaler.update()\n    lr_scheduler.step()",
+        Valid("""
+            for epoch in range(10):
+                for x in loader:
+                    optimizer.step()
+                scheduler.step()
+        """),
+        Valid("""
+            for x in loader:
+                loss.backward()
+                scaler.step(optimizer)
+                scaler.update()
+                lr_scheduler.step()
+        """),
         # Diffusion sampling: a noise scheduler, not an LR scheduler.
-        "for t in timesteps:\n    x = noise_scheduler.step(out, t, x).prev_sample\n    optimizer.step()",
+        Valid("""
+            for t in timesteps:
+                x = noise_scheduler.step(out, t, x).prev_sample
+                optimizer.step()
+        """),
         # ReduceLROnPlateau neither warns nor skips a value.
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\nsched = ReduceLROnPlateau(opt)\n"
-        "for epoch in range(3):\n    sched.step(val_loss)\n    opt.step()",
-        "for epoch in range(10):\n    if epoch > 0:\n        scheduler.step()\n    train(model, optimizer)\n    optimizer.step()",
-        "scheduler = DDPMScheduler(1000)\nfor batch in loader:\n    scheduler.step()\n    optimizer.step()",
-        "for epoch in range(start, end):\n    if epoch != start:\n        scheduler.step()\n    optimizer.step()",
+        Valid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            sched = ReduceLROnPlateau(opt)
+            for epoch in range(3):
+                sched.step(val_loss)
+                opt.step()
+        """),
+        Valid("""
+            for epoch in range(10):
+                if epoch > 0:
+                    scheduler.step()
+                train(model, optimizer)
+                optimizer.step()
+        """),
+        Valid("""
+            scheduler = DDPMScheduler(1000)
+            for batch in loader:
+                scheduler.step()
+                optimizer.step()
+        """),
+        Valid("""
+            for epoch in range(start, end):
+                if epoch != start:
+                    scheduler.step()
+                optimizer.step()
+        """),
         # A recursive helper is inlined once, not forever.
-        "def walk(n):\n    walk(n - 1)\nfor x in loader:\n    walk(3)\n    optimizer.step()\n    scheduler.step()",
+        Valid("""
+            def walk(n):
+                walk(n - 1)
+            for x in loader:
+                walk(3)
+                optimizer.step()
+                scheduler.step()
+        """),
     )
     INVALID = (
-        "for epoch in range(10):\n    scheduler.step()\n    for x in loader:\n        optimizer.step()",
-        "def train_one_epoch(model, optimizer):\n    for x in loader:\n        optimizer.step()\n"
-        "for epoch in range(5):\n    lr_scheduler.step()\n    train_one_epoch(model, optimizer)",
-        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
-        "sched = torch.optim.lr_scheduler.StepLR(opt, 10)\nwhile True:\n    sched.step()\n    scaler.step(opt)",
+        Invalid("""
+            for epoch in range(10):
+                scheduler.step()
+                for x in loader:
+                    optimizer.step()
+        """, at="2:5"),
+        Invalid("""
+            def train_one_epoch(model, optimizer):
+                for x in loader:
+                    optimizer.step()
+            for epoch in range(5):
+                lr_scheduler.step()
+                train_one_epoch(model, optimizer)
+        """, at="5:5"),
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            while True:
+                sched.step()
+                scaler.step(opt)
+        """, at="5:5", fixed="""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            while True:
+                scaler.step(opt)
+                sched.step()
+        """),
         # Re-wrapped by accelerate: still the same LR scheduler.
-        "def train(model, optimizer, scheduler):\n    scheduler = accelerator.prepare(scheduler)\n"
-        "    for x in loader:\n        scheduler.step()\n        optimizer.step()",
+        Invalid("""
+            def train(model, optimizer, scheduler):
+                scheduler = accelerator.prepare(scheduler)
+                for x in loader:
+                    scheduler.step()
+                    optimizer.step()
+        """, at="4:9", fixed="""
+            def train(model, optimizer, scheduler):
+                scheduler = accelerator.prepare(scheduler)
+                for x in loader:
+                    optimizer.step()
+                    scheduler.step()
+        """),
+        # The swapped steps take their own comments along.
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            for x in data:
+                sched.step()  # decay the lr
+                opt.step()  # update
+        """, at="5:5", fixed="""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            for x in data:
+                opt.step()  # update
+                sched.step()  # decay the lr
+        """),
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            for x in data:
+                sched.step()  # decay the lr
+                opt.step()
+        """, at="5:5", fixed="""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            for x in data:
+                opt.step()
+                sched.step()  # decay the lr
+        """),
     )
 
     def check(self, ctx) -> None:

@@ -1,6 +1,7 @@
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.loops import Loop, loop_events, optimizer_matches
 from optlint.static.model import OPTIMIZER, SCHEDULER, argument, number_literal
 from optlint.static.rule import Rule
@@ -17,27 +18,67 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
     summary = "OneCycleLR/CyclicLR is stepped once per epoch while its optimizer steps per batch."
 
     VALID = (
-        "from torch.optim.lr_scheduler import OneCycleLR\nsched = OneCycleLR(opt, max_lr=0.1, total_steps=n)\n"
-        "for epoch in range(3):\n    for x in loader:\n        opt.step()\n        sched.step()",
-        "import torch\nsched = torch.optim.lr_scheduler.StepLR(opt, 10)\n"
-        "for epoch in range(3):\n    for x in loader:\n        opt.step()\n    sched.step()",
+        Valid("""
+            from torch.optim.lr_scheduler import OneCycleLR
+            sched = OneCycleLR(opt, max_lr=0.1, total_steps=n)
+            for epoch in range(3):
+                for x in loader:
+                    opt.step()
+                    sched.step()
+        """),
+        Valid("""
+            import torch
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            for epoch in range(3):
+                for x in loader:
+                    opt.step()
+                sched.step()
+        """),
         # Sized in epochs: one cycle over the loop that steps it, by design.
-        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
-        "a = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=epochs)\n"
-        "b = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, epochs=epochs, steps_per_epoch=1)\n"
-        "for epoch in range(epochs):\n    for x in loader:\n        opt.step()\n    a.step()\n    b.step()",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            a = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=epochs)
+            b = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, epochs=epochs, steps_per_epoch=1)
+            for epoch in range(epochs):
+                for x in loader:
+                    opt.step()
+                a.step()
+                b.step()
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
-        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, epochs=3, steps_per_epoch=len(loader))\n"
-        "for epoch in range(3):\n    for x in loader:\n        opt.step()\n    sched.step()",
-        "from torch.optim.lr_scheduler import CyclicLR\nclass T:\n    def setup(self):\n"
-        "        self.sched = CyclicLR(self.opt, 1e-4, 1e-2)\n    def epoch(self):\n"
-        "        for x in self.loader:\n            self.opt.step()\n    def fit(self):\n"
-        "        for e in range(3):\n            self.epoch()\n            self.sched.step()",
-        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
-        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=epochs * len(loader))\n"
-        "for epoch in range(epochs):\n    for x in loader:\n        opt.step()\n    sched.step()",
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, epochs=3, steps_per_epoch=len(loader))
+            for epoch in range(3):
+                for x in loader:
+                    opt.step()
+                sched.step()
+        """, at="7:5"),
+        Invalid("""
+            from torch.optim.lr_scheduler import CyclicLR
+            class T:
+                def setup(self):
+                    self.sched = CyclicLR(self.opt, 1e-4, 1e-2)
+                def epoch(self):
+                    for x in self.loader:
+                        self.opt.step()
+                def fit(self):
+                    for e in range(3):
+                        self.epoch()
+                        self.sched.step()
+        """, at="11:13"),
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=epochs * len(loader))
+            for epoch in range(epochs):
+                for x in loader:
+                    opt.step()
+                sched.step()
+        """, at="7:5"),
     )
 
     def check(self, ctx) -> None:

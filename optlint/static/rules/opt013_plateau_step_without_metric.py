@@ -1,6 +1,7 @@
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.model import dotted
 from optlint.static.rule import Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
@@ -21,25 +22,73 @@ class PlateauStepWithoutMetric(Rule):
     summary = "`ReduceLROnPlateau.step()` is called without the metric it needs."
 
     VALID = (
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)\ns.step(val_loss)",
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)\ns.step(metrics=acc)",
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)\ns.step(*args)",
+        Valid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            s = ReduceLROnPlateau(opt)
+            s.step(val_loss)
+        """),
+        Valid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            s = ReduceLROnPlateau(opt)
+            s.step(metrics=acc)
+        """),
+        Valid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            s = ReduceLROnPlateau(opt)
+            s.step(*args)
+        """),
         # Unknown class: `get_scheduler` may or may not build a plateau scheduler.
-        "from transformers import get_scheduler\nscheduler = get_scheduler('linear', optimizer=opt)\nscheduler.step()",
-        "from torch.optim import lr_scheduler\ns = lr_scheduler.StepLR(opt, 10)\ns.step()",
+        Valid("""
+            from transformers import get_scheduler
+            scheduler = get_scheduler('linear', optimizer=opt)
+            scheduler.step()
+        """),
+        Valid("""
+            from torch.optim import lr_scheduler
+            s = lr_scheduler.StepLR(opt, 10)
+            s.step()
+        """),
         # Code that dispatches on the scheduler's class handles the other classes.
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)\n"
-        "if isinstance(s, ReduceLROnPlateau):\n    s.step(loss)\nelse:\n    s.step()",
+        Valid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            s = ReduceLROnPlateau(opt)
+            if isinstance(s, ReduceLROnPlateau):
+                s.step(loss)
+            else:
+                s.step()
+        """),
         # Reassigned from something unknown: the class is not provable.
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)\ns = build(cfg)\ns.step()",
+        Valid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            s = ReduceLROnPlateau(opt)
+            s = build(cfg)
+            s.step()
+        """),
         # A conventional name alone resolves nothing here.
-        "def train(scheduler):\n    scheduler.step()",
+        Valid("""
+            def train(scheduler):
+                scheduler.step()
+        """),
     )
     INVALID = (
-        "from torch.optim.lr_scheduler import ReduceLROnPlateau\ns = ReduceLROnPlateau(opt)\ns.step()",
-        "import torch\ns = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, 'max')\ns.step(epoch=3)",
-        "from torch.optim import lr_scheduler as S\nclass T:\n    def __init__(self, opt):\n"
-        "        self.sched = S.ReduceLROnPlateau(opt)\n    def end_epoch(self):\n        self.sched.step()",
+        Invalid("""
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            s = ReduceLROnPlateau(opt)
+            s.step()
+        """, at="3:1"),
+        Invalid("""
+            import torch
+            s = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, 'max')
+            s.step(epoch=3)
+        """, at="3:1"),
+        Invalid("""
+            from torch.optim import lr_scheduler as S
+            class T:
+                def __init__(self, opt):
+                    self.sched = S.ReduceLROnPlateau(opt)
+                def end_epoch(self):
+                    self.sched.step()
+        """, at="6:9"),
     )
 
     def check(self, ctx) -> None:

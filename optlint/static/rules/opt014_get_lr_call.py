@@ -1,4 +1,5 @@
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.model import dotted
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls
@@ -21,26 +22,80 @@ class GetLrCall(Rule):
     summary = "`get_lr()` is called on a scheduler; the learning rate in use is `get_last_lr()`."
 
     VALID = (
-        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\nprint(s.get_last_lr())",
+        Valid("""
+            import torch
+            s = torch.optim.lr_scheduler.StepLR(opt, 10)
+            print(s.get_last_lr())
+        """),
         # A scheduler subclass computes its schedule from another one's formula.
-        "from torch.optim.lr_scheduler import LRScheduler, CosineAnnealingLR\nclass Warmup(LRScheduler):\n"
-        "    def __init__(self, opt):\n        self.after = CosineAnnealingLR(opt, 10)\n"
-        "    def get_lr(self):\n        return self.after.get_lr()",
+        Valid("""
+            from torch.optim.lr_scheduler import LRScheduler, CosineAnnealingLR
+            class Warmup(LRScheduler):
+                def __init__(self, opt):
+                    self.after = CosineAnnealingLR(opt, 10)
+                def get_lr(self):
+                    return self.after.get_lr()
+        """),
         # A schedule class of the user's own, bound to a torch optimizer: its get_lr is its own.
-        "import torch\nclass NoamSchedule:\n    def get_lr(self):\n        return 1.0\n"
-        "opt = torch.optim.Adam(p)\nlr_sched = NoamSchedule(opt)\nlr_sched.get_lr()",
-        "def log(scheduler):\n    return scheduler.get_lr()",
-        "import torch\nfrom transformers.optimization import AdafactorSchedule\nopt = torch.optim.SGD(p)\n"
-        "lr_scheduler = AdafactorSchedule(opt)\nlr_scheduler.get_lr()",
+        Valid("""
+            import torch
+            class NoamSchedule:
+                def get_lr(self):
+                    return 1.0
+            opt = torch.optim.Adam(p)
+            lr_sched = NoamSchedule(opt)
+            lr_sched.get_lr()
+        """),
+        Valid("""
+            def log(scheduler):
+                return scheduler.get_lr()
+        """),
+        Valid("""
+            import torch
+            from transformers.optimization import AdafactorSchedule
+            opt = torch.optim.SGD(p)
+            lr_scheduler = AdafactorSchedule(opt)
+            lr_scheduler.get_lr()
+        """),
     )
     INVALID = (
-        "import torch\ns = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)\nprint(s.get_lr()[0])",
-        "from transformers import get_linear_schedule_with_warmup\nimport torch\n"
-        "opt = torch.optim.AdamW(m.parameters())\nscheduler = get_linear_schedule_with_warmup(opt, 100, 1000)\n"
-        "lr = scheduler.get_lr()[0]",
-        "from torch.optim import lr_scheduler\nclass T:\n    def __init__(self, opt):\n"
-        "        self.sched = lr_scheduler.OneCycleLR(opt, 0.1, total_steps=10)\n"
-        "    def log(self):\n        return self.sched.get_lr()",
+        Invalid("""
+            import torch
+            s = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)
+            print(s.get_lr()[0])
+        """, at="3:7", fixed="""
+            import torch
+            s = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)
+            print(s.get_last_lr()[0])
+        """),
+        Invalid("""
+            from transformers import get_linear_schedule_with_warmup
+            import torch
+            opt = torch.optim.AdamW(m.parameters())
+            scheduler = get_linear_schedule_with_warmup(opt, 100, 1000)
+            lr = scheduler.get_lr()[0]
+        """, at="5:6", fixed="""
+            from transformers import get_linear_schedule_with_warmup
+            import torch
+            opt = torch.optim.AdamW(m.parameters())
+            scheduler = get_linear_schedule_with_warmup(opt, 100, 1000)
+            lr = scheduler.get_last_lr()[0]
+        """),
+        Invalid("""
+            from torch.optim import lr_scheduler
+            class T:
+                def __init__(self, opt):
+                    self.sched = lr_scheduler.OneCycleLR(opt, 0.1, total_steps=10)
+                def log(self):
+                    return self.sched.get_lr()
+        """, at="6:16", fixed="""
+            from torch.optim import lr_scheduler
+            class T:
+                def __init__(self, opt):
+                    self.sched = lr_scheduler.OneCycleLR(opt, 0.1, total_steps=10)
+                def log(self):
+                    return self.sched.get_last_lr()
+        """),
     )
 
     def check(self, ctx) -> None:

@@ -1,4 +1,5 @@
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.model import argument, dotted, is_none
 from optlint.static.rule import Rule
 from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
@@ -22,26 +23,68 @@ class SchedulerStepWithEpoch(Rule):
     summary = "A scheduler's `step()` is given the epoch, a deprecated argument."
 
     VALID = (
-        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\ns.step()",
-        "from torch.optim import lr_scheduler\ns = lr_scheduler.CosineAnnealingWarmRestarts(opt, 10)\n"
-        "s.step(epoch + i / n)",
-        "from torch.optim import lr_scheduler\ns = lr_scheduler.ReduceLROnPlateau(opt)\ns.step(val_loss)",
-        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\ns.step(epoch=None)",
+        Valid("""
+            import torch
+            s = torch.optim.lr_scheduler.StepLR(opt, 10)
+            s.step()
+        """),
+        Valid("""
+            from torch.optim import lr_scheduler
+            s = lr_scheduler.CosineAnnealingWarmRestarts(opt, 10)
+            s.step(epoch + i / n)
+        """),
+        Valid("""
+            from torch.optim import lr_scheduler
+            s = lr_scheduler.ReduceLROnPlateau(opt)
+            s.step(val_loss)
+        """),
+        Valid("""
+            import torch
+            s = torch.optim.lr_scheduler.StepLR(opt, 10)
+            s.step(epoch=None)
+        """),
         # `get_scheduler(...)` may build a ReduceLROnPlateau: its class is unknown.
-        "from transformers import get_scheduler\nscheduler = get_scheduler(name, optimizer=opt)\n"
-        "scheduler.step(val_loss)",
+        Valid("""
+            from transformers import get_scheduler
+            scheduler = get_scheduler(name, optimizer=opt)
+            scheduler.step(val_loss)
+        """),
         # timm and diffusion schedulers take their own step arguments.
-        "from timm.scheduler import create_scheduler\nsched, _ = create_scheduler(args, opt)\nsched.step(epoch + 1)",
+        Valid("""
+            from timm.scheduler import create_scheduler
+            sched, _ = create_scheduler(args, opt)
+            sched.step(epoch + 1)
+        """),
         # Code that dispatches on the class steps each one its own way.
-        "from torch.optim import lr_scheduler as S\ns = S.StepLR(opt, 10)\n"
-        "if isinstance(s, S.CosineAnnealingWarmRestarts):\n    s.step(epoch + i / n)\nelse:\n    s.step()",
+        Valid("""
+            from torch.optim import lr_scheduler as S
+            s = S.StepLR(opt, 10)
+            if isinstance(s, S.CosineAnnealingWarmRestarts):
+                s.step(epoch + i / n)
+            else:
+                s.step()
+        """),
     )
     INVALID = (
-        "import torch\ns = torch.optim.lr_scheduler.StepLR(opt, 10)\nfor epoch in range(9):\n    s.step(epoch)",
-        "from torch.optim.lr_scheduler import CosineAnnealingLR\ns = CosineAnnealingLR(opt, T_max=50)\ns.step(epoch=e)",
-        "from torch.optim import lr_scheduler\nclass T:\n    def __init__(self, opt):\n"
-        "        self.sched = lr_scheduler.MultiStepLR(opt, [3, 6])\n    def on_epoch_end(self, epoch):\n"
-        "        self.sched.step(epoch)",
+        Invalid("""
+            import torch
+            s = torch.optim.lr_scheduler.StepLR(opt, 10)
+            for epoch in range(9):
+                s.step(epoch)
+        """, at="4:12"),
+        Invalid("""
+            from torch.optim.lr_scheduler import CosineAnnealingLR
+            s = CosineAnnealingLR(opt, T_max=50)
+            s.step(epoch=e)
+        """, at="3:14"),
+        Invalid("""
+            from torch.optim import lr_scheduler
+            class T:
+                def __init__(self, opt):
+                    self.sched = lr_scheduler.MultiStepLR(opt, [3, 6])
+                def on_epoch_end(self, epoch):
+                    self.sched.step(epoch)
+        """, at="6:25"),
     )
 
     def check(self, ctx) -> None:

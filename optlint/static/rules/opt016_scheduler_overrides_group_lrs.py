@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import Construction, constructions
 from optlint.static.model import argument, number_literal
 from optlint.static.rule import Rule
@@ -20,24 +21,46 @@ class SchedulerOverridesGroupLrs(Rule):
     summary = "OneCycleLR/CyclicLR with a scalar LR overwrites hand-tuned per-group LRs."
 
     VALID = (
-        "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': 1e-4}, {'params': b, 'lr': 1e-2}], lr=0.1)\n"
-        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-3, 1e-1], total_steps=100)",
-        "import torch\nopt = torch.optim.SGD([{'params': a, 'weight_decay': 0.0}, {'params': b}], lr=0.1)\n"
-        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)",
-        "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': lr}, {'params': b, 'lr': lr}], lr=lr)\n"
-        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=100)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'lr': 1e-4}, {'params': b, 'lr': 1e-2}], lr=0.1)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-3, 1e-1], total_steps=100)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'weight_decay': 0.0}, {'params': b}], lr=0.1)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'lr': lr}, {'params': b, 'lr': lr}], lr=lr)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=100)
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.AdamW([{'params': a, 'lr': 1e-5}, {'params': b, 'lr': 1e-3}])\n"
-        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=100)",
-        "from torch.optim import SGD\nfrom torch.optim.lr_scheduler import CyclicLR\n"
-        "opt = SGD([{'params': a, 'lr': 0}, {'params': b}], lr=0.1)\nsched = CyclicLR(opt, 1e-4, 1e-2)",
-        "import torch\nopt = torch.optim.SGD([{'params': a, 'lr': base * 0.1}, {'params': b}], lr=base)\n"
-        "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=base, total_steps=100)",
+        Invalid("""
+            import torch
+            opt = torch.optim.AdamW([{'params': a, 'lr': 1e-5}, {'params': b, 'lr': 1e-3}])
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=100)
+        """, at="3:57"),
+        Invalid("""
+            from torch.optim import SGD
+            from torch.optim.lr_scheduler import CyclicLR
+            opt = SGD([{'params': a, 'lr': 0}, {'params': b}], lr=0.1)
+            sched = CyclicLR(opt, 1e-4, 1e-2)
+        """, at="4:23"),
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD([{'params': a, 'lr': base * 0.1}, {'params': b}], lr=base)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=base, total_steps=100)
+        """, at="3:57"),
         # Built where no name holds it (Lightning's `configure_optimizers`).
-        "import torch\ndef configure_optimizers(model):\n"
-        "    opt = torch.optim.AdamW([{'params': model.body.parameters(), 'lr': 1e-5}, {'params': model.head.parameters()}], lr=1e-3)\n"
-        "    return [opt], [torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=100)]",
+        Invalid("""
+            import torch
+            def configure_optimizers(model):
+                opt = torch.optim.AdamW([{'params': model.body.parameters(), 'lr': 1e-5}, {'params': model.head.parameters()}], lr=1e-3)
+                return [opt], [torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=100)]
+        """, at="4:68"),
     )
 
     def check(self, ctx) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.findings import Severity
+from optlint.static.examples import Invalid, Valid
 from optlint.static.model import OPTIMIZER, CallSite, Instance, call_method
 from optlint.static.rule import Rule
 
@@ -17,49 +18,88 @@ class ParamGroupAddedAfterScheduler(Rule):
 
     VALID = (
         # StepLR handles a group added later.
-        "import torch\nopt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
-        "sched = torch.optim.lr_scheduler.StepLR(opt, 10)\nopt.add_param_group({'params': body.parameters()})",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+            opt.add_param_group({'params': body.parameters()})
+        """),
         # The scheduler is built after the last group is added.
-        "import torch\nopt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
-        "opt.add_param_group({'params': body.parameters(), 'lr': 1e-5})\n"
-        "sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.9 ** e)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+            opt.add_param_group({'params': body.parameters(), 'lr': 1e-5})
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.9 ** e)
+        """),
         # Rebuilt after unfreezing.
-        "import torch\nopt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
-        "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 10)\n"
-        "opt.add_param_group({'params': body.parameters()})\n"
-        "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 10, last_epoch=-1)",
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 10)
+            opt.add_param_group({'params': body.parameters()})
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 10, last_epoch=-1)
+        """),
         # A user subclass: the simulation decides at runtime, not the linter.
-        "import torch\nclass Warmup(torch.optim.lr_scheduler.LRScheduler):\n    pass\n"
-        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\nsched = Warmup(opt)\n"
-        "opt.add_param_group({'params': body.parameters()})",
+        Valid("""
+            import torch
+            class Warmup(torch.optim.lr_scheduler.LRScheduler):
+                pass
+            opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+            sched = Warmup(opt)
+            opt.add_param_group({'params': body.parameters()})
+        """),
         # A chain of schedulers that all handle a new group handles it too.
-        "import torch\nfrom torch.optim.lr_scheduler import ChainedScheduler, StepLR, ExponentialLR\n"
-        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
-        "sched = ChainedScheduler([StepLR(opt, 2), ExponentialLR(opt, 0.9)], optimizer=opt)\n"
-        "opt.add_param_group({'params': body.parameters()})",
+        Valid("""
+            import torch
+            from torch.optim.lr_scheduler import ChainedScheduler, StepLR, ExponentialLR
+            opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+            sched = ChainedScheduler([StepLR(opt, 2), ExponentialLR(opt, 0.9)], optimizer=opt)
+            opt.add_param_group({'params': body.parameters()})
+        """),
         # Rebuilt after unfreezing, children inline.
-        "import torch\nfrom torch.optim.lr_scheduler import ChainedScheduler, ConstantLR\n"
-        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\nsched = ChainedScheduler([ConstantLR(opt)])\n"
-        "opt.add_param_group({'params': body.parameters()})\nsched = ChainedScheduler([ConstantLR(opt)])",
+        Valid("""
+            import torch
+            from torch.optim.lr_scheduler import ChainedScheduler, ConstantLR
+            opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+            sched = ChainedScheduler([ConstantLR(opt)])
+            opt.add_param_group({'params': body.parameters()})
+            sched = ChainedScheduler([ConstantLR(opt)])
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.AdamW(head.parameters(), lr=1e-3)\n"
-        "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)\n"
-        "opt.add_param_group({'params': backbone.parameters(), 'lr': 1e-5})",
-        "from torch.optim import SGD\nfrom torch.optim.lr_scheduler import LinearLR\nclass FineTuner:\n"
-        "    def __init__(self, model):\n        self.opt = SGD(model.head.parameters(), lr=1e-3)\n"
-        "        self.sched = LinearLR(self.opt, start_factor=0.1)\n"
-        "    def unfreeze(self, model):\n        self.opt.add_param_group({'params': model.body.parameters()})",
+        Invalid("""
+            import torch
+            opt = torch.optim.AdamW(head.parameters(), lr=1e-3)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+            opt.add_param_group({'params': backbone.parameters(), 'lr': 1e-5})
+        """, at="4:1"),
+        Invalid("""
+            from torch.optim import SGD
+            from torch.optim.lr_scheduler import LinearLR
+            class FineTuner:
+                def __init__(self, model):
+                    self.opt = SGD(model.head.parameters(), lr=1e-3)
+                    self.sched = LinearLR(self.opt, start_factor=0.1)
+                def unfreeze(self, model):
+                    self.opt.add_param_group({'params': model.body.parameters()})
+        """, at="8:9"),
         # Added from a lambda a method keeps for later.
-        "import torch\nclass FineTuner:\n    def __init__(self, model):\n"
-        "        self.opt = torch.optim.SGD(model.head.parameters(), lr=1e-3)\n"
-        "        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: 0.9 ** e)\n"
-        "        self.unfreeze = lambda: self.opt.add_param_group({'params': model.body.parameters()})",
+        Invalid("""
+            import torch
+            class FineTuner:
+                def __init__(self, model):
+                    self.opt = torch.optim.SGD(model.head.parameters(), lr=1e-3)
+                    self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: 0.9 ** e)
+                    self.unfreeze = lambda: self.opt.add_param_group({'params': model.body.parameters()})
+        """, at="6:33"),
         # The chain's ConstantLR is built where no name holds it.
-        "import torch\nfrom torch.optim.lr_scheduler import ChainedScheduler, ConstantLR, ExponentialLR\n"
-        "opt = torch.optim.SGD(head.parameters(), lr=1e-3)\n"
-        "sched = ChainedScheduler([ConstantLR(opt, factor=0.2), ExponentialLR(opt, gamma=0.9)])\n"
-        "opt.add_param_group({'params': body.parameters(), 'lr': 1e-4})",
+        Invalid("""
+            import torch
+            from torch.optim.lr_scheduler import ChainedScheduler, ConstantLR, ExponentialLR
+            opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+            sched = ChainedScheduler([ConstantLR(opt, factor=0.2), ExponentialLR(opt, gamma=0.9)])
+            opt.add_param_group({'params': body.parameters(), 'lr': 1e-4})
+        """, at="5:1"),
     )
 
     def check(self, ctx) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.runtime.codes import ADAM_WITH_WEIGHT_DECAY
+from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import ParamGroup, added_groups, constructions
 from optlint.static.model import argument, bool_literal, number_literal
 from optlint.static.rule import Rule
@@ -23,29 +24,77 @@ class AdamWithWeightDecay(Rule, twin=ADAM_WITH_WEIGHT_DECAY):
     """
 
     VALID = (
-        "import torch\nopt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)",
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.05, "
-        "decoupled_weight_decay=True)",
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0)",
-        "import torch\nopt = torch.optim.SGD(model.parameters(), 0.1, 0.9, 0, 5e-4)",
+        Valid("""
+            import torch
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.05, decoupled_weight_decay=True)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(model.parameters(), 0.1, 0.9, 0, 5e-4)
+        """),
         # Not a literal, or a flag that is not literal: optlint cannot tell.
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=cfg.wd)",
-        "import torch\nopt = torch.optim.NAdam(p, weight_decay=0.01, decoupled_weight_decay=cfg.decoupled)",
-        "import torch\nopt = torch.optim.Adam(p, weight_decay=0.01, **cfg.optimizer_kwargs)",
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=cfg.wd)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.NAdam(p, weight_decay=0.01, decoupled_weight_decay=cfg.decoupled)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(p, weight_decay=0.01, **cfg.optimizer_kwargs)
+        """),
         # Every group sets its own decay: the optimizer-wide value applies to none of them.
-        "import torch\nopt = torch.optim.Adam([{'params': a, 'weight_decay': 0.0}, {'params': b, 'weight_decay': 0}],"
-        " weight_decay=0.01)",
-        "from torch.optim import RAdam\nopt = RAdam([{'params': a, 'weight_decay': 0.1, 'decoupled_weight_decay': True}])",
-        "from torch.optim import Optimizer\nclass Adam(Optimizer):\n    pass\nopt = Adam(p, weight_decay=0.01)",
-        "import torch\nopt = torch.optim.Adam([{**base, 'weight_decay': 0.01}])",
+        Valid("""
+            import torch
+            opt = torch.optim.Adam([{'params': a, 'weight_decay': 0.0}, {'params': b, 'weight_decay': 0}], weight_decay=0.01)
+        """),
+        Valid("""
+            from torch.optim import RAdam
+            opt = RAdam([{'params': a, 'weight_decay': 0.1, 'decoupled_weight_decay': True}])
+        """),
+        Valid("""
+            from torch.optim import Optimizer
+            class Adam(Optimizer):
+                pass
+            opt = Adam(p, weight_decay=0.01)
+        """),
+        Valid("""
+            import torch
+            opt = torch.optim.Adam([{**base, 'weight_decay': 0.01}])
+        """),
     )
     INVALID = (
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-2)",
-        "import torch.optim as optim\nopt = optim.Adam(model.parameters(), 1e-3, (0.9, 0.999), 1e-8, 5e-4)",
-        "from torch.optim import NAdam\nopt = NAdam(p, weight_decay=0.01, decoupled_weight_decay=False)",
-        "from torch.optim import RAdam\nopt = RAdam([{'params': a, 'weight_decay': 0.1}, {'params': b}])",
-        "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
-        "opt.add_param_group({'params': head.parameters(), 'weight_decay': 0.05})",
+        Invalid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-2)
+        """, at="2:66"),
+        Invalid("""
+            import torch.optim as optim
+            opt = optim.Adam(model.parameters(), 1e-3, (0.9, 0.999), 1e-8, 5e-4)
+        """, at="2:64"),
+        Invalid("""
+            from torch.optim import NAdam
+            opt = NAdam(p, weight_decay=0.01, decoupled_weight_decay=False)
+        """, at="2:29"),
+        Invalid("""
+            from torch.optim import RAdam
+            opt = RAdam([{'params': a, 'weight_decay': 0.1}, {'params': b}])
+        """, at="2:44"),
+        Invalid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            opt.add_param_group({'params': head.parameters(), 'weight_decay': 0.05})
+        """, at="3:67"),
     )
 
     def check(self, ctx) -> None:
