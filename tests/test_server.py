@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,8 +13,6 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-
-pytestmark = pytest.mark.asyncio
 
 TIMEOUT_S = 30  # generous: the machine may be loaded; every wait ends as soon as its condition holds
 
@@ -108,6 +107,7 @@ async def _actions(client: LanguageClient, uri: str, diagnostic: types.Diagnosti
         types.TextDocumentIdentifier(uri), diagnostic.range, types.CodeActionContext(diagnostics=[diagnostic])))
 
 
+@pytest.mark.asyncio
 async def test_finding_shown_at_its_range_then_quick_fix_clears_it(client: LanguageClient, tmp_path: Path):
     uri = _open(client, tmp_path / "train.py", TRAIN)
     [diagnostic] = await _diagnostics(client, uri, ["OPT003"])  # OPT014 is ignored by the workspace's config
@@ -128,6 +128,7 @@ async def test_finding_shown_at_its_range_then_quick_fix_clears_it(client: Langu
     assert await _diagnostics(client, uri, []) == []
 
 
+@pytest.mark.asyncio
 async def test_noqa_action_silences_the_finding(client: LanguageClient, tmp_path: Path):
     uri = _open(client, tmp_path / "train.py", TRAIN)
     [diagnostic] = await _diagnostics(client, uri, ["OPT003"])
@@ -139,6 +140,7 @@ async def test_noqa_action_silences_the_finding(client: LanguageClient, tmp_path
     await _diagnostics(client, uri, [])
 
 
+@pytest.mark.asyncio
 async def test_hover_on_a_finding_shows_its_rule_page(client: LanguageClient, tmp_path: Path):
     uri = _open(client, tmp_path / "train.py", TRAIN)
     [diagnostic] = await _diagnostics(client, uri, ["OPT003"])
@@ -150,6 +152,7 @@ async def test_hover_on_a_finding_shows_its_rule_page(client: LanguageClient, tm
     assert nothing is None
 
 
+@pytest.mark.asyncio
 async def test_edits_are_linted_in_memory_not_from_disk(client: LanguageClient, tmp_path: Path):
     uri = _open(client, tmp_path / "train.py", TRAIN)
     await _diagnostics(client, uri, ["OPT003"])
@@ -158,6 +161,7 @@ async def test_edits_are_linted_in_memory_not_from_disk(client: LanguageClient, 
     await _until(lambda: "`momentun`" in str(client.diagnostics[uri]), "the finding for the edited key")
 
 
+@pytest.mark.asyncio
 async def test_a_file_that_does_not_parse_gives_one_opt000(client: LanguageClient, tmp_path: Path):
     uri = _open(client, tmp_path / "broken.py", "import torch\noptimizer = torch.optim.SGD(params, lr=(\n")
     [diagnostic] = await _diagnostics(client, uri, ["OPT000"])
@@ -166,6 +170,7 @@ async def test_a_file_that_does_not_parse_gives_one_opt000(client: LanguageClien
     await _diagnostics(client, uri, ["OPT003"])
 
 
+@pytest.mark.asyncio
 async def test_pyproject_change_reloads_the_configuration(client: LanguageClient, tmp_path: Path):
     uri = _open(client, tmp_path / "train.py", TRAIN)
     await _diagnostics(client, uri, ["OPT003"])
@@ -177,6 +182,7 @@ async def test_pyproject_change_reloads_the_configuration(client: LanguageClient
     await _diagnostics(client, uri, ["OPT014"])
 
 
+@pytest.mark.asyncio
 async def test_editor_settings_are_a_layer_over_the_file(client: LanguageClient, tmp_path: Path):
     uri = _open(client, tmp_path / "train.py", TRAIN)
     await _diagnostics(client, uri, ["OPT003"])
@@ -185,6 +191,7 @@ async def test_editor_settings_are_a_layer_over_the_file(client: LanguageClient,
     await _diagnostics(client, uri, ["OPT014"])
 
 
+@pytest.mark.asyncio
 async def test_bad_editor_settings_are_one_message_and_the_server_goes_on(client: LanguageClient, tmp_path: Path):
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"optlint": {"ignore": ["OPT9999"]}}))
@@ -193,6 +200,7 @@ async def test_bad_editor_settings_are_one_message_and_the_server_goes_on(client
     await _diagnostics(client, uri, ["OPT003"])
 
 
+@pytest.mark.asyncio
 async def test_excluded_file_has_no_diagnostics(client: LanguageClient, tmp_path: Path):
     _workspace(tmp_path, 'extend-exclude = ["legacy"]\n')
     (tmp_path / "legacy").mkdir()
@@ -200,6 +208,7 @@ async def test_excluded_file_has_no_diagnostics(client: LanguageClient, tmp_path
     await _diagnostics(client, uri, [])
 
 
+@pytest.mark.asyncio
 async def test_notebook_cells_get_their_own_findings(client: LanguageClient, tmp_path: Path):
     notebook_uri = (tmp_path / "train.ipynb").as_uri()
     setup, loop = TRAIN.split("for epoch")
@@ -221,6 +230,7 @@ async def test_notebook_cells_get_their_own_findings(client: LanguageClient, tmp
     await _diagnostics(client, cell_uris[0], [])
 
 
+@pytest.mark.asyncio
 async def test_shutdown_then_exit_within_two_seconds(tmp_path: Path):
     """Own client: the fixture's teardown would shut the server down a second time."""
     lsp = await SERVER.start()
@@ -237,3 +247,41 @@ async def test_shutdown_then_exit_within_two_seconds(tmp_path: Path):
     assert time.monotonic() - started < 2.0
     assert lsp._server.returncode == 0
     await lsp.stop()
+
+
+@pytest.mark.asyncio
+async def test_saving_another_python_file_relints_the_open_ones(client: LanguageClient, tmp_path: Path):
+    uri = _open(client, tmp_path / "train.py", TRAIN)
+    await _diagnostics(client, uri, ["OPT003"])
+    client.diagnostics.pop(uri)
+    helper = _open(client, tmp_path / "helpers.py", "def step(optimizer):\n    optimizer.step()\n")
+    await _diagnostics(client, helper, [])
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(helper)))
+    await _diagnostics(client, uri, ["OPT003"])  # published again: its findings may depend on helpers.py
+
+
+@pytest.mark.asyncio
+async def test_the_server_survives_what_the_cli_survives(client: LanguageClient, tmp_path: Path):
+    nasty = {"nul.py": "import torch\x00\n", "deep.py": "import torch.optim\nx = " + "(" * 3000 + ")" * 3000 + "\n",
+             "chain.py": "import torch.optim\nx = " + " or ".join(["a"] * 20000) + "\n",
+             "huge.py": "import torch.optim\n" + "# padding\n" * 250_000, "bom.py": "\ufeffimport torch\n",
+             "astral.py": "import torch.optim\nx = '😀'\n" * 3}
+    for name, text in nasty.items():
+        uri = _open(client, tmp_path / name, text)
+        await _until(lambda: uri in client.diagnostics, f"diagnostics for {name}")
+        assert {d.code for d in client.diagnostics[uri]} <= {"OPT000"}
+    assert any("huge.py: larger than 2 MB" in m.message for m in client.messages)
+    uri = _open(client, tmp_path / "train.py", TRAIN)
+    await _diagnostics(client, uri, ["OPT003"])
+
+
+def test_the_server_never_imports_torch(tmp_path: Path):
+    script = (
+        "import sys; from optlint.server.app import create_server; from optlint.server.linting import "
+        "Configurations, lint; from pathlib import Path\n"
+        f"create_server(); outcome = lint({TRAIN!r}, {str(tmp_path / 'train.py')!r}, Configurations(Path))\n"
+        "assert [f.code for f in outcome.findings] == ['OPT003', 'OPT014'], outcome\n"
+        "assert 'torch' not in sys.modules\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

@@ -1,7 +1,9 @@
 """The pygls server: document events in, diagnostics out.
 
-Every lint runs on one worker thread, so the event loop keeps answering while libcst parses; a
-change waits DEBOUNCE_S for the next keystroke, an open or a save is linted at once. A result is
+Every lint runs on one worker thread, so the event loop keeps answering while libcst parses. An
+open or a save is linted at once, and so is a change when the document's last lint is done; a change
+that comes while a lint of the document is still on its way waits DEBOUNCE_S for the next
+keystroke instead, so a burst of typing costs few lints. A result is
 published only if its document still holds the text that was linted (else a newer lint is on its
 way). Open documents are always linted from the editor's text, never from the disk.
 
@@ -97,23 +99,29 @@ class OptlintServer(LanguageServer):
             earlier.cancel()
         self.pending[key] = asyncio.ensure_future(self._lint_later(key, delay))
 
+    def schedule_change(self, key: str) -> None:
+        """At once when idle; while an earlier lint of the document is still on its way: after DEBOUNCE_S."""
+        self.schedule(key, DEBOUNCE_S if key in self.pending else 0.0)
+
     def schedule_all(self, delay: float = 0.0, besides: str | None = None) -> None:
         for key in self.open_targets():
             if key != besides:
                 self.schedule(key, delay)
 
     async def _lint_later(self, key: str, delay: float) -> None:
-        await asyncio.sleep(delay)
-        target = self.target(key)
-        if target is None:
-            return
-        outcome = await asyncio.get_running_loop().run_in_executor(self.linter, lint, target.text, target.path,
-                                                                    self.configurations)
-        current = self.target(key)
-        if current is None or current.documents != target.documents:
-            return  # closed or edited meanwhile
-        self.pending.pop(key, None)
-        self.publish(target, outcome)
+        try:
+            await asyncio.sleep(delay)
+            target = self.target(key)
+            if target is None:
+                return
+            outcome = await asyncio.get_running_loop().run_in_executor(self.linter, lint, target.text, target.path,
+                                                                        self.configurations)
+            current = self.target(key)
+            if current is not None and current.documents == target.documents:  # else closed or edited meanwhile
+                self.publish(target, outcome)
+        finally:
+            if self.pending.get(key) is asyncio.current_task():
+                del self.pending[key]
 
     def publish(self, target: targets.Target, outcome: Outcome) -> None:
         positions = self.positions(target)
@@ -187,6 +195,7 @@ def create_server() -> OptlintServer:
         watch = capabilities and capabilities.did_change_watched_files
         if watch and watch.dynamic_registration:
             asyncio.ensure_future(_watch_files(ls))
+        ls.linter.submit(_warm_up)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: OptlintServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -194,7 +203,7 @@ def create_server() -> OptlintServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: OptlintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri, DEBOUNCE_S)
+        ls.schedule_change(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def on_save(ls: OptlintServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -212,7 +221,7 @@ def create_server() -> OptlintServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def on_notebook_change(ls: OptlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri, DEBOUNCE_S)
+        ls.schedule_change(params.notebook_document.uri)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def on_notebook_save(ls: OptlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
@@ -268,6 +277,14 @@ def _section(settings, nested: bool):
     if nested:
         return settings.get(SETTINGS_SECTION) if isinstance(settings, dict) else None
     return settings
+
+
+def _warm_up() -> None:
+    """Import libcst, the engine and the rules while the editor opens its first file."""
+    from optlint.static.rules import all_rules
+
+    all_rules()
+    import optlint.static.engine  # noqa: F401
 
 
 async def _watch_files(ls: OptlintServer) -> None:

@@ -50,11 +50,6 @@ class Target:
         row = bisect.bisect_right(self._line_starts, offset) - 1
         return self.place(row, offset - self._line_starts[row])
 
-    def offset_of(self, row: int, column: int) -> int:
-        """The offset into `text` of a 0-based row and column (clamped to the text)."""
-        row = min(max(row, 0), len(self._line_starts) - 1)
-        return min(self._line_starts[row] + column, len(self.text))
-
 
 def text_document(uri: str, path: str, text: str) -> Target:
     return Target(uri, path, text, {uri: text})
