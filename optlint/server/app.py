@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -267,6 +268,12 @@ def create_server() -> OptlintServer:
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: OptlintServer, *_) -> None:
         ls.stop_linting()
+
+    @server.feature(types.EXIT)
+    def on_exit(ls: OptlintServer, *_) -> None:
+        # At once: a lint under way cannot be interrupted (libcst), and Python would wait for its thread.
+        sys.stdout.flush()
+        os._exit(0 if ls.stopped else 1)
 
     return server
 
