@@ -223,11 +223,22 @@ async def test_notebook_cells_get_their_own_findings(client: LanguageClient, tmp
     assert diagnostic.range.start == types.Position(5, KEY_COLUMN)  # one row lower: the magic stays in the cell
     await _diagnostics(client, cell_uris[1], [])
 
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(  # the user fixes the key
+        types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook_uri),
+        types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[
+            types.NotebookDocumentCellContentChanges(
+                document=types.VersionedTextDocumentIdentifier(uri=cell_uris[0], version=2),
+                changes=[types.TextDocumentContentChangeWholeDocument(cells[0].replace("learning_rate", "lr"))])]))))
+    await _diagnostics(client, cell_uris[0], [])
+
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"optlint": {"extendSelect": ["OPT014"], "ignore": ["OPT003"]}}))
     [diagnostic] = await _diagnostics(client, cell_uris[1], ["OPT014"])  # found across cells: the scheduler is
     assert diagnostic.range.start.line == 4  # built in the first one                          (row 4 of cell 2)
-    await _diagnostics(client, cell_uris[0], [])
+
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        types.NotebookDocumentIdentifier(notebook_uri), [types.TextDocumentIdentifier(u) for u in cell_uris]))
+    await _diagnostics(client, cell_uris[1], [])
 
 
 @pytest.mark.asyncio
@@ -235,10 +246,11 @@ async def test_shutdown_then_exit_within_two_seconds(tmp_path: Path):
     """Own client: the fixture's teardown would shut the server down a second time."""
     lsp = await SERVER.start()
     root = _workspace(tmp_path)
-    await lsp.initialize_session(types.InitializeParams(capabilities=client_capabilities("neovim"),
-                                                        root_uri=root.as_uri()))
+    await lsp.initialize_session(types.InitializeParams(  # Helix's way: the settings object itself
+        capabilities=client_capabilities("neovim"), root_uri=root.as_uri(),
+        initialization_options={"extendSelect": ["OPT014"]}))
     uri = _open(lsp, root / "train.py", TRAIN)
-    await _diagnostics(lsp, uri, ["OPT003"])
+    await _diagnostics(lsp, uri, ["OPT003", "OPT014"])  # the editor's layer over the file's `ignore`
     _change(lsp, uri, 2, TRAIN * 60)  # a long lint under way at shutdown must not hold the exit up
     await asyncio.sleep(0.2)
     await lsp.shutdown_async(None)

@@ -28,7 +28,7 @@ from pygls.lsp.server import LanguageServer
 from optlint import __version__
 from optlint.config import ConfigError
 from optlint.server import actions, targets
-from optlint.server.linting import Configurations, Outcome, lint
+from optlint.server.linting import EDITOR_SELECTORS, Configurations, Outcome, lint
 
 DEBOUNCE_S = 0.12
 SETTINGS_SECTION = "optlint"
@@ -39,6 +39,18 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
         cells=[types.NotebookCellLanguage(language="python")], notebook="*")],
     save=True,
 )
+
+# Document events that come down to one action on the document: lint it now, lint it after a
+# change (debounced while typing), or forget it (its diagnostics cleared).
+DOCUMENT_EVENTS = {
+    types.TEXT_DOCUMENT_DID_OPEN: ("text_document", "schedule"),
+    types.TEXT_DOCUMENT_DID_CHANGE: ("text_document", "schedule_change"),
+    types.TEXT_DOCUMENT_DID_CLOSE: ("text_document", "forget"),
+    types.NOTEBOOK_DOCUMENT_DID_OPEN: ("notebook_document", "schedule"),
+    types.NOTEBOOK_DOCUMENT_DID_CHANGE: ("notebook_document", "schedule_change"),
+    types.NOTEBOOK_DOCUMENT_DID_SAVE: ("notebook_document", "schedule"),
+    types.NOTEBOOK_DOCUMENT_DID_CLOSE: ("notebook_document", "forget"),
+}
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +200,7 @@ def create_server() -> OptlintServer:
 
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: OptlintServer, params: types.InitializeParams) -> None:
-        ls.reload(_section(params.initialization_options, nested=False), from_editor=True)
+        ls.reload(_section(params.initialization_options), from_editor=True)
 
     @server.feature(types.INITIALIZED)
     def on_initialized(ls: OptlintServer, params: types.InitializedParams) -> None:
@@ -198,13 +210,8 @@ def create_server() -> OptlintServer:
             asyncio.ensure_future(_watch_files(ls))
         ls.linter.submit(_warm_up)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def on_open(ls: OptlintServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def on_change(ls: OptlintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule_change(params.text_document.uri)
+    for method, (document, action) in DOCUMENT_EVENTS.items():
+        server.feature(method)(_document_event(document, action))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def on_save(ls: OptlintServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -212,31 +219,9 @@ def create_server() -> OptlintServer:
         if params.text_document.uri.endswith(PYTHON_SUFFIXES):  # another open file may import it
             ls.schedule_all(DEBOUNCE_S, besides=params.text_document.uri)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def on_close(ls: OptlintServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.forget(params.text_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
-    def on_notebook_open(ls: OptlintServer, params: types.DidOpenNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
-    def on_notebook_change(ls: OptlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        ls.schedule_change(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
-    def on_notebook_save(ls: OptlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
-    def on_notebook_close(ls: OptlintServer, params: types.DidCloseNotebookDocumentParams) -> None:
-        ls.forget(params.notebook_document.uri)
-        for cell in params.cell_text_documents:
-            ls.clear(cell.uri)
-
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_configuration(ls: OptlintServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.reload(_section(params.settings, nested=True), from_editor=True)
+        ls.reload(_section(params.settings), from_editor=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def on_watched_files(ls: OptlintServer, params: types.DidChangeWatchedFilesParams) -> None:
@@ -278,12 +263,22 @@ def create_server() -> OptlintServer:
     return server
 
 
-def _section(settings, nested: bool):
-    """The `optlint` settings: `initializationOptions` is that object itself, a configuration change
-    holds it under the "optlint" key (as VS Code sends it)."""
-    if nested:
-        return settings.get(SETTINGS_SECTION) if isinstance(settings, dict) else None
-    return settings
+def _document_event(document: str, action: str):
+    """A handler that calls `ls.<action>(uri)` with the URI of the event's text or notebook document."""
+    def handler(ls: OptlintServer, params) -> None:
+        getattr(ls, action)(getattr(params, document).uri)
+
+    return handler
+
+
+def _section(settings):
+    """The `optlint` settings, under an "optlint" key (as VS Code and Neovim send them) or as the object
+    itself (as Helix sends its `config`); another object (other tools' settings) is no settings at all."""
+    if not isinstance(settings, dict):
+        return settings
+    if SETTINGS_SECTION in settings:
+        return settings[SETTINGS_SECTION]
+    return settings if set(settings) <= set(EDITOR_SELECTORS) else None
 
 
 def _warm_up() -> None:

@@ -57,8 +57,10 @@ class Configurations:
         self._configs.clear()
 
     def set_editor_settings(self, settings: Mapping | None) -> None:
-        self.overrides = editor_options(settings)
+        """Raises ConfigError for bad settings, which are then dropped: the files alone configure the lint."""
         self.forget()
+        self.overrides = Options()
+        self.overrides = editor_options(settings)
 
     def for_path(self, path: str) -> Config:
         directory = os.path.dirname(os.path.abspath(path))
