@@ -81,11 +81,11 @@ async def _diagnostics(client: LanguageClient, uri: str, codes: list[str]) -> li
     return list(client.diagnostics[uri])
 
 
-def _open(client: LanguageClient, path: Path, text: str) -> str:
+def _open(client: LanguageClient, path: Path, text: str, language: str = "python") -> str:
     path.write_text(text, encoding="utf-8")
     uri = path.as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
-        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+        types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
     return uri
 
 
@@ -285,8 +285,10 @@ async def test_the_server_survives_what_the_cli_survives(client: LanguageClient,
         await _until(lambda: uri in client.diagnostics, f"diagnostics for {name}")
         assert {d.code for d in client.diagnostics[uri]} <= {"OPT000"}
     assert any("huge.py: larger than 2 MB" in m.message for m in client.messages)
+    notes = _open(client, tmp_path / "notes.md", "# Notes\n\nimport torch.optim? (\n", language="markdown")
     uri = _open(client, tmp_path / "train.py", TRAIN)
     await _diagnostics(client, uri, ["OPT003"])
+    assert notes not in client.diagnostics  # one lint at a time, in order: it would have come first
 
 
 def test_the_server_never_imports_torch(tmp_path: Path):

@@ -87,6 +87,8 @@ class OptlintServer(LanguageServer):
         document = self.workspace.text_documents.get(key)
         if document is None or self.workspace.get_notebook_document(cell_uri=key) is not None:
             return None
+        if document.language_id not in (None, "python") and not key.endswith(PYTHON_SUFFIXES):
+            return None  # a client that sends every file it opens: only Python is optlint's
         return targets.text_document(key, self._path(key), document.source)
 
     def _path(self, uri: str) -> str:
