@@ -44,7 +44,8 @@ class Positions:
         return self._lines[uri]
 
     def position(self, place: Place) -> types.Position:
-        return self.codec.position_to_client_units(self.lines(place.uri), ServerTextPosition(place.line, place.character))
+        where = ServerTextPosition(place.line, place.character)
+        return self.codec.position_to_client_units(self.lines(place.uri), where)
 
     def range(self, start: Place, end: Place) -> types.Range:
         return types.Range(self.position(start), self.position(end))
