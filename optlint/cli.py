@@ -1,4 +1,4 @@
-"""The command line: `optlint check | rules | explain | runtime | probe`.
+"""The command line: `optlint check | rules | explain | runtime | probe | server`.
 
 Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error. Never a traceback for bad
 input: one line on stderr.
@@ -27,10 +27,11 @@ class OneLineErrors(click.Group):
     """A bad option or value is one line on stderr and exit 2, like every other input error
     (click's own display takes four lines: usage, hint, blank line, error).
 
-    The runtime commands are imported only when named (or listed by --help): `optlint check`
-    never pays for them."""
+    The runtime commands and the language server are imported only when named (or listed by --help):
+    `optlint check` never pays for them."""
 
-    lazy_commands = {"runtime": "optlint.runtime.cli", "probe": "optlint.runtime.probe_cli"}
+    lazy_commands = {"runtime": "optlint.runtime.cli", "probe": "optlint.runtime.probe_cli",
+                     "server": "optlint.server.command"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy_commands])
@@ -94,6 +95,7 @@ def main() -> None:
     optlint runtime train:build      check the real model/optimizer/scheduler
     optlint probe train:build        take one real step on a copy: how far each group moves
     optlint explain OPT011           show what a rule catches and how to fix it
+    optlint server                   the language server for editors (LSP over stdio)
     """
 
 
