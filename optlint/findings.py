@@ -64,6 +64,7 @@ class Finding:
     end_column: int = 1
     fix: Fix | None = None
     hint: str | None = None
+    cell: int | None = None  # in a notebook: the code cell (1-based among all cells), and rows are the cell's
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -79,7 +80,7 @@ class Finding:
         return self.info.severity
 
     def sort_key(self):
-        return (self.filename, self.row, self.column, self.code)
+        return (self.filename, self.cell or 0, self.row, self.column, self.code)
 
 
 # Reported by the engine itself (not a rule module): a file that does not parse or cannot be decoded.
