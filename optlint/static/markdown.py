@@ -4,8 +4,7 @@ A tutorial is read top to bottom and its blocks share names (the optimizer built
 stepped in a later one), so the blocks of a document are linted together, in order, as a notebook's
 cells are: linting each block alone would miss what spans blocks and would report a scheduler that is
 never stepped where a later block steps it. A block that is not complete Python on its own (an elided
-`...` inside a call, a fragment of a loop, shell commands) is skipped without an error, and so is a
-block that would break the blocks before it (a late `from __future__`).
+`...` after a keyword argument, a fragment of a loop, shell commands) is skipped without an error.
 
 Blocks read: Markdown fences tagged `python`, `py`, `python3`, `py3` or `pycon`; reStructuredText
 `.. code-block::`/`.. code::`/`.. sourcecode::` for those languages (or none: Sphinx highlights Python
@@ -57,7 +56,7 @@ def read(text: str, path: str) -> Document:
     rows, shifts = [""] * len(lines), {}
     for block in blocks:
         code = _code(block)
-        if not code or not _completes(rows, code, path):
+        if not code or not _is_python(code, path):
             continue
         for row, (shift, line) in code.items():
             rows[row], shifts[row + 1] = line, shift
@@ -84,22 +83,12 @@ def _after_prompt(line: str) -> tuple[int, str]:
     return shift, line[shift:]
 
 
-def _completes(rows: list[str], code: dict[int, tuple[int, str]], path: str) -> bool:
-    """Whether the block is Python on its own and after the blocks kept so far."""
-    alone = "".join(line + "\n" for _, line in code.values())
-    if _error(alone, path):
-        return False
-    joined = list(rows)
-    for row, (_, line) in code.items():
-        joined[row] = line
-    return not _error("".join(line + "\n" for line in joined), path)
-
-
-def _error(source: str, path: str) -> bool:
+def _is_python(code: dict[int, tuple[int, str]], path: str) -> bool:
+    """Whether the block parses on its own; blocks that do, each starting at column 0, parse together."""
     try:
-        return python_syntax_error(source, path) is not None
+        return python_syntax_error("".join(line + "\n" for _, line in code.values()), path) is None
     except RecursionError:
-        return True
+        return False
 
 
 def _markdown_blocks(lines: list[str]) -> list[Block]:
@@ -109,10 +98,9 @@ def _markdown_blocks(lines: list[str]) -> list[Block]:
         row += 1
         if opening is None:
             continue
-        fence, width = opening.group("fence"), len(opening.group("indent"))
-        block = []
+        fence, block = opening.group("fence"), []
         while row < len(lines) and not _closes(lines[row], fence):
-            block.append((row, _unindented(lines[row], width)))
+            block.append((row, lines[row]))  # a fence in a list item is indented: _code takes the indentation off
             row += 1
         row += 1
         if opening.group("language").lower() in PYTHON_LANGUAGES:
@@ -123,12 +111,6 @@ def _markdown_blocks(lines: list[str]) -> list[Block]:
 def _closes(line: str, fence: str) -> bool:
     stripped = line.strip()
     return stripped.startswith(fence) and set(stripped) == {fence[0]}
-
-
-def _unindented(line: str, width: int) -> str:
-    """The line without the fence's own indentation (a fence inside a list item is indented)."""
-    spaces = len(line) - len(line.lstrip(" "))
-    return line[min(spaces, width):]
 
 
 def _rst_blocks(lines: list[str]) -> list[Block]:
