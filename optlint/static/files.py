@@ -238,6 +238,15 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
+def line_offsets(text: str) -> list[int]:
+    """Where each line starts (0-based character offsets), and the text's length last."""
+    offsets, total = [0], 0
+    for line in split_lines(text, keepends=True):
+        total += len(line)
+        offsets.append(total)
+    return offsets
+
+
 def can_hold_finding(text: str, configured_names: tuple[str, ...] = ()) -> bool:
     """Whether a file may hold a finding; False means no rule can report on it (see above).
     `configured_names`: the names the `optimizer-step-names`/`scheduler-names` settings add."""

@@ -17,12 +17,13 @@ byte (indent, key order, `ensure_ascii`, final newline); otherwise it is left al
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 from dataclasses import dataclass, replace
 
 from optlint.findings import Edit, Finding, Fix
-from optlint.static.files import split_lines
+from optlint.static.files import line_offsets, split_lines
 
 SUFFIX = ".ipynb"
 IPYTHON_LINE = re.compile(
@@ -56,7 +57,7 @@ class Notebook:
     cells: tuple[Cell, ...]  # the Python code cells
     marker: str  # a word found in no cell, so marker comments cannot be confused with code
 
-    @property
+    @functools.cached_property
     def view(self) -> str:
         """The code cells as one module (see the module docstring)."""
         parts = []
@@ -64,6 +65,11 @@ class Notebook:
             parts.append(f"# {self.marker} cell {cell.number}\n")
             parts.extend(_masked(split_lines(cell.text), self.marker, cell.number))
         return "".join(parts)
+
+    @functools.cached_property
+    def rows(self) -> list[tuple[int, int] | None]:
+        """For each row of the view (index 0 = row 1): (cell number, row in the cell), None for a marker."""
+        return _cell_rows(self.marker, self.view)
 
     def place(self, findings: list[Finding]) -> list[Finding]:
         return place(self, findings)
@@ -84,7 +90,7 @@ def read(text: str) -> Notebook:
             raise NotebookError(f"not a valid notebook: cell {number} has a source that is not text")
         if cell.get("cell_type") == "code" and _is_python(document, source):
             code.append(Cell(number, source))
-    return Notebook(text, document, tuple(code), _unused_marker(text))
+    return Notebook(text, document, tuple(code), _unused_marker("".join(cell.text for cell in code)))
 
 
 def _reason(error: Exception) -> str:
@@ -108,9 +114,9 @@ def _is_python(document: dict, source: str) -> bool:
     return str(language).lower() == "python" and (magic is None or magic.group(1) in PYTHON_CELL_MAGICS)
 
 
-def _unused_marker(text: str) -> str:
+def _unused_marker(code: str) -> str:
     marker, n = MARKER_WORD, 0
-    while marker in text:
+    while marker in code:
         n += 1
         marker = f"{MARKER_WORD}{n}"
     return marker
@@ -137,9 +143,8 @@ def _cell_marker(marker: str) -> re.Pattern:
     return re.compile(rf"# {re.escape(marker)} cell (\d+)$")
 
 
-def _cell_rows(notebook: Notebook, view: str) -> list[tuple[int, int] | None]:
-    """For each view row (index 0 = row 1): (cell number, row in cell), None for a marker row."""
-    starts, rows, current, row_in_cell = _cell_marker(notebook.marker), [], 0, 0
+def _cell_rows(marker: str, view: str) -> list[tuple[int, int] | None]:
+    starts, rows, current, row_in_cell = _cell_marker(marker), [], 0, 0
     for line in split_lines(view):
         match = starts.fullmatch(line)
         if match:
@@ -154,7 +159,7 @@ def _cell_rows(notebook: Notebook, view: str) -> list[tuple[int, int] | None]:
 @dataclass(frozen=True)
 class _View:
     lines: list[str]
-    rows: list[tuple[int, int] | None]  # see _cell_rows
+    rows: list[tuple[int, int] | None]  # see Notebook.rows
     offsets: list[int]  # where each line starts
 
 
@@ -162,7 +167,7 @@ def place(notebook: Notebook, findings: list[Finding]) -> list[Finding]:
     """The findings of the notebook's view with cell-relative rows, and fixes as edits of the cell's source."""
     view = notebook.view
     lines = split_lines(view)
-    table = _View(lines, _cell_rows(notebook, view), _view_offsets(view))
+    table = _View(lines, notebook.rows, line_offsets(view))
     return [_placed(notebook, f, table) for f in findings]
 
 
@@ -178,24 +183,18 @@ def _placed(notebook: Notebook, f: Finding, view: _View) -> Finding:
 
 def view_row(notebook: Notebook, cell: int | None, row: int) -> int:
     """The view's row of a cell's row (OPT000 of an unreadable notebook has no cell: row 0, no line)."""
-    rows = _cell_rows(notebook, notebook.view)
+    rows = notebook.rows
     return rows.index((cell, row)) + 1 if (cell, row) in rows else 0
 
 
 def _cell_of(rows, row: int) -> tuple[int, int]:
     """The cell and row of a view row; a marker row belongs to the end of the cell before it."""
+    if not rows:  # no code cell: nothing was linted but the (empty) view
+        return 1, 1
     index = min(max(row, 1), len(rows)) - 1
     while index > 0 and rows[index] is None:
         index -= 1
     return rows[index] or (1, 1)
-
-
-def _view_offsets(view: str) -> list[int]:
-    offsets, total = [0], 0
-    for line in split_lines(view, keepends=True):
-        total += len(line)
-        offsets.append(total)
-    return offsets
 
 
 def _cell_fix(notebook: Notebook, fix: Fix | None, cell: int, view: _View) -> Fix | None:
@@ -265,7 +264,7 @@ def rewritten(notebook: Notebook, view: str) -> str:
     document = json.loads(notebook.text)
     for number, source in changed.items():
         cell = document["cells"][number - 1]
-        cell["source"] = source if isinstance(cell["source"], str) else split_lines(source, keepends=True)
+        cell["source"] = source if isinstance(cell.get("source"), str) else split_lines(source, keepends=True)
     return dump(document)
 
 

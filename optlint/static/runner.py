@@ -34,8 +34,8 @@ class _Parse:
 
     path: str
     text: str
+    container: Container | None  # a notebook or document: `text` is its view
     digest: str | None
-    container: Container | None = None  # a notebook or document: `text` is its view
 
 
 def configured_names(settings) -> tuple[str, ...]:
@@ -130,12 +130,9 @@ def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, .
     if digest is not None and (known := cache.get(digest, item)) is not None:
         return known
     source = _python_of(decoded_text(data, item), item)
-    if isinstance(source, list):
-        findings = source
-    elif _needs_parse(source[0], item, names, named):
-        return _Parse(item, *source[:1], digest, container=source[1])
-    else:
-        findings = []
+    if isinstance(source, tuple) and _needs_parse(source[0], item, names, named):
+        return _Parse(item, *source, digest)
+    findings = [] if isinstance(source, tuple) else source
     if digest is not None:
         cache.put(digest, item, findings)
     return findings
