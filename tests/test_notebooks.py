@@ -134,7 +134,8 @@ def test_fix_changes_only_the_fixed_cell_source_and_keeps_the_json_layout(tmp_pa
 
 
 def test_a_clean_notebook_is_left_byte_for_byte(tmp_path):
-    nb = write(tmp_path / "nb.ipynb", [code(lines("import torch", "opt = torch.optim.SGD(model.parameters(), lr=0.1)"))])
+    clean = "opt = torch.optim.SGD(model.parameters(), lr=0.1)"
+    nb = write(tmp_path / "nb.ipynb", [code(lines("import torch", clean))])
     before = nb.read_bytes()
     assert check("--fix", nb).exit_code == 0 and check("--add-noqa", nb).exit_code == 0
     assert nb.read_bytes() == before
@@ -143,7 +144,8 @@ def test_a_clean_notebook_is_left_byte_for_byte(tmp_path):
 def test_fix_keeps_a_source_written_as_one_string(tmp_path):
     nb = write(tmp_path / "nb.ipynb", [code("import torch\n" + TYPO + "\n")], indent=2, ensure_ascii=True)
     check("--fix", nb)
-    assert json.loads(nb.read_text())["cells"][0]["source"] == "import torch\n" + TYPO.replace("learning_rate", "lr") + "\n"
+    fixed = TYPO.replace("learning_rate", "lr")
+    assert json.loads(nb.read_text())["cells"][0]["source"] == "import torch\n" + fixed + "\n"
 
 
 def test_diff_shows_the_change_and_writes_nothing(typo_notebook):

@@ -186,7 +186,8 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
             continue
         added += outcome.added
         for f in outcome.skipped:
-            say(f"{f.filename}:{f'cell {f.cell}:' if f.cell else ''}{f.row}: cannot add `# noqa: {f.code}`: the line ends inside a string or continues "
+            where = f"cell {f.cell}:{f.row}" if f.cell else f.row
+            say(f"{f.filename}:{where}: cannot add `# noqa: {f.code}`: the line ends inside a string or continues "
                 "with a backslash", "warning")
     _print_errors(result, options, findings_shown=False)
     if not options.quiet:
