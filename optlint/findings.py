@@ -39,6 +39,7 @@ class Finding:
     end_column: int = 1
     fix: Fix | None = None
     hint: str | None = None
+    cell: int | None = None  # in a notebook: the code cell (1-based among all cells), and rows are the cell's
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -54,7 +55,7 @@ class Finding:
         return self.info.severity
 
     def sort_key(self):
-        return (self.filename, self.row, self.column, self.code)
+        return (self.filename, self.cell or 0, self.row, self.column, self.code)
 
 
 def decide(code: str, chosen: Sequence[str], ignored: Sequence[str], default: bool, opt_in: bool) -> bool:

@@ -20,6 +20,7 @@ def finding_to_dict(f) -> dict:
         "message": f.message,
         "hint": f.hint,
         "filename": f.filename,
+        "cell": f.cell,  # a notebook's code cell (1-based among all cells, as ruff's), rows are then the cell's
         "location": {"row": f.row, "column": f.column},
         "end_location": {"row": f.end_row, "column": f.end_column},
         "fix": fix,

@@ -62,6 +62,9 @@ def _result(f, index: dict[str, int]) -> dict:
         "locations": [{"physicalLocation": {"artifactLocation": location, "region": {
             "startLine": f.row, "startColumn": f.column, "endLine": f.end_row, "endColumn": f.end_column}}}],
     }
+    if f.cell:  # the region's rows are the cell's; the cell is a logical part of the notebook
+        result["locations"][0]["logicalLocations"] = [{"name": f"cell {f.cell}", "kind": "module"}]
+        result["properties"] = {"cell": f.cell}
     if f.code in index:
         result["ruleIndex"] = index[f.code]
     if f.fix is not None:

@@ -20,7 +20,7 @@ from optlint.console import say
 from optlint.config import Config, ConfigError, Options, load
 from optlint.findings import Finding
 from optlint.report import render, statistics
-from optlint.static import files
+from optlint.static import files, notebooks
 from optlint.static.runner import (CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text,
                                    lint_text_or_error)
 
@@ -107,7 +107,8 @@ def _read_stdin(name: str) -> Stdin:
 def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None, options: CheckOptions) -> LintResult:
     named = [p for p in paths if p != "-"]
     speed = {"jobs": options.jobs, "cache_dir": None if options.no_cache else CACHE_DIR}
-    result = lint_paths(named, config.rules(), config.settings, config.is_excluded, **speed) if named else LintResult()
+    result = (lint_paths(named, config.rules(), config.settings, config.is_excluded, included=config.is_included,
+                         **speed) if named else LintResult())
     if stdin is not None and stdin.error:
         result.errors.append(stdin.error)
     elif stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
@@ -135,7 +136,8 @@ def _by_file(findings: list[Finding]):
 
 def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin | None) -> tuple[int, int]:
     """Fix (or, with --diff, show the fixes of) every file with a wanted fix. Returns (fixed, diffs)."""
-    from optlint.static.fix import FixError, fix_file, fix_text, unified_diff, wanted  # libcst: only when fixing
+    from optlint.static.fix import (FixError, fix_file, fix_notebook, fix_text, unified_diff,  # libcst: only
+                                    wanted)  # when fixing
 
     fixed, diffs, remaining = 0, 0, []
     for filename, group in _by_file(result.findings):
@@ -149,7 +151,8 @@ def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin
                 before, outcome = stdin.text, fix_text(stdin.text, lint_one, unsafe=options.unsafe_fixes)
                 stdin.fixed = outcome.text
             else:
-                before, outcome = fix_file(filename, lint_one, unsafe=options.unsafe_fixes, write=not options.diff)
+                fixer = fix_notebook if notebooks.is_notebook(filename) else fix_file
+                before, outcome = fixer(filename, lint_one, unsafe=options.unsafe_fixes, write=not options.diff)
         except (FixError, files.InputError) as error:
             result.errors.append(str(error) if isinstance(error, files.InputError) else f"{filename}: {error}")
             remaining += findings
@@ -167,14 +170,15 @@ def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin
 
 
 def _add_noqa(result: LintResult, options: CheckOptions) -> int:
-    from optlint.static.add_noqa import add_noqa
+    from optlint.static.add_noqa import add_noqa, add_noqa_to_notebook
     from optlint.static.fix import FixError, read_for_rewrite, write_back
 
     added = 0
     for filename, group in _by_file(result.findings):
         try:
             source = read_for_rewrite(filename)
-            outcome = add_noqa(source.text, list(group))
+            silence = add_noqa_to_notebook if notebooks.is_notebook(filename) else add_noqa
+            outcome = silence(source.text, list(group))
             if outcome.text != source.text:
                 write_back(source, outcome.text)
         except (FixError, files.InputError) as error:
@@ -182,7 +186,8 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
             continue
         added += outcome.added
         for f in outcome.skipped:
-            say(f"{f.filename}:{f.row}: cannot add `# noqa: {f.code}`: the line ends inside a string or continues "
+            where = f"cell {f.cell}:{f.row}" if f.cell else f.row
+            say(f"{f.filename}:{where}: cannot add `# noqa: {f.code}`: the line ends inside a string or continues "
                 "with a backslash", "warning")
     _print_errors(result, options, findings_shown=False)
     if not options.quiet:
@@ -224,12 +229,13 @@ def use_color(stream) -> bool:
 
 def _source_lines(stdin: Stdin | None):
     @functools.cache
-    def lines(filename: str) -> list[str] | None:
+    def lines(filename: str, cell: int | None = None) -> list[str] | None:
         if stdin is not None and filename == stdin.name:
             return files.split_lines(stdin.fixed if stdin.fixed is not None else stdin.text)
         try:
-            return files.split_lines(files.decode(files.read(filename), filename).text)
-        except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError):
+            text = files.decode(files.read(filename), filename).text
+            return files.split_lines(text if cell is None else notebooks.cell_text(notebooks.read(text), cell))
+        except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError, notebooks.NotebookError):
             return None
 
     return lines

@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
 
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
-from optlint.static.files import split_lines  # noqa: E402
+from optlint.static.files import line_offsets, split_lines  # noqa: E402
 from optlint.static.model import SemanticModel  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule, Swap  # noqa: E402
@@ -49,7 +49,7 @@ def lint_source(
 
 def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
     positions = MetadataWrapper(ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
-    offsets = _line_offsets(source)
+    offsets = line_offsets(source)
     findings, seen = [], set()
     for report in ctx.reports:
         where = positions[report.node]
@@ -75,14 +75,6 @@ def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
             )
         )
     return findings
-
-
-def _line_offsets(source: str) -> list[int]:
-    offsets, total = [0], 0
-    for line in split_lines(source, keepends=True):
-        total += len(line)
-        offsets.append(total)
-    return offsets
 
 
 def _edits(edits, positions, offsets, source: str) -> tuple[Edit, ...]:

@@ -20,7 +20,7 @@ from optlint.facts import load as load_facts
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "build", "dist", "__pycache__", "node_modules",
                           ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".optlint_cache"})
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")  # and Markdown or reStructuredText when `extend-include` names them
 # libcst needs about 25 s and 0.5 GB per MB of source: a bigger file is generated data, not a
 # training script, and would stall the run (a 50 MB one would exhaust the memory).
 MAX_FILE_BYTES = 2 * 2**20
@@ -60,15 +60,20 @@ def is_default_excluded(path: str) -> bool:
     return os.path.basename(os.path.normpath(path)) in SKIPPED_DIRS
 
 
-def discover(paths: list[str], excluded=is_default_excluded) -> Iterator[str | InputError]:
+def is_not_included(path: str) -> bool:
+    return False
+
+
+def discover(paths: list[str], excluded=is_default_excluded, included=is_not_included) -> Iterator[str | InputError]:
     """Every lintable file under `paths`, in a stable order, each once (under the name it is first
     reached by: `. train.py` lints `./train.py` alone); unreadable paths as InputError.
 
     `excluded(path)` prunes directories and files, named paths included (a pre-commit hook names
-    every staged file, and the project's exclusions must still hold).
+    every staged file, and the project's exclusions must still hold). A walk finds the SUFFIXES files,
+    and those that `included(path)` adds (`extend-include`: Markdown tutorials, say).
     """
     seen: set[str] = set()  # absolute paths, not resolved: a symbolic link is a file of its own, as in ruff
-    for item in _discover_all(paths, excluded):
+    for item in _discover_all(paths, excluded, included):
         key = str(item) if isinstance(item, InputError) else same_file_key(item)
         if key not in seen:
             seen.add(key)
@@ -79,13 +84,13 @@ def same_file_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _discover_all(paths: list[str], excluded) -> Iterator[str | InputError]:
+def _discover_all(paths: list[str], excluded, included) -> Iterator[str | InputError]:
     for raw in paths:
         path = Path(raw)
         if path.exists() and excluded(raw):
             continue
         if path.is_dir():
-            yield from _walk(path, excluded)
+            yield from _walk(path, excluded, included)
         elif path.is_file():
             yield str(path)
         elif path.is_symlink():
@@ -104,13 +109,13 @@ def _loops(link: Path) -> bool:
     return False
 
 
-def _walk(root: Path, excluded) -> Iterator[str | InputError]:
+def _walk(root: Path, excluded, included) -> Iterator[str | InputError]:
     unreadable: list[OSError] = []  # a folder that cannot be listed is reported; the walk goes on
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append):
         dirnames[:] = sorted(d for d in dirnames if not excluded(os.path.join(dirpath, d)))
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
-            if name.endswith(SUFFIXES) and not excluded(full) and os.path.isfile(full):
+            if (name.endswith(SUFFIXES) or included(full)) and not excluded(full) and os.path.isfile(full):
                 yield full
     for error in unreadable:
         yield InputError(f"{error.filename}: {error.strerror or error}")
@@ -231,6 +236,15 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
     breaks at form feeds and U+2028, which would shift every row after them)."""
     lines = LINE.findall(text)
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
+def line_offsets(text: str) -> list[int]:
+    """Where each line starts (0-based character offsets), and the text's length last."""
+    offsets, total = [0], 0
+    for line in split_lines(text, keepends=True):
+        total += len(line)
+        offsets.append(total)
+    return offsets
 
 
 def can_hold_finding(text: str, configured_names: tuple[str, ...] = ()) -> bool:

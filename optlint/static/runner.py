@@ -15,6 +15,7 @@ from optlint import __version__
 from optlint.findings import Finding
 from optlint.static import files
 from optlint.static.cache import Cache, content_digest, open_cache
+from optlint.static.containers import Container, open_container
 from optlint.static.syntax import python_syntax_error
 
 CACHE_DIR = ".optlint_cache"
@@ -33,6 +34,7 @@ class _Parse:
 
     path: str
     text: str
+    container: Container | None  # a notebook or document: `text` is its view
     digest: str | None
 
 
@@ -57,8 +59,23 @@ def lint_text_or_error(text: str, filename: str, rules=None, settings=None) -> l
 
 def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
     """Findings for one file; raises files.InputError when it cannot be read."""
-    source = decoded_text(files.read(path), path)
-    return source if isinstance(source, list) else lint_text(source, path, rules, settings)
+    source = _python_of(decoded_text(files.read(path), path), path)
+    if isinstance(source, list):
+        return source
+    text, container = source
+    findings = lint_text(text, path, rules, settings)
+    return container.place(findings) if container is not None else findings
+
+
+def _python_of(source: str | list[Finding], path: str) -> tuple[str, Container | None] | list[Finding]:
+    """The Python to lint in a decoded file, and its container (a notebook's or document's code is a view
+    of it), or the file's OPT000 findings."""
+    if isinstance(source, list):
+        return source
+    container = open_container(source, path)
+    if isinstance(container, list):
+        return container
+    return (source if container is None else container.view), container
 
 
 def lint_paths(
@@ -67,20 +84,24 @@ def lint_paths(
     settings=None,
     excluded=files.is_default_excluded,
     *,
+    included=files.is_not_included,
     jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> LintResult:
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
-    cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache)."""
+    cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache);
+    `included`: files a walk lints besides Python files and notebooks (see files.discover)."""
     cache = open_cache(cache_dir, rules, settings) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
     outcomes = [_scan(item, cache, names, named=isinstance(item, str) and files.same_file_key(item) in named)
-                for item in files.discover(paths, excluded)]
+                for item in files.discover(paths, excluded, included)]
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
     result = LintResult()
     for outcome in outcomes:
         if isinstance(outcome, _Parse):
             parse, outcome = outcome, next(parsed)
+            if parse.container is not None and isinstance(outcome, list):
+                outcome = parse.container.place(outcome)
             if cache is not None and isinstance(outcome, list):
                 cache.put(parse.digest, parse.path, outcome)
         if isinstance(outcome, str):
@@ -108,10 +129,10 @@ def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, .
     digest = content_digest(data) + ":named" * named if cache is not None else None
     if digest is not None and (known := cache.get(digest, item)) is not None:
         return known
-    source = decoded_text(data, item)
-    if isinstance(source, str) and _needs_parse(source, item, names, named):
-        return _Parse(item, source, digest)
-    findings = [] if isinstance(source, str) else source
+    source = _python_of(decoded_text(data, item), item)
+    if isinstance(source, tuple) and _needs_parse(source[0], item, names, named):
+        return _Parse(item, *source, digest)
+    findings = [] if isinstance(source, tuple) else source
     if digest is not None:
         cache.put(digest, item, findings)
     return findings
