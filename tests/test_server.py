@@ -116,7 +116,8 @@ async def test_finding_shown_at_its_range_then_quick_fix_clears_it(client: Langu
     assert diagnostic.source == "optlint"
     assert diagnostic.severity == types.DiagnosticSeverity.Error
     assert diagnostic.code_description.href.endswith("/OPT003.md")
-    assert Path(unquote(urlparse(diagnostic.code_description.href).path)).read_text().startswith("# OPT003")
+    assert Path(unquote(urlparse(diagnostic.code_description.href).path)).read_text().startswith(
+        "---\nname: unknown-param-group-key\n")
 
     actions = await _actions(client, uri, diagnostic)
     fix = next(a for a in actions if a.is_preferred)

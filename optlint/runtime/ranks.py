@@ -64,7 +64,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
     return several.SetupReports(combined) if isinstance(shown, several.SetupReports) else combined[0]
 
 
-def _folded(per_part: list[list[RuntimeFinding]], shown: int) -> list[list[RuntimeFinding]]:
+def _folded(per_part: list[list[Finding]], shown: int) -> list[list[Finding]]:
     """One list of findings per optimizer rank 0 has: those of a rank's further optimizers join the last,
     named by their index, so that none is dropped."""
     extra = [dataclasses.replace(finding, message=f"optimizer {index}: {finding.message}")

@@ -13,7 +13,8 @@ from typing import Callable, Iterable
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from optlint.findings import Finding, Severity, doc_page, docs_dir
+from optlint.findings import Finding
+from optlint.registry import Severity, doc_page, docs_dir
 from optlint.server.targets import Change, Place, Target, change_between
 from optlint.static.files import split_lines
 
@@ -152,7 +153,7 @@ def hover(shown: list[Published], position: types.Position) -> types.Hover | Non
     if not here:
         return None
     findings = {p.finding.code: p.finding for p in here}.values()
-    pages = [(doc_page(f.code) or f"# {f.code} {f.name}\n\n{f.info.summary}").strip() for f in findings]
+    pages = [doc_page(f.code).strip() for f in findings]
     return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(pages)))
 
 

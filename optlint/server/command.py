@@ -6,7 +6,7 @@ import importlib.util
 
 import click
 
-from optlint.cli import fail
+from optlint.console import fail
 
 
 @click.command(short_help="Run the language server (LSP over stdio) for editors.")
