@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from optlint.findings import Finding, decide, known_codes, registry
+from optlint.globs import Globs
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
 
@@ -272,8 +273,8 @@ class PathPatterns:
     def __init__(self, patterns: Iterable[str], root: Path):
         self.root = str(root)
         normal = [p.replace("\\", "/").removeprefix("./").rstrip("/") for p in patterns]
-        self._component = _union(p for p in normal if "/" not in p)
-        self._anchored = _union(p.lstrip("/") for p in normal if "/" in p)
+        self._component = Globs(p for p in normal if "/" not in p)
+        self._anchored = Globs(p.lstrip("/") for p in normal if "/" in p)
 
     def matches(self, path: str) -> bool:
         relative = os.path.relpath(os.path.abspath(path), self.root)
@@ -282,23 +283,3 @@ class PathPatterns:
         parts = Path(relative).parts
         return any(self._component.fullmatch(part) for part in parts) or any(
             self._anchored.fullmatch("/".join(parts[: i + 1])) for i in range(len(parts)))
-
-
-def _union(patterns: Iterable[str]) -> re.Pattern:
-    regexes = [_glob_regex(p) for p in patterns if p]
-    return re.compile("|".join(f"(?:{r})" for r in regexes) if regexes else r"(?!)")
-
-
-def _glob_regex(pattern: str) -> str:
-    """`**` crosses directories, `*` and `?` do not, `[...]` is a character class."""
-    tokens = re.split(r"(\*\*/|\*\*|\*|\?|\[!?[^\]]+\])", pattern)
-    translate = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
-    out = []
-    for token in tokens:
-        if token in translate:
-            out.append(translate[token])
-        elif token.startswith("[") and token.endswith("]") and len(token) > 2:
-            out.append("[^" + token[2:] if token.startswith("[!") else token)
-        else:
-            out.append(re.escape(token))
-    return "".join(out)
