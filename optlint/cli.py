@@ -1,13 +1,15 @@
 """The command line: `optlint check | rules | explain | runtime | probe`.
 
-Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error. Never a traceback for bad
-input: one line on stderr.
+Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error, 128 + the signal's number
+when interrupted (130 for Ctrl-C, 143 for SIGTERM, as a shell reports a process those signals
+end). Never a traceback for bad input or an interruption: one line on stderr.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import signal
 import sys
 
 import click
@@ -28,6 +30,18 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: not an Exception, so that no `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise Interrupted(signum)
+
+
 class OneLineErrors(click.Group):
     """A bad option or value is one line on stderr and exit 2, like every other input error
     (click's own display takes four lines: usage, hint, blank line, error).
@@ -46,8 +60,16 @@ class OneLineErrors(click.Group):
         return super().get_command(ctx, name)
 
     def main(self, *args, **kwargs):
+        # Both signals unwind the stack like an exception, so a run stops its worker processes on
+        # the way out (click would turn a KeyboardInterrupt into "Aborted!" and exit 1: "findings").
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, _interrupt)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except Interrupted as interruption:
+            click.echo(f"optlint: interrupted by {signal.Signals(interruption.signum).name}", err=True)
+            sys.exit(128 + interruption.signum)
         except click.UsageError as error:
             if type(error).show is not click.UsageError.show:  # the help a bare `optlint` prints
                 error.show()
