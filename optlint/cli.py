@@ -7,10 +7,13 @@ end). Never a traceback for bad input or an interruption: one line on stderr.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
 import signal
 import sys
+import threading
 
 import click
 
@@ -42,6 +45,25 @@ def _interrupt(signum: int, frame) -> None:
     raise Interrupted(signum)
 
 
+@contextlib.contextmanager
+def _signals_unwind():
+    """SIGINT and SIGTERM unwind the stack like an exception, so that a run stops its worker
+    processes on the way out (click would turn a KeyboardInterrupt into "Aborted!" and exit 1,
+    which means "findings"). Signals ignored by whoever started optlint stay ignored; the previous
+    handlers come back after (the command may run inside a test)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, _interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+
+
 class OneLineErrors(click.Group):
     """A bad option or value is one line on stderr and exit 2, like every other input error
     (click's own display takes four lines: usage, hint, blank line, error).
@@ -60,16 +82,16 @@ class OneLineErrors(click.Group):
         return super().get_command(ctx, name)
 
     def main(self, *args, **kwargs):
-        # Both signals unwind the stack like an exception, so a run stops its worker processes on
-        # the way out (click would turn a KeyboardInterrupt into "Aborted!" and exit 1: "findings").
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not signal.SIG_IGN:
-                signal.signal(signum, _interrupt)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            with _signals_unwind():
+                code = super().main(*args, standalone_mode=False, **kwargs)
         except Interrupted as interruption:
             click.echo(f"optlint: interrupted by {signal.Signals(interruption.signum).name}", err=True)
-            sys.exit(128 + interruption.signum)
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.flush()
+            # Now, without finalising the interpreter: a signal that cut short the import of libcst's
+            # native parser leaves it in a state whose finalisation aborts (SIGABRT, exit -6).
+            os._exit(128 + interruption.signum)
         except click.UsageError as error:
             if type(error).show is not click.UsageError.show:  # the help a bare `optlint` prints
                 error.show()

@@ -8,6 +8,7 @@ starting Python.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from dataclasses import dataclass, field
@@ -150,11 +151,29 @@ def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[l
     by_size = sorted(range(len(parses)), key=lambda i: len(parses[i].text), reverse=True)
     with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_leave_signals_to_parent) as pool:
         try:
-            futures = {i: pool.submit(_lint_parsed, parses[i].path, parses[i].text, rules, settings) for i in by_size}
+            with _signals_held():  # the workers are forked here: none may run the parent's handlers
+                futures = {i: pool.submit(_lint_parsed, parses[i].path, parses[i].text, rules, settings) for i in by_size}
             return [_result(futures[i], parses[i].path) for i in range(len(parses))]
         except BaseException:  # Ctrl-C, SIGTERM: leaving the pool would wait for every queued file
             _stop(pool)
             raise
+
+
+_STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM wait (in the parent, and in each worker forked meanwhile, until
+    `_leave_signals_to_parent` has run in it)."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: workers are spawned, they inherit no handler
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _leave_signals_to_parent() -> None:
@@ -162,6 +181,8 @@ def _leave_signals_to_parent() -> None:
     dies of SIGTERM at once, without the handler a forked worker inherits from the command line."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
 
 def _stop(pool) -> None:
