@@ -3,6 +3,7 @@ and "findings"), one line on stderr, and no worker process left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -60,14 +61,22 @@ def test_a_signal_during_a_parallel_run_stops_every_worker(corpus, signum, statu
     process = start(corpus, jobs=2)
     wait_until(lambda: process.poll() is None and len(children(process.pid)) == 2)
     workers = children(process.pid)
-    time.sleep(0.3)  # the workers are linting their first files
-    if signum == signal.SIGINT:
-        os.killpg(process.pid, signum)  # as a terminal's Ctrl-C: the workers get it too
-    else:
-        process.send_signal(signum)  # as `kill` or a CI runner's timeout: the parent only
-    stderr = process.communicate(timeout=30)[1].decode()
-    assert (process.returncode, stderr.splitlines()) == (status, [f"optlint: interrupted by {signal.Signals(signum).name}"])
-    assert not [pid for pid in workers if alive(pid)]
+    try:
+        time.sleep(0.3)  # the workers are linting their first files
+        if signum == signal.SIGINT:
+            os.killpg(process.pid, signum)  # as a terminal's Ctrl-C: the workers get it too
+        else:
+            process.send_signal(signum)  # as `kill` or a CI runner's timeout: the parent only
+        stderr = process.communicate(timeout=30)[1].decode()
+        assert (process.returncode, stderr.splitlines()) == (status, [f"optlint: interrupted by {signal.Signals(signum).name}"])
+        assert not [pid for pid in workers if alive(pid)]
+    finally:  # what a failing run leaves behind: only processes still running on this corpus
+        if process.poll() is None:
+            process.kill()
+        for pid in workers:
+            with contextlib.suppress(OSError):
+                if str(corpus) in Path(f"/proc/{pid}/cmdline").read_text():
+                    os.kill(pid, signal.SIGKILL)
 
 
 def test_ctrl_c_in_a_single_process_run_exits_130_with_one_line(corpus):
