@@ -1,14 +1,19 @@
 """The command line: `optlint check | rules | explain | runtime | probe | server`.
 
-Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error. Never a traceback for bad
-input: one line on stderr.
+Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error, 128 + the signal's number
+when interrupted (130 for Ctrl-C, 143 for SIGTERM, as a shell reports a process those signals
+end). Never a traceback for bad input or an interruption: one line on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -21,6 +26,37 @@ from optlint.selectors import comma_separated, rule_codes
 
 class UsageError(click.UsageError):
     exit_code = 2
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: not an Exception, so that no `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind():
+    """SIGINT and SIGTERM unwind the stack like an exception, so that a run stops its worker
+    processes on the way out (click would turn a KeyboardInterrupt into "Aborted!" and exit 1,
+    which means "findings"). Signals ignored by whoever started optlint stay ignored; the previous
+    handlers come back after (the command may run inside a test)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, _interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
 
 
 class OneLineErrors(click.Group):
@@ -43,7 +79,15 @@ class OneLineErrors(click.Group):
 
     def main(self, *args, **kwargs):
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            with _signals_unwind():
+                code = super().main(*args, standalone_mode=False, **kwargs)
+        except Interrupted as interruption:
+            click.echo(f"optlint: interrupted by {signal.Signals(interruption.signum).name}", err=True)
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.flush()
+            # Now, without finalising the interpreter: a signal that cut short the import of libcst's
+            # native parser leaves it in a state whose finalisation aborts (SIGABRT, exit -6).
+            os._exit(128 + interruption.signum)
         except click.UsageError as error:
             if type(error).show is not click.UsageError.show:  # the help a bare `optlint` prints
                 error.show()

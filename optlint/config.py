@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from optlint.findings import Finding, decide
+from optlint.globs import Globs
 from optlint.registry import registry
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
@@ -281,8 +282,8 @@ class PathPatterns:
     def __init__(self, patterns: Iterable[str], root: Path):
         self.root = str(root)
         normal = [p.replace("\\", "/").removeprefix("./").rstrip("/") for p in patterns]
-        self._component = _union(p for p in normal if "/" not in p)
-        self._anchored = _union(p.lstrip("/") for p in normal if "/" in p)
+        self._component = Globs(p for p in normal if "/" not in p)
+        self._anchored = Globs(p.lstrip("/") for p in normal if "/" in p)
 
     def matches(self, path: str) -> bool:
         parts = self._parts(path)
@@ -301,21 +302,3 @@ class PathPatterns:
         return Path(relative).parts
 
 
-def _union(patterns: Iterable[str]) -> re.Pattern:
-    regexes = [_glob_regex(p) for p in patterns if p]
-    return re.compile("|".join(f"(?:{r})" for r in regexes) if regexes else r"(?!)")
-
-
-def _glob_regex(pattern: str) -> str:
-    """`**` crosses directories, `*` and `?` do not, `[...]` is a character class."""
-    tokens = re.split(r"(\*\*/|\*\*|\*|\?|\[!?[^\]]+\])", pattern)
-    translate = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
-    out = []
-    for token in tokens:
-        if token in translate:
-            out.append(translate[token])
-        elif token.startswith("[") and token.endswith("]") and len(token) > 2:
-            out.append("[^" + token[2:] if token.startswith("[!") else token)
-        else:
-            out.append(re.escape(token))
-    return "".join(out)

@@ -2,10 +2,13 @@
 
 `FlowWalker` forks the state at `if`/`match`/`try`, merges it where the paths meet, drops it after
 `return`/`raise`, and runs a loop body twice, so that what the first iteration leaves behind is
-what the second sees. Subclasses say what an expression does to the state (`expression`) and what
+what the second sees. A loop reached again with a state it was walked with before is not walked
+again, and past a few different states it is walked with what they have in common: without that,
+k nested loops would walk the innermost body 2**k times. Subclasses say what an expression does to the state (`expression`) and what
 an assignment does (`bind`). Nested functions and classes are not entered: they run elsewhere.
 
-The state is a dict (name -> value); `merge` combines the states of paths that meet.
+The state is a dict (name -> hashable value); `merge` combines the states of paths that meet.
+Subclasses report as they walk; a loop walked once with a state reports what it would report again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import Sequence
 import libcst as cst
 
 State = dict
+
+# Different states a loop is walked with before they are merged into one (see `_loop`).
+EXACT_ENTRIES = 8
 
 
 @dataclass
@@ -32,6 +38,9 @@ class Paths:
 
 
 class FlowWalker:
+    def __init__(self):
+        self._loops: dict[cst.CSTNode, dict[frozenset, Paths]] = {}  # loop -> state on entry -> its paths
+
     def expression(self, node: cst.CSTNode, state: State) -> State:
         """The state after evaluating `node` (an expression or a simple statement's parts)."""
         raise NotImplementedError
@@ -165,6 +174,20 @@ class FlowWalker:
         return self._loop(node, self.expression(node.test, state), target=None)
 
     def _loop(self, node: cst.For | cst.While, state: State, target) -> Paths:
+        walked = self._loops.setdefault(node, {})
+        key = frozenset(state.items())
+        if key not in walked and len(walked) >= EXACT_ENTRIES:
+            # Loops in loops can bring ever more states: walk with what they all have in common,
+            # which reports less, never more, and stops changing after a few rounds.
+            state = self.merge([*map(dict, walked), state])
+            key = frozenset(state.items())
+        if key not in walked:
+            walked[key] = self._iterate_twice(node, state, target)
+        paths = walked[key]
+        copied = [dict(s) for s in paths.breaks], [dict(s) for s in paths.continues]
+        return Paths(dict(paths.end) if paths.end is not None else None, *copied)  # callers change states in place
+
+    def _iterate_twice(self, node: cst.For | cst.While, state: State, target) -> Paths:
         """Two iterations: the second starts from what the first leaves at its end or `continue`."""
         entry, exits, breaks = state, [state], []
         for _ in range(2):

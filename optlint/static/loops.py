@@ -4,6 +4,13 @@ A loop's body is flattened into `StepEvent`s in textual order, descending into `
 nested loops (depth + 1) and calls of same-file helper functions and methods (inlined, so a helper
 that runs `optimizer.step()` counts as an optimizer step where it is called).
 
+Each helper is summarised once: its steps, each kept at its first place (a step that comes again
+at the same depth and guard adds nothing the rules ask about), are what every call of it inlines,
+deeper by the loops around the call. A file of helpers that each call the one before twice costs
+what its text costs, not 2**n. A recursive helper is inlined once, not forever: a call back into a
+helper being summarised adds nothing, and helpers of one cycle are summarised from the first one
+reached (see `_Walker.summary`).
+
 An optimizer step is `opt.step()`, `scaler.step(opt)` (any `x.step(opt)` / `x.optimizer_step(opt)`
 given an optimizer), or a configured step name. A scheduler step is `.step()` on a scheduler
 instance, or on a conventionally named receiver (`scheduler`, `lr_scheduler`, ...) that is not
@@ -13,7 +20,7 @@ scheduler never takes, and a name built by a call that receives no optimizer is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import libcst as cst
@@ -53,8 +60,8 @@ def loop_events(model: SemanticModel, loop: Loop, scope: Scope, settings: dict |
     """The steps one loop's body runs, in order (computed once per loop and file)."""
 
     def compute() -> list[StepEvent]:
-        walker = _Walker(model, settings or {}, _first_iteration_names(loop))
-        return list(walker.block(_body(loop), scope, depth=0, guarded=False))
+        walker = _walker(model, settings or {}, _first_iteration_names(loop))
+        return _first_of_each(walker.block(_body(loop), scope, depth=0, guarded=False))
 
     return model.memoized(("loop-events", loop), compute)
 
@@ -67,10 +74,10 @@ def optimizer_matches(scheduler: StepEvent, optimizer: StepEvent) -> bool:
     return optimizer.instance.call is bound.call
 
 
-def _first_iteration_names(loop: Loop) -> set[str]:
+def _first_iteration_names(loop: Loop) -> frozenset[str]:
     if isinstance(loop, cst.For):
-        return {n.value for n in _names_in(loop.target)}
-    return set()
+        return frozenset(n.value for n in _names_in(loop.target))
+    return frozenset()
 
 
 def _names_in(expr: cst.BaseExpression) -> Iterator[cst.Name]:
@@ -81,13 +88,33 @@ def _names_in(expr: cst.BaseExpression) -> Iterator[cst.Name]:
             yield from _names_in(element.value)
 
 
+def _walker(model: SemanticModel, settings: dict, loop_names: frozenset[str]) -> _Walker:
+    """One walker per loop variable names and settings, so that its helper summaries are shared."""
+    step_names = frozenset(settings.get("optimizer_step_names", ()))
+    scheduler_names = frozenset(settings.get("scheduler_names", ()))
+    key = ("step-walker", loop_names, step_names, scheduler_names)
+    return model.memoized(key, lambda: _Walker(model, step_names, scheduler_names, loop_names))
+
+
+def _first_of_each(events) -> list[StepEvent]:
+    """The events in order, each kept where it first happens (same step, depth and guard)."""
+    first: dict[tuple, StepEvent] = {}
+    for event in events:
+        first.setdefault((event.call, event.depth, event.skipped_on_first_iteration), event)
+    return list(first.values())
+
+
 class _Walker:
-    def __init__(self, model: SemanticModel, settings: dict, loop_names: set[str]):
+    def __init__(self, model: SemanticModel, step_names: frozenset[str], scheduler_names: frozenset[str],
+                 loop_names: frozenset[str]):
         self.model = model
-        self.step_names = frozenset(settings.get("optimizer_step_names", ()))
-        self.scheduler_names = frozenset(settings.get("scheduler_names", ()))
+        self.step_names = step_names
+        self.scheduler_names = scheduler_names
         self.loop_names = loop_names
-        self.inlining: list[cst.FunctionDef] = []
+        self.summaries: dict[cst.FunctionDef, list[StepEvent]] = {}  # final: the same wherever called
+        self.stack: list[cst.FunctionDef] = []  # helpers being summarised, outermost first
+        self.lows: list[int] = []  # for each: the lowest stack position it has called back into
+        self.unfinished: dict[cst.FunctionDef, int] = {}  # summarised inside a cycle not yet closed
 
     def block(self, statements, scope: Scope, depth: int, guarded: bool) -> Iterator[StepEvent]:
         statements = list(statements)
@@ -138,10 +165,42 @@ class _Walker:
             yield StepEvent(kind, call, receiver, instance, depth, guarded, statement, following)
             return
         helper = self.model.function_called(call, scope)
-        if helper is not None and helper not in self.inlining:
-            self.inlining.append(helper)
-            yield from self.block(_body(helper), self.model.scope_of_function[helper], depth, guarded)
-            self.inlining.pop()
+        if helper is not None:
+            for event in self.summary(helper):
+                yield replace(event, depth=event.depth + depth,
+                              skipped_on_first_iteration=event.skipped_on_first_iteration or guarded)
+
+    def summary(self, helper: cst.FunctionDef) -> list[StepEvent]:
+        """The steps a call of `helper` runs, at depth 0 and unguarded.
+
+        A call back into a helper being summarised adds nothing; the summaries made meanwhile lack
+        that helper's steps, so they are kept only until the cycle's first helper is done, then made
+        again wherever they are reached next (Tarjan's low link says which). Each helper is walked
+        once, plus once per cycle it is part of, never once per path."""
+        if helper in self.summaries:
+            return self.summaries[helper]
+        reached = self.stack.index(helper) if helper in self.stack else self.unfinished.get(helper)
+        if reached is not None:
+            self._reach(reached)
+            return []
+        position = len(self.stack)
+        self.stack.append(helper)
+        self.lows.append(position)
+        events = _first_of_each(self.block(_body(helper), self.model.scope_of_function[helper], 0, False))
+        self.stack.pop()
+        low = self.lows.pop()
+        if low < position:
+            self.unfinished[helper] = low
+            self._reach(low)
+            return events
+        self.summaries[helper] = events
+        self.unfinished = {h: at for h, at in self.unfinished.items() if at < position}
+        return events
+
+    def _reach(self, position: int) -> None:
+        """The helper being summarised calls back into the one at `position` on the stack."""
+        if self.lows:
+            self.lows[-1] = min(self.lows[-1], position)
 
     def classify(self, call: cst.Call, scope: Scope) -> tuple[str, cst.BaseExpression, Instance | None] | None:
         if self.step_names and dotted(call.func) in self.step_names:

@@ -8,7 +8,9 @@ starting Python.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from dataclasses import dataclass, field
 
 from optlint import __version__
@@ -173,9 +175,50 @@ def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[l
     all_rules()
 
     by_size = sorted(range(len(parses)), key=lambda i: len(parses[i].text), reverse=True)
-    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-        futures = {i: pool.submit(_lint_parsed, parses[i].path, parses[i].text, rules, settings) for i in by_size}
-        return [_result(futures[i], parses[i].path) for i in range(len(parses))]
+    with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_leave_signals_to_parent) as pool:
+        try:
+            with _signals_held():  # the workers are forked here: none may run the parent's handlers
+                futures = {i: pool.submit(_lint_parsed, parses[i].path, parses[i].text, rules, settings) for i in by_size}
+            return [_result(futures[i], parses[i].path) for i in range(len(parses))]
+        except BaseException:  # Ctrl-C, SIGTERM: leaving the pool would wait for every queued file
+            _stop(pool)
+            raise
+
+
+_STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM wait (in the parent, and in each worker forked meanwhile, until
+    `_leave_signals_to_parent` has run in it)."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: workers are spawned, they inherit no handler
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _leave_signals_to_parent() -> None:
+    """A worker ignores Ctrl-C (sent to the whole process group: the parent stops the workers) and
+    dies of SIGTERM at once, without the handler a forked worker inherits from the command line."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+
+
+def _stop(pool) -> None:
+    """End the workers now, the file each is linting included; no process is left behind."""
+    processes = list(pool._processes.values())  # no public handle before Python 3.14's terminate_workers()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
 
 
 def _lint_parsed(path: str, text: str, rules, settings) -> list[Finding] | str:

@@ -341,6 +341,7 @@ class _Uses(FlowWalker):
     """Follows each tracked name along the paths of one scope; reports a use after exhaustion."""
 
     def __init__(self, ctx, scope: Scope, names: set[str]):
+        super().__init__()
         self.ctx, self.model, self.scope, self.names = ctx, ctx.model, scope, names
         self.carriers = _carriers(self.model, scope)
         self.holders = {c.holder for c in self.carriers.values()} | _fresh_lists(scope)
