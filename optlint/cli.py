@@ -21,6 +21,7 @@ from optlint import __version__
 from optlint.registry import doc_page, registry
 from optlint.report import FORMATS
 from optlint.console import fail
+from optlint.globs import GlobError, Globs
 from optlint.selectors import comma_separated, rule_codes
 
 
@@ -125,7 +126,12 @@ _rule_selectors = rule_codes("optlint.config")
 
 
 def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
-    return comma_separated(values)
+    patterns = comma_separated(values)
+    try:
+        Globs(patterns or ())
+    except GlobError as error:
+        raise click.BadParameter(str(error)) from None
+    return patterns
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

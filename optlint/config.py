@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from optlint.findings import Finding, decide
-from optlint.globs import Globs
+from optlint.globs import GlobError, Globs
 from optlint.registry import registry
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
@@ -181,9 +181,9 @@ def read(path: Path) -> Options:
         extend_select=get("extend-select", selectors) or (),
         ignore=get("ignore", selectors) or (),
         per_file_ignores=get("per-file-ignores", _per_file_ignores) or (),
-        exclude=get("exclude", _strings),
-        extend_exclude=get("extend-exclude", _strings) or (),
-        extend_include=get("extend-include", _strings) or (),
+        exclude=get("exclude", _globs),
+        extend_exclude=get("extend-exclude", _globs) or (),
+        extend_include=get("extend-include", _globs) or (),
         output_format=get("output-format", _output_format),
         settings={SETTINGS[key]: get(key, _dotted_names) for key in SETTINGS if key in table},
     )
@@ -211,10 +211,25 @@ def _strings(value, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _globs(value, where: str) -> tuple[str, ...]:
+    for pattern in _strings(value, where):
+        _check_glob(pattern, where)
+    return tuple(value)
+
+
+def _check_glob(pattern: str, where: str) -> None:
+    try:
+        Globs([pattern])
+    except GlobError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
 def _per_file_ignores(value, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f'{where}: expected a table of glob = [codes], e.g. {{ "tests/**" = ["OPT011"] }}, '
                           f"got {_toml_repr(value)}")
+    for pattern in value:
+        _check_glob(pattern, where)
     return tuple((pattern, selectors(codes, f'{where} "{pattern}"')) for pattern, codes in value.items())
 
 

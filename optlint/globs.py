@@ -17,6 +17,10 @@ _TOKENS = re.compile(r"(\*\*/|\*\*|\*|\?|\[!?[^\]]+\])")
 _ANY, _NOT_SLASH = "any", "not-slash"
 
 
+class GlobError(ValueError):
+    """A pattern whose character class is not one (`[!]`, `[z-a]`)."""
+
+
 @dataclass(frozen=True)
 class _State:
     step: str | re.Pattern | None = None  # a character it takes, moving to the next state
@@ -66,7 +70,7 @@ class Globs:
             elif token == "?":
                 self.states.append(_State(step=_NOT_SLASH))
             elif token.startswith("[") and token.endswith("]") and len(token) > 2:
-                self.states.append(_State(step=re.compile("[^" + token[2:] if token.startswith("[!") else token)))
+                self.states.append(_State(step=_character_class(token, pattern)))
             else:
                 self.states += [_State(step=char) for char in token]
         self.accepting.add(len(self.states))
@@ -80,6 +84,13 @@ class Globs:
                     reached.add(skip)
                     pending.append(skip)
         return frozenset(reached)
+
+
+def _character_class(token: str, pattern: str) -> re.Pattern:
+    try:
+        return re.compile("[^" + token[2:] if token.startswith("[!") else token)
+    except re.error as error:
+        raise GlobError(f"`{pattern}` is not a valid glob: {token} is not a character class ({error.msg})") from None
 
 
 def _takes(what: str | re.Pattern, char: str) -> bool:

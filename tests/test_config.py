@@ -69,6 +69,9 @@ ERRORS = [
     ('per-file-ignores = ["tests/*"]', "per-file-ignores: expected a table of glob = [codes]"),
     ('per-file-ignores = { "tests/*" = ["OPT0111"] }', 'per-file-ignores "tests/*": unknown rule code'),
     ("exclude = true", "exclude: expected a list of strings, got a boolean (True)"),
+    ('extend-exclude = ["[!]"]', "extend-exclude: `[!]` is not a valid glob: [!] is not a character class"),
+    ('extend-include = ["doc[z-a].md"]', "extend-include: `doc[z-a].md` is not a valid glob: [z-a] is not a"),
+    ('per-file-ignores = { "[!]" = ["OPT011"] }', "per-file-ignores: `[!]` is not a valid glob"),
     ('output-format = "xml"', "output-format: expected one of text, json, sarif, github, got a string ('xml')"),
     ('scheduler-names = ["my sched"]', "scheduler-names: `my sched` is not a Python name"),
     ('optimizer-step-names = "step"', "optimizer-step-names: expected a list of strings"),
@@ -99,6 +102,12 @@ def test_config_file_without_a_table_or_missing_is_an_error(tmp_path):
     assert result.exit_code == 2 and "no [tool.optlint] table" in result.output
     result = run_check("--config", "missing.toml", "train.py", cwd=tmp_path)
     assert result.exit_code == 2 and "missing.toml" in result.output
+
+
+def test_a_glob_that_is_no_glob_on_the_command_line_is_a_usage_error(tmp_path):
+    result = run_check("--extend-exclude", "legacy,[!]", "-", cwd=tmp_path, input=BAD)
+    assert result.exit_code == 2
+    assert "Invalid value for '--extend-exclude': `[!]` is not a valid glob" in result.output
 
 
 def test_unknown_code_on_the_command_line_is_a_usage_error(tmp_path):
@@ -271,7 +280,7 @@ def test_keeps_drops_unselected_and_per_file_ignored_codes(tmp_path):
 
 def test_readme_configuration_example_is_valid(tmp_path, monkeypatch):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    example = readme.split("\n## Configuration\n", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
     # The example may name rules of the whole catalogue; keys and value shapes are what is checked here.
     catalogue = {f"OPT{n:03d}": REGISTRY["OPT001"] for n in range(200)}
     monkeypatch.setattr(cfg, "registry", lambda: catalogue)
