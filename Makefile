@@ -29,7 +29,7 @@ bench: $(STAMP)
 # The properties of tests/test_fuzz.py and the attacks of tests/adversarial/ with many fresh examples
 # (minutes; `make test` runs a few of each).
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/adversarial
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/adversarial tests/test_interruption.py
 
 facts: $(STAMP)
 	$(PY) scripts/gen_torch_facts.py
