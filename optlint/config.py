@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from optlint import facts as torch_facts
 from optlint import target_torch
 from optlint.findings import Finding, decide
 from optlint.globs import GlobError, Globs
@@ -190,7 +191,7 @@ def read(path: Path) -> Options:
         extend_exclude=get("extend-exclude", _globs) or (),
         extend_include=get("extend-include", _globs) or (),
         output_format=get("output-format", _output_format),
-        target_torch=get("target-torch", target_torch.checked),
+        target_torch=get("target-torch", _target_torch),
         settings={SETTINGS[key]: get(key, _dotted_names) for key in SETTINGS if key in table},
     )
 
@@ -215,6 +216,17 @@ def _strings(value, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: expected a list of strings, got {_toml_repr(value)}")
     return tuple(value)
+
+
+def _target_torch(value, where: str) -> str:
+    """A `target-torch` value, validated ("2.6")."""
+    if not isinstance(value, str):
+        quoted = " (quote it: as a TOML number 2.10 is 2.1)" if isinstance(value, float) else ""
+        raise ConfigError(f'{where}: expected a string such as "{torch_facts.newest()}"{quoted}, got {value!r}')
+    try:
+        return target_torch.validated(value)
+    except target_torch.TargetError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def _globs(value, where: str) -> tuple[str, ...]:

@@ -21,19 +21,6 @@ class TargetError(ValueError):
     """A target-torch value optlint has no table for (the message is one line)."""
 
 
-def checked(value, where: str) -> str:
-    """A `[tool.optlint] target-torch` value, validated ("2.6")."""
-    from optlint.config import ConfigError
-
-    if not isinstance(value, str):
-        quoted = " (quote it: as a TOML number 2.10 is 2.1)" if isinstance(value, float) else ""
-        raise ConfigError(f'{where}: expected a string such as "{facts.newest()}"{quoted}, got {value!r}')
-    try:
-        return validated(value)
-    except TargetError as error:
-        raise ConfigError(f"{where}: {error}") from None
-
-
 def validated(value: str) -> str:
     if MINOR.fullmatch(value) and value in facts.known_versions():
         return value
@@ -46,13 +33,21 @@ def nearest_pyproject(start: Path) -> Path | None:
 
 
 def from_requirements(pyproject: dict) -> str | None:
-    """The oldest known minor release that the project's torch requirements admit (None: no requirement,
-    or none admits a known release)."""
-    specifiers = [requirement.specifier for requirement in _torch_requirements(pyproject)]
-    for version in facts.known_versions():
-        if any(any(s.contains(patch) for patch in _releases(version)) for s in specifiers):
-            return version
-    return None
+    """The torch release the project's requirements have the rules speak for. A requirement with a lower bound
+    (`torch>=2.4`, `torch~=2.3.1`) means the code must run on the oldest release it admits; one without
+    (`torch`, `torch<2.5`) gets the newest it admits, the one pip installs. With several, the oldest answer
+    wins. None: no torch requirement, or none admits a known release."""
+    known = facts.known_versions()
+    answers = []
+    for requirement in _torch_requirements(pyproject):
+        admitted = [v for v in known if any(requirement.specifier.contains(patch) for patch in _releases(v))]
+        if admitted:
+            answers.append(admitted[0] if _has_lower_bound(requirement.specifier) else admitted[-1])
+    return min(answers, key=known.index) if answers else None
+
+
+def _has_lower_bound(specifier) -> bool:
+    return any(s.operator in (">=", ">", "==", "~=", "===") for s in specifier)
 
 
 def _releases(minor: str) -> list[str]:

@@ -43,10 +43,19 @@ def test_explicit_target_in_the_file_and_on_the_command_line(tmp_path):
     ("Torch[opt-einsum]>=2.2,<2.8; python_version >= '3.10'", "2.2"),
     ("torch>=2.4.2", "2.5"),  # 2.4.1 is the last 2.4 release: pip would install 2.5
     ("torch>=1.13", "2.1"),
-    ("torch", "2.1"),
 ])
-def test_the_target_is_the_oldest_known_release_the_torch_requirement_admits(tmp_path, where, requirement, target):
+def test_a_lower_bound_makes_the_target_the_oldest_known_release_it_admits(tmp_path, where, requirement, target):
     assert target_of(tmp_path, where.format(requirement) + "[tool.optlint]\n") == target
+
+
+@pytest.mark.parametrize("requirement, target", [("torch", NEWEST), ("torch<2.5", "2.4"), ("torch!=2.13.0", "2.12")])
+def test_without_a_lower_bound_the_target_is_the_newest_release_pip_would_install(tmp_path, requirement, target):
+    assert target_of(tmp_path, f'[project]\nname = "p"\ndependencies = [{requirement!r}]\n') == target
+
+
+def test_several_requirements_give_the_oldest_of_their_targets(tmp_path):
+    toml = '[project]\nname = "p"\ndependencies = ["torch"]\n[project.optional-dependencies]\nold = ["torch>=2.4"]\n'
+    assert target_of(tmp_path, toml) == "2.4"
 
 
 def test_without_a_torch_requirement_the_target_is_the_newest(tmp_path):

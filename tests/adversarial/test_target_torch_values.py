@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optlint import facts, target_torch
+from optlint import config
 from optlint.config import ConfigError
 from tests.test_config import project, run_check
 
@@ -27,7 +28,7 @@ VERSIONISH = st.from_regex(r"\A[0-9]{1,2}(\.[0-9*]{1,2}){0,2}\Z") | st.sampled_f
 @given(TOML_VALUES | VERSIONISH)
 def test_any_configured_value_is_a_known_release_or_one_line(value):
     try:
-        assert target_torch.checked(value, "pyproject.toml: [tool.optlint] target-torch") in KNOWN
+        assert config._target_torch(value, "pyproject.toml: [tool.optlint] target-torch") in KNOWN
     except ConfigError as error:
         message = str(error)
         assert "\n" not in message and (f"torch {KNOWN[0]} to {KNOWN[-1]}" in message or "string" in message)
