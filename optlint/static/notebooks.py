@@ -67,7 +67,7 @@ class CodeCells:
         parts = []
         for cell in self.cells:
             parts.append(f"# {self.marker} cell {cell.number}\n")
-            parts.extend(_masked(split_lines(cell.text), self.marker, cell.number))
+            parts.extend(_masked(split_lines(cell.text, keepends=True), self.marker, cell.number))
         return "".join(parts)
 
     @functools.cached_property
@@ -144,17 +144,18 @@ def _unused_marker(code: str) -> str:
 
 
 def _masked(lines: list[str], marker: str, cell: int) -> list[str]:
-    """The cell's lines, each ending in a newline, IPython lines replaced by a marker (`pass` after a `:`)."""
+    """The cell's lines (with their own line endings, so that they come back as they were), each ending in
+    a newline, IPython lines replaced by a marker (`pass` after a `:`)."""
     out, opener = [], False
     for row, line in enumerate(lines, start=1):
-        if IPYTHON_LINE.match(line):
-            indent = line[: len(line) - len(line.lstrip())]
-            body = f"{indent}pass  " if opener else ""
-            out.append(f"{body}# {marker} line {cell} {row}\n")
+        body = line.rstrip("\r\n")
+        if IPYTHON_LINE.match(body):
+            indent = body[: len(body) - len(body.lstrip())]
+            out.append(f"{indent}pass  # {marker} line {cell} {row}\n" if opener else f"# {marker} line {cell} {row}\n")
             continue
-        out.append(line + "\n")
-        if not COMMENT_OR_BLANK.match(line):
-            opener = line.split("#")[0].rstrip().endswith(":")
+        out.append(line if body != line else line + "\n")
+        if not COMMENT_OR_BLANK.match(body):
+            opener = body.split("#")[0].rstrip().endswith(":")
     return out
 
 
@@ -193,8 +194,8 @@ def place(notebook: CodeCells, findings: list[Finding]) -> list[Finding]:
 
 
 def _placed(notebook: CodeCells, f: Finding, view: _View) -> Finding:
-    cell, row = _cell_of(view.rows, f.row)
-    end_cell, end_row = _cell_of(view.rows, f.end_row)
+    cell, row = _cell_of(notebook, f.row)
+    end_cell, end_row = _cell_of(notebook, f.end_row)
     end_column = f.end_column
     if end_cell != cell:  # ends on the marker of the next cell (the end of input): the end of this cell
         end_row, end_column = row, f.column
@@ -208,14 +209,16 @@ def view_row(notebook: CodeCells, cell: int | None, row: int) -> int:
     return rows.index((cell, row)) + 1 if (cell, row) in rows else 0
 
 
-def _cell_of(rows, row: int) -> tuple[int, int]:
-    """The cell and row of a view row; a marker row belongs to the end of the cell before it."""
+def _cell_of(notebook: CodeCells, row: int) -> tuple[int, int]:
+    """The cell and row of a view row; a marker row belongs to the end of the cell before it, and the
+    first cell's marker (where OPT000 of a view that does not decode sits) to that cell's first row."""
+    rows = notebook.rows
     if not rows:  # no code cell: nothing was linted but the (empty) view
         return 1, 1
     index = min(max(row, 1), len(rows)) - 1
     while index > 0 and rows[index] is None:
         index -= 1
-    return rows[index] or (1, 1)
+    return rows[index] or (notebook.cells[0].number, 1)
 
 
 def _cell_fix(notebook: CodeCells, fix: Fix | None, cell: int, view: _View) -> Fix | None:
