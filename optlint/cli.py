@@ -110,7 +110,7 @@ def main() -> None:
 
 CHECK_SECTIONS = {
     "Rule selection": ("select", "extend_select", "ignore"),
-    "File selection": ("exclude", "extend_exclude", "stdin_filename"),
+    "File selection": ("exclude", "extend_exclude", "respect_gitignore", "stdin_filename"),
     "Fixes": ("fix", "unsafe_fixes", "diff", "add_noqa"),
     "Output": ("output_format", "show_source", "statistics", "quiet", "exit_zero"),
     "Configuration": ("config_file", "isolated"),
@@ -134,6 +134,9 @@ CHECK_SECTIONS = {
                    "dist, node_modules, ...).")
 @click.option("--extend-exclude", metavar="GLOBS", multiple=True, callback=_path_patterns,
               help="Like --exclude, but adds to the configured list.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+              help="Skip the files that .gitignore, .git/info/exclude and git's global excludes file ignore "
+                   "(the default; files named on the command line are always linted).")
 @click.option("--stdin-filename", metavar="PATH",
               help="The name to report (and to match exclusions and per-file ignores) when reading the source "
                    "from '-' (read from stdin when no path is given).")

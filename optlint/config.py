@@ -8,6 +8,7 @@
     exclude = [".git", ".venv"]                # replaces the default list (DEFAULT_EXCLUDE)
     extend-exclude = ["legacy/", "*_pb2.py"]   # added to it
     output-format = "github"
+    respect-gitignore = true                   # skip what .gitignore & co. ignore (named files are linted)
     optimizer-step-names = ["optimizer_step"]  # rule settings (SETTINGS), see below
     scheduler-names = ["warmup"]
 
@@ -48,7 +49,7 @@ SETTINGS = {
     "scheduler-names": "scheduler_names",
 }
 KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "output-format",
-        *SETTINGS)
+        "respect-gitignore", *SETTINGS)
 DEFAULT_EXCLUDE = tuple(sorted(SKIPPED_DIRS))
 SELECTOR = re.compile(r"OPT\d{0,3}")
 DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -70,6 +71,7 @@ class Options:
     extend_exclude: tuple[str, ...] = ()
     output_format: str | None = None
     settings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    respect_gitignore: bool | None = None
 
 
 class RuleSelection:
@@ -103,6 +105,7 @@ class Config:
     settings: Mapping[str, tuple[str, ...]]
     exclude: PathPatterns
     per_file_ignores: tuple[tuple[PathPatterns, frozenset[str]], ...]
+    respect_gitignore: bool = True
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -177,6 +180,7 @@ def read(path: Path) -> Options:
         extend_exclude=get("extend-exclude", _strings) or (),
         output_format=get("output-format", _output_format),
         settings={SETTINGS[key]: get(key, _dotted_names) for key in SETTINGS if key in table},
+        respect_gitignore=get("respect-gitignore", _boolean),
     )
 
 
@@ -215,6 +219,12 @@ def _output_format(value, where: str) -> str:
     return value
 
 
+def _boolean(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {_toml_repr(value)}")
+    return value
+
+
 def _dotted_names(value, where: str) -> tuple[str, ...]:
     for name in _strings(value, where):
         if not DOTTED_NAME.fullmatch(name):
@@ -246,8 +256,10 @@ def resolve(layers: Sequence[Options], root: Path, source: Path | None = None) -
     settings = {key: () for key in SETTINGS.values()}
     for layer in layers:
         settings.update(layer.settings)
+    respect_gitignore = next((layer.respect_gitignore for layer in reversed(layers)
+                              if layer.respect_gitignore is not None), True)
     return Config(root, source, RuleSelection(layers), output_format, settings,
-                  PathPatterns([*exclude, *extend_exclude], root), ignores)
+                  PathPatterns([*exclude, *extend_exclude], root), ignores, respect_gitignore)
 
 
 def expand(selectors_: Iterable[str]) -> frozenset[str]:

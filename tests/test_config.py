@@ -70,6 +70,7 @@ ERRORS = [
     ('per-file-ignores = { "tests/*" = ["OPT0111"] }', 'per-file-ignores "tests/*": unknown rule code'),
     ("exclude = true", "exclude: expected a list of strings, got a boolean (True)"),
     ('output-format = "xml"', "output-format: expected one of text, json, sarif, github, got a string ('xml')"),
+    ('respect-gitignore = "no"', "respect-gitignore: expected true or false, got a string ('no')"),
     ('scheduler-names = ["my sched"]', "scheduler-names: `my sched` is not a Python name"),
     ('optimizer-step-names = "step"', "optimizer-step-names: expected a list of strings"),
 ]
@@ -253,10 +254,12 @@ def test_every_documented_key_is_accepted(tmp_path):
         exclude = [".git", ".venv"]
         extend-exclude = ["legacy/"]
         output-format = "text"
+        respect-gitignore = false
         optimizer-step-names = ["optimizer_step"]
         scheduler-names = ["warmup"]
     """)
     options = cfg.read(root / "pyproject.toml")
+    assert options.respect_gitignore is False
     assert options.select == ("OPT0",) and options.per_file_ignores == (("tests/**", ("OPT002",)),)
     assert set(cfg.KEYS) == {key for key in (root / "pyproject.toml").read_text().split() if key in cfg.KEYS}
 

@@ -21,6 +21,7 @@ from optlint.config import Config, ConfigError, Options, load
 from optlint.findings import SYNTAX_ERROR, Finding
 from optlint.report import render, statistics
 from optlint.static import files
+from optlint.static.gitignore import GitIgnore
 from optlint.static.runner import (CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text,
                                    lint_text_or_error)
 
@@ -36,6 +37,7 @@ class CheckOptions:
     ignore: tuple[str, ...] | None = None
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] | None = None
+    respect_gitignore: bool | None = None
     output_format: str | None = None
     show_source: bool = False
     statistics: bool = False
@@ -50,7 +52,7 @@ class CheckOptions:
     def overrides(self) -> Options:
         return Options(select=self.select, extend_select=self.extend_select or (), ignore=self.ignore or (),
                        exclude=self.exclude, extend_exclude=self.extend_exclude or (),
-                       output_format=self.output_format)
+                       output_format=self.output_format, respect_gitignore=self.respect_gitignore)
 
 
 @dataclass
@@ -107,7 +109,9 @@ def _read_stdin(name: str) -> Stdin:
 def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None, options: CheckOptions) -> LintResult:
     named = [p for p in paths if p != "-"]
     speed = {"jobs": options.jobs, "cache_dir": None if options.no_cache else CACHE_DIR}
-    result = lint_paths(named, config.rules(), config.settings, config.is_excluded, **speed) if named else LintResult()
+    gitignore = GitIgnore() if config.respect_gitignore else None
+    result = lint_paths(named, config.rules(), config.settings, config.is_excluded, gitignore=gitignore,
+                        **speed) if named else LintResult()
     if stdin is not None and stdin.error:
         result.errors.append(stdin.error)
     elif stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
@@ -196,6 +200,8 @@ def _print_errors(result: LintResult, options: CheckOptions, findings_shown: boo
     unparsable = [] if findings_shown else [f for f in result.findings if f.code == SYNTAX_ERROR.code]
     for error in [*result.errors, *(f"{f.filename}:{f.row}:{f.column}: {f.message}" for f in unparsable)]:
         say(error)
+    for path in [] if options.quiet else result.skipped:
+        say(f"{path}: not a Python file; skipped", "warning")
     if result.files_checked == 0 and not result.errors and not options.quiet:
         say("no Python files found under the given paths (or all are excluded).", "warning")
 

@@ -60,15 +60,17 @@ def is_default_excluded(path: str) -> bool:
     return os.path.basename(os.path.normpath(path)) in SKIPPED_DIRS
 
 
-def discover(paths: list[str], excluded=is_default_excluded) -> Iterator[str | InputError]:
+def discover(paths: list[str], excluded=is_default_excluded, gitignore=None) -> Iterator[str | InputError | Skipped]:
     """Every lintable file under `paths`, in a stable order, each once (under the name it is first
-    reached by: `. train.py` lints `./train.py` alone); unreadable paths as InputError.
+    reached by: `. train.py` lints `./train.py` alone); unreadable paths as InputError, a named file
+    that is not Python as Skipped.
 
     `excluded(path)` prunes directories and files, named paths included (a pre-commit hook names
-    every staged file, and the project's exclusions must still hold).
+    every staged file, and the project's exclusions must still hold). `gitignore` (a GitIgnore, or
+    None) prunes what git ignores, but never a path named here: naming it is asking for it.
     """
     seen: set[str] = set()  # absolute paths, not resolved: a symbolic link is a file of its own, as in ruff
-    for item in _discover_all(paths, excluded):
+    for item in _discover_all(paths, excluded, gitignore):
         key = str(item) if isinstance(item, InputError) else same_file_key(item)
         if key not in seen:
             seen.add(key)
@@ -79,21 +81,48 @@ def same_file_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _discover_all(paths: list[str], excluded) -> Iterator[str | InputError]:
+class Skipped(str):
+    """A file named on the command line that optlint does not lint (`notes.txt`)."""
+
+
+def is_lintable(path: str) -> bool:
+    """A Python file by its suffix (SUFFIXES), or, without a suffix, by a `#!...python` first line
+    (pre-commit's `types: [python]` names such scripts too)."""
+    if path.endswith(SUFFIXES):
+        return True
+    if os.path.splitext(path)[1]:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        return True  # reading it is where its error gets reported
+    return first.startswith(b"#!") and b"python" in first
+
+
+def _discover_all(paths: list[str], excluded, gitignore) -> Iterator[str | InputError | Skipped]:
     for raw in paths:
         path = Path(raw)
         if path.exists() and excluded(raw):
             continue
         if path.is_dir():
-            yield from _walk(path, excluded)
+            yield from _walk(path, excluded, _walk_ignores(raw, gitignore))
         elif path.is_file():
-            yield str(path)
+            yield str(path) if is_lintable(raw) else Skipped(str(path))
         elif path.is_symlink():
             yield InputError(f"{raw}: {'symbolic link loop' if _loops(path) else 'broken symbolic link'}")
         elif not path.exists():
             yield InputError(f"{raw}: no such file or directory")
         else:
             yield InputError(f"{raw}: not a regular file")
+
+
+def _walk_ignores(root: str, gitignore):
+    """`ignored(path, is_dir)` below a named folder; in a folder git ignores, only its own .gitignore files."""
+    if gitignore is None:
+        return lambda path, is_dir: False
+    floor = root if gitignore.ignores(root, is_dir=True) else None
+    return lambda path, is_dir: gitignore.ignores(path, is_dir, floor)
 
 
 def _loops(link: Path) -> bool:
@@ -104,16 +133,20 @@ def _loops(link: Path) -> bool:
     return False
 
 
-def _walk(root: Path, excluded) -> Iterator[str | InputError]:
+def _walk(root: Path, excluded, ignored) -> Iterator[str | InputError]:
     unreadable: list[OSError] = []  # a folder that cannot be listed is reported; the walk goes on
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append):
-        dirnames[:] = sorted(d for d in dirnames if not excluded(os.path.join(dirpath, d)))
+        dirnames[:] = sorted(d for d in dirnames if not _pruned(os.path.join(dirpath, d), excluded, ignored, True))
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
-            if name.endswith(SUFFIXES) and not excluded(full) and os.path.isfile(full):
+            if name.endswith(SUFFIXES) and not _pruned(full, excluded, ignored, False) and os.path.isfile(full):
                 yield full
     for error in unreadable:
         yield InputError(f"{error.filename}: {error.strerror or error}")
+
+
+def _pruned(path: str, excluded, ignored, is_dir: bool) -> bool:
+    return excluded(path) or ignored(path, is_dir)
 
 
 def decode(data: bytes, path: str) -> SourceFile:

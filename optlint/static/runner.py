@@ -24,6 +24,7 @@ CACHE_DIR = ".optlint_cache"
 class LintResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each: unreadable paths, internal errors
+    skipped: list[str] = field(default_factory=list)  # named files that are not Python
     files_checked: int = 0
 
 
@@ -69,15 +70,18 @@ def lint_paths(
     *,
     jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
+    gitignore=None,
 ) -> LintResult:
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
-    cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache)."""
+    cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache);
+    `gitignore`: a GitIgnore whose ignored paths the walk skips."""
     cache = open_cache(cache_dir, rules, settings) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
+    items = list(files.discover(paths, excluded, gitignore))
+    result = LintResult(skipped=[item for item in items if isinstance(item, files.Skipped)])
     outcomes = [_scan(item, cache, names, named=isinstance(item, str) and files.same_file_key(item) in named)
-                for item in files.discover(paths, excluded)]
+                for item in items if not isinstance(item, files.Skipped)]
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
-    result = LintResult()
     for outcome in outcomes:
         if isinstance(outcome, _Parse):
             parse, outcome = outcome, next(parsed)
