@@ -69,7 +69,7 @@ ERRORS = [
     ('per-file-ignores = ["tests/*"]', "per-file-ignores: expected a table of glob = [codes]"),
     ('per-file-ignores = { "tests/*" = ["OPT0111"] }', 'per-file-ignores "tests/*": unknown rule code'),
     ("exclude = true", "exclude: expected a list of strings, got a boolean (True)"),
-    ('output-format = "xml"', "output-format: expected one of text, json, sarif, github, got a string ('xml')"),
+    ('output-format = "xml"', "output-format: expected one of text, json, sarif, github, gitlab, junit, got a string ('xml')"),
     ('respect-gitignore = "no"', "respect-gitignore: expected true or false, got a string ('no')"),
     ('scheduler-names = ["my sched"]', "scheduler-names: `my sched` is not a Python name"),
     ('optimizer-step-names = "step"', "optimizer-step-names: expected a list of strings"),
