@@ -27,9 +27,9 @@ def repo(tmp_path) -> Path:
     return root
 
 
-def check(cwd: Path, *args: str):
+def check(cwd: Path, *args: str, input: str | None = None):
     with contextlib.chdir(cwd):
-        return CliRunner().invoke(main, ["check", "--isolated", "--no-cache", *args])
+        return CliRunner().invoke(main, ["check", "--isolated", "--no-cache", *args], input=input)
 
 
 def test_github_annotations_name_files_relative_to_the_repository(repo):
@@ -45,6 +45,10 @@ def test_sarif_paths_are_relative_to_the_repository_root(repo):
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.as_uri() + "/"
     location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location == {"uri": "sub/model.py", "uriBaseId": "%SRCROOT%"}
+
+
+def test_stdin_stays_a_dash_in_a_repositorys_subfolder(repo):
+    assert check(repo / "sub", "--output-format", "github", "-", input=BAD).stdout.startswith("::error file=-,")
 
 
 def test_outside_a_repository_paths_are_as_given_without_dot_slash(tmp_path):

@@ -20,7 +20,9 @@ def report_root() -> str:
 
 
 def relative_to_root(filename: str) -> str | None:
-    """`filename` relative to report_root(), with `/` separators; None when it lies outside."""
+    """`filename` relative to report_root(), with `/` separators; None when it lies outside. Stdin is `-`."""
+    if filename == "-":
+        return filename
     absolute = os.path.abspath(filename)
     try:
         relative = os.path.relpath(absolute, report_root())
