@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0 numpy
-	$(PY) -m pip install -q -e '.[runtime,plot,dev,lightning,transformers]'
+	$(PY) -m pip install -q -e '.[runtime,plot,dev,lightning,transformers,server]'
 	touch $(STAMP)
 
 demo: $(STAMP)

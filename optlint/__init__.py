@@ -12,6 +12,7 @@ _RUNTIME_NAMES = {
     "assert_setup": "optlint.runtime.api",
     "OptimizerSetupError": "optlint.runtime.api",
     "OptimizerSetupWarning": "optlint.runtime.api",
+    "SchedulerSimulationError": "optlint.runtime.api",
     "SetupReport": "optlint.runtime.report",
     "SetupReports": "optlint.runtime.several",
     "probe_step": "optlint.runtime.probe",

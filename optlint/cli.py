@@ -1,4 +1,4 @@
-"""The command line: `optlint check | rules | explain | runtime | probe`.
+"""The command line: `optlint check | rules | explain | runtime | probe | server`.
 
 Exit codes: 0 no findings, 1 findings, 2 bad input or an internal error. Never a traceback for bad
 input: one line on stderr.
@@ -13,9 +13,9 @@ import sys
 import click
 
 from optlint import __version__
-from optlint.findings import registry
+from optlint.registry import doc_page, registry
 from optlint.report import FORMATS
-from optlint.report.escape import escape
+from optlint.console import fail
 from optlint.selectors import comma_separated, rule_codes
 
 
@@ -23,25 +23,15 @@ class UsageError(click.UsageError):
     exit_code = 2
 
 
-def say(message: str, level: str = "error") -> None:
-    """`optlint: error: ...` on stderr, one line whatever paths or values the message quotes."""
-    click.echo(f"optlint: {level}: {escape(message)}", err=True)
-
-
-def fail(message: str) -> None:
-    """One clear line on stderr, exit 2."""
-    say(message)
-    sys.exit(2)
-
-
 class OneLineErrors(click.Group):
     """A bad option or value is one line on stderr and exit 2, like every other input error
     (click's own display takes four lines: usage, hint, blank line, error).
 
-    The runtime commands are imported only when named (or listed by --help): `optlint check`
-    never pays for them."""
+    The runtime commands and the language server are imported only when named (or listed by --help):
+    `optlint check` never pays for them."""
 
-    lazy_commands = {"runtime": "optlint.runtime.cli", "probe": "optlint.runtime.probe_cli"}
+    lazy_commands = {"runtime": "optlint.runtime.cli", "probe": "optlint.runtime.probe_cli",
+                     "server": "optlint.server.command"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy_commands])
@@ -105,6 +95,7 @@ def main() -> None:
     optlint runtime train:build      check the real model/optimizer/scheduler
     optlint probe train:build        take one real step on a copy: how far each group moves
     optlint explain OPT011           show what a rule catches and how to fix it
+    optlint server                   the language server for editors (LSP over stdio)
     """
 
 
@@ -193,10 +184,7 @@ def _rule_dict(info, explanation: str | None = None) -> dict:
 
 
 def _page(code: str) -> str:
-    from optlint.findings import doc_page
-
-    info = registry()[code]
-    return (doc_page(code) or f"# {info.code} {info.name}\n\n{info.summary}\n").rstrip() + "\n"
+    return doc_page(code).rstrip() + "\n"
 
 
 @main.command("rules", short_help="List every rule.")

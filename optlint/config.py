@@ -7,6 +7,7 @@
     per-file-ignores = { "tests/**" = ["OPT011"], "__init__.py" = ["OPT0"] }
     exclude = [".git", ".venv"]                # replaces the default list (DEFAULT_EXCLUDE)
     extend-exclude = ["legacy/", "*_pb2.py"]   # added to it
+    extend-include = ["*.md", "docs/**/*.rst"] # linted too when walking folders (code blocks of tutorials)
     output-format = "github"
     respect-gitignore = true                   # skip what .gitignore & co. ignore (named files are linted)
     optimizer-step-names = ["optimizer_step"]  # rule settings (SETTINGS), see below
@@ -35,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from optlint.findings import Finding, decide, known_codes, registry
+from optlint.findings import Finding, decide
+from optlint.registry import registry
 from optlint.report import FORMATS
 from optlint.static.files import SKIPPED_DIRS
 
@@ -48,8 +50,8 @@ SETTINGS = {
     # Names (variables or `self.` attributes) that hold an LR scheduler besides the conventional ones.
     "scheduler-names": "scheduler_names",
 }
-KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "output-format",
-        "respect-gitignore", *SETTINGS)
+KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "extend-include",
+        "output-format", "respect-gitignore", *SETTINGS)
 DEFAULT_EXCLUDE = tuple(sorted(SKIPPED_DIRS))
 SELECTOR = re.compile(r"OPT\d{0,3}")
 DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -69,6 +71,7 @@ class Options:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
+    extend_include: tuple[str, ...] = ()
     output_format: str | None = None
     settings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     respect_gitignore: bool | None = None
@@ -104,6 +107,7 @@ class Config:
     output_format: str
     settings: Mapping[str, tuple[str, ...]]
     exclude: PathPatterns
+    include: PathPatterns  # extend-include
     per_file_ignores: tuple[tuple[PathPatterns, frozenset[str]], ...]
     respect_gitignore: bool = True
 
@@ -116,6 +120,9 @@ class Config:
 
     def is_excluded(self, path: str) -> bool:
         return self.exclude.matches(path)
+
+    def is_included(self, path: str) -> bool:
+        return self.include.matches_file(path)
 
     def keeps(self, finding: Finding) -> bool:
         """False for a code that is not selected, or that a per-file-ignores entry silences for the file."""
@@ -178,6 +185,7 @@ def read(path: Path) -> Options:
         per_file_ignores=get("per-file-ignores", _per_file_ignores) or (),
         exclude=get("exclude", _strings),
         extend_exclude=get("extend-exclude", _strings) or (),
+        extend_include=get("extend-include", _strings) or (),
         output_format=get("output-format", _output_format),
         settings={SETTINGS[key]: get(key, _dotted_names) for key in SETTINGS if key in table},
         respect_gitignore=get("respect-gitignore", _boolean),
@@ -194,7 +202,7 @@ def selectors(value, where: str) -> tuple[str, ...]:
 
 
 def selector_problem(selector: str) -> str | None:
-    codes = known_codes()
+    codes = registry()
     if SELECTOR.fullmatch(selector) and any(code.startswith(selector) for code in codes):
         return None
     return f"unknown rule code or prefix `{selector}`.{_did_you_mean(selector.upper(), codes, exact_case=selector)}"
@@ -256,10 +264,11 @@ def resolve(layers: Sequence[Options], root: Path, source: Path | None = None) -
     settings = {key: () for key in SETTINGS.values()}
     for layer in layers:
         settings.update(layer.settings)
+    include = PathPatterns([pattern for layer in layers for pattern in layer.extend_include], root)
     respect_gitignore = next((layer.respect_gitignore for layer in reversed(layers)
                               if layer.respect_gitignore is not None), True)
     return Config(root, source, RuleSelection(layers), output_format, settings,
-                  PathPatterns([*exclude, *extend_exclude], root), ignores, respect_gitignore)
+                  PathPatterns([*exclude, *extend_exclude], root), include, ignores, respect_gitignore)
 
 
 def expand(selectors_: Iterable[str]) -> frozenset[str]:
@@ -288,12 +297,20 @@ class PathPatterns:
         self._anchored = _union(p.lstrip("/") for p in normal if "/" in p)
 
     def matches(self, path: str) -> bool:
-        relative = os.path.relpath(os.path.abspath(path), self.root)
-        if relative == ".." or relative.startswith(".." + os.sep):  # outside the project: its name only
-            return bool(self._component.fullmatch(os.path.basename(path)))
-        parts = Path(relative).parts
+        parts = self._parts(path)
         return any(self._component.fullmatch(part) for part in parts) or any(
             self._anchored.fullmatch("/".join(parts[: i + 1])) for i in range(len(parts)))
+
+    def matches_file(self, path: str) -> bool:
+        """Whether the file itself matches, not a folder above it: `docs` includes no file of docs/."""
+        parts = self._parts(path)
+        return bool(self._component.fullmatch(parts[-1]) or self._anchored.fullmatch("/".join(parts)))
+
+    def _parts(self, path: str) -> tuple[str, ...]:
+        relative = os.path.relpath(os.path.abspath(path), self.root)
+        if relative == ".." or relative.startswith(".." + os.sep):  # outside the project: its name only
+            return (os.path.basename(path),)
+        return Path(relative).parts
 
 
 def _union(patterns: Iterable[str]) -> re.Pattern:

@@ -14,8 +14,8 @@ def comma_separated(values: tuple[str, ...]) -> tuple[str, ...] | None:
 
 def rule_codes(checker: str):
     """A click callback for rule codes or prefixes, each checked by `<checker>.selector_problem`: the
-    config's for `optlint check`, the runtime codes' for `optlint runtime` (imported on first use, as
-    the config pulls in libcst)."""
+    config's for `optlint check`, the runtime codes' for `optlint runtime` (imported on first use: each
+    command pays only for its own)."""
 
     def callback(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
         selector_problem = importlib.import_module(checker).selector_problem

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from optlint import __version__
 from optlint.cli import main
-from optlint.findings import doc_page, registry
+from optlint.registry import doc_page, registry
 
 BAD = "import torch\nopt = torch.optim.Adam(params, learning_rate=1e-3, zzz=1)\n"
 

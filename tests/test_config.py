@@ -253,6 +253,7 @@ def test_every_documented_key_is_accepted(tmp_path):
         per-file-ignores = { "tests/**" = ["OPT002"] }
         exclude = [".git", ".venv"]
         extend-exclude = ["legacy/"]
+        extend-include = ["*.md"]
         output-format = "text"
         respect-gitignore = false
         optimizer-step-names = ["optimizer_step"]

@@ -21,6 +21,10 @@ from pre_commit.clientlib import load_manifest  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 BAD = "import torch\n\nopt = torch.optim.Adam(model.parameters(), learning_rate=1e-3)\n"
 GOOD = "import torch\n\nopt = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+BAD_NOTEBOOK = json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# Train"]},
+                                     {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                                      "source": ["%matplotlib inline\n", *BAD.splitlines(keepends=True)]}],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n"
 PROBE = """
 import importlib.util, json, os, sys
 if os.path.basename(sys.argv[0]) == "optlint" and "py_env" in sys.prefix:
@@ -60,6 +64,7 @@ def sandbox(tmp_path_factory):
     user_repo.mkdir()
     (user_repo / "bad.py").write_text(BAD)
     (user_repo / "good.py").write_text(GOOD)
+    (user_repo / "bad.ipynb").write_text(BAD_NOTEBOOK)
     for repo in (hook_repo, user_repo):
         git("init", "-q", cwd=repo, env=env)
         git("add", "-A", cwd=repo, env=env)
@@ -78,7 +83,7 @@ def test_manifest_is_valid_for_pre_commit():
     hooks = {hook["id"]: hook for hook in load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))}
     static = hooks["optlint"]
     assert (static["entry"], static["language"], static["types_or"], static["require_serial"]) == (
-        "optlint check", "python", ["python", "pyi"], True)
+        "optlint check", "python", ["python", "pyi", "jupyter"], True)
     assert hooks["optlint-runtime"]["stages"] == ["manual"]
 
 
@@ -86,6 +91,12 @@ def test_hook_fails_on_a_bad_file(sandbox):
     result = try_repo(sandbox, "bad.py")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "bad.py:3:44: OPT001" in result.stdout
+
+
+def test_hook_lints_a_staged_notebook_by_its_type(sandbox):
+    result = try_repo(sandbox, "bad.ipynb")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "bad.ipynb:cell 2:4:44: OPT001" in result.stdout
 
 
 def test_hook_passes_on_a_good_file_and_its_environment_has_no_torch(sandbox):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from optlint.findings import doc_page, registry
+from optlint.registry import doc_page, registry
 from optlint.static.engine import lint_source
 from optlint.static.files import can_hold_finding
 from optlint.static.rules import all_rules

@@ -1,32 +1,85 @@
-"""One registry entry per code: a rule that both passes check (OPT111) is declared once and shared."""
+"""One declaration per rule, in its page's front matter: the registry, the rule classes and the pages agree."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
 
 from optlint.cli import main
-from optlint.findings import RuleInfo, Severity, _by_code, registry
-from optlint.runtime.codes import ADAM_WITH_WEIGHT_DECAY, RUNTIME_RULES
+from optlint.registry import RuleInfo, Severity, _declaration, doc_page, docs_dir, metadata_line, registry
+from optlint.runtime.codes import RUNTIME_RULES
+from optlint.static.engine import lint_source
 from optlint.static.rules import all_rules
 
 ADAM_WITH_DECAY = "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.01)\n"
+ENGINE_CODES = {"OPT000"}  # reported by the engine itself, not by a rule class
+RUNTIME_PAGE = ('---\nname: some-rule\nseverity: warning\nkind: runtime\nopt_in: true\ntwin: OPT003\n'
+                'summary: "A `thing`: bad."\n---\n\n## What it does\nText.\n')
 
 
-def test_the_static_twin_reports_the_runtime_declaration_itself():
-    [rule] = [rule for rule in all_rules() if rule.code == "OPT111"]
-    assert rule.info() is ADAM_WITH_WEIGHT_DECAY is registry()["OPT111"]
-    assert ADAM_WITH_WEIGHT_DECAY in RUNTIME_RULES and registry()["OPT111"].kinds == ("static", "runtime")
+def test_each_static_rule_class_has_a_static_declaration_and_each_static_declaration_a_class():
+    classes = {rule.code for rule in all_rules()}
+    declared = {code for code, info in registry().items() if "static" in info.kinds}
+    assert classes == declared - ENGINE_CODES
+    assert all(rule.info() is registry()[rule.code] for rule in all_rules())
 
 
-def test_a_code_declared_twice_must_be_declared_identically():
-    info = RuleInfo("OPT900", "some-rule", Severity.WARNING, "Something.")
-    assert _by_code([info, dataclasses.replace(info)]) == {"OPT900": info}
-    with pytest.raises(ValueError, match="OPT900 is declared twice with different metadata"):
-        _by_code([info, dataclasses.replace(info, severity=Severity.ERROR)])
+def test_the_runtime_rules_are_the_declarations_of_kind_runtime_and_opt111_is_both():
+    assert [info.code for info in RUNTIME_RULES] == [c for c, i in registry().items() if "runtime" in i.kinds]
+    assert registry()["OPT111"].kinds == ("static", "runtime") and registry()["OPT111"] in RUNTIME_RULES
+
+
+def test_a_runtime_twin_names_a_static_rule_once_and_its_page_says_so():
+    twins = {code: info.twin for code, info in registry().items() if info.twin}
+    assert twins, "no twin declared"
+    assert len(set(twins.values())) == len(twins)
+    for code, twin in twins.items():
+        assert registry()[twin].kinds == ("static",), f"{code}: twin {twin} is not a static rule"
+        assert twin in doc_page(code), f"{code}: the page does not name its twin {twin}"
+
+
+def test_the_front_matter_reads_the_same_as_yaml():
+    yaml = pytest.importorskip("yaml")
+    for page in docs_dir().glob("OPT*.md"):
+        front = yaml.safe_load(page.read_text(encoding="utf-8").split("---\n")[1])
+        info = registry()[page.stem]
+        assert front.pop("opt_in") is (not info.default_enabled)
+        assert front == {key: value for key, value in {
+            "name": info.name, "severity": str(info.severity), "kind": info.kind, "fix": info.fix,
+            "twin": info.twin, "summary": info.summary}.items() if value is not None}, page.name
+
+
+def test_a_declaration_is_read_and_its_page_header_rendered(tmp_path):
+    page = tmp_path / "OPT900.md"
+    page.write_text(RUNTIME_PAGE, encoding="utf-8")
+    info = _declaration(page)
+    assert info == RuleInfo("OPT900", "some-rule", Severity.WARNING, "A `thing`: bad.", "runtime",
+                            default_enabled=False, twin="OPT003")
+    assert metadata_line(info) == ('**Severity:** warning · **Kind:** runtime · **Opt-in:** `select=["OPT900"]`, '
+                                   "`optlint runtime --select OPT900`")
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (("kind: runtime", "kind: static"), "unexpected key 'twin' for a static rule"),
+    (("twin: OPT003", "fix: safe"), "unexpected key 'fix' for a runtime rule"),
+    (("name: some-rule\n", ""), "missing key 'name'"),
+    (("severity: warning", "severity: fatal"), "severity must be one of error, warning, not 'fatal'"),
+    (("opt_in: true", "opt_in: yes"), "opt_in must be one of false, true, not 'yes'"),
+    (("twin: OPT003", "name: other"), "expected one 'key: value' per key, got 'name: other'"),
+    (("twin: OPT003", "twin OPT003"), "expected one 'key: value' per key, got 'twin OPT003'"),
+    (("twin: OPT003", "twin: "), "expected one 'key: value' per key, got 'twin: '"),
+    (('bad."', 'bad.'), 'summary is not a valid JSON string: "A `thing`: bad.'),
+    (("---\nname", "name"), "the page must open with its declaration between two '---' lines"),
+])
+def test_a_broken_declaration_names_its_page_and_what_is_wrong(tmp_path, change, problem):
+    page = tmp_path / "OPT900.md"
+    page.write_text(RUNTIME_PAGE.replace(*change), encoding="utf-8")
+    with pytest.raises(ValueError) as error:
+        _declaration(page)
+    assert str(error.value) == f"{page}: {problem}"
 
 
 def test_the_registry_is_sorted_and_holds_each_code_once():

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from optlint.cli import main
-from optlint.findings import doc_page, registry
+from optlint.registry import doc_page, registry
 from optlint.report import FORMATS, render, statistics
 from optlint.static.command import use_color
 from optlint.static.engine import lint_source

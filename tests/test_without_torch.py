@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 TYPO = "import torch\nopt = torch.optim.Adam(params, learning_rate=0.1)\n"
 HELP_FORMS = [[], ["--help"], ["-h"], ["check", "--help"], ["rules", "--help"], ["explain", "--help"],
-              ["runtime", "--help"], ["probe", "--help"]]
+              ["runtime", "--help"], ["probe", "--help"], ["server", "--help"]]
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,13 @@ def test_runtime_commands_without_torch_say_what_to_install(torchless_optlint, t
         f"optlint: error: `optlint {command}` runs the set-up with torch, which is not installed",
         "HINT: pip install 'optlint[runtime]'",
     ]
+
+
+def test_server_without_pygls_says_what_to_install(torchless_optlint, tmp_path):
+    result = run(torchless_optlint, "server", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "optlint: error: `optlint server` needs pygls, which is not installed: pip install 'optlint[server]'"]
 
 
 @pytest.mark.parametrize("args", HELP_FORMS, ids=lambda args: " ".join(args) or "bare")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from optlint.findings import Finding
 from optlint.runtime.api import enabled_codes, enforce, inspect_setup
-from optlint.runtime.report import RuntimeFinding, SetupReport
+from optlint.runtime.report import SetupReport
 from optlint.runtime.simulate import Plan
 
 ON_ERROR = ("raise", "warn")
@@ -25,7 +26,7 @@ class SetupCheck:
         self.reports: list[SetupReport] = []
 
     def check(self, model, optimizer, scheduler, plan: Plan, *, notes: Sequence[str] = (),
-              trained_elsewhere: frozenset[int] = frozenset(), shared: Sequence[RuntimeFinding] = ()) -> SetupReport:
+              trained_elsewhere: frozenset[int] = frozenset(), shared: Sequence[Finding] = ()) -> SetupReport:
         """`shared`: OPT102 findings for tensors this optimizer and an earlier one both hold."""
         def check_here() -> SetupReport:
             report = inspect_setup(model, optimizer, scheduler, plan=plan, select=self.select, ignore=self.ignore,

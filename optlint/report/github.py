@@ -22,7 +22,7 @@ def annotation(f) -> str:
         "col": f.column,
         "endLine": f.end_row,
         "endColumn": f.end_column,
-        "title": f"{f.code} {f.name}",
+        "title": f"{f.code} {f.name}" + (f" (cell {f.cell})" if f.cell else ""),
     }
     listed = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties.items())
     message = f"{f.message}\nHINT: {f.hint}" if f.hint else f.message

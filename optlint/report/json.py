@@ -16,11 +16,11 @@ from typing import Callable
 from optlint.report.locations import rule_url
 
 
-def finding_to_dict(f, positions: Callable[[str], Callable] = lambda name: _positions(None)) -> dict:
-    """`positions(filename)`: offset -> row and column in that file (see _positions)."""
+def finding_to_dict(f, positions: Callable[..., Callable] = lambda name, cell: _positions(None)) -> dict:
+    """`positions(filename, cell)`: offset -> row and column in that file or notebook cell (see _positions)."""
     fix = None
     if f.fix is not None:
-        where = positions(f.filename)
+        where = positions(f.filename, f.cell)
         fix = {
             "message": f.fix.title,
             "applicability": "safe" if f.fix.safe else "unsafe",
@@ -34,12 +34,12 @@ def finding_to_dict(f, positions: Callable[[str], Callable] = lambda name: _posi
         "message": f.message,
         "hint": f.hint,
         "filename": f.filename,
+        "cell": f.cell,  # a notebook's code cell (1-based among all cells, as ruff's), rows are then the cell's
         "location": {"row": f.row, "column": f.column},
         "end_location": {"row": f.end_row, "column": f.end_column},
         "fix": fix,
         "noqa_row": f.row,  # where `# noqa: CODE` silences it (engine.py reads the finding's first row)
         "url": rule_url(f.code),
-        "cell": None,  # a notebook cell's number; a .py file has none
     }
 
 
@@ -60,7 +60,7 @@ def _positions(text: str | None) -> Callable[[int], dict | None]:
     return where
 
 
-def render(findings, text_of: Callable[[str], str | None] = lambda name: None, **_) -> str:
-    """`text_of(filename)`: the file's text, to place each fix edit by row and column."""
-    positions = functools.cache(lambda filename: _positions(text_of(filename)))
+def render(findings, text_of: Callable[[str, int | None], str | None] = lambda name, cell: None, **_) -> str:
+    """`text_of(filename, cell)`: the file's (or notebook cell's) text, to place each fix edit by row and column."""
+    positions = functools.cache(lambda filename, cell: _positions(text_of(filename, cell)))
     return json.dumps([finding_to_dict(f, positions) for f in findings], indent=2)

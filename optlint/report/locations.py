@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from optlint.findings import docs_dir
+from optlint.registry import docs_dir
 from optlint.static.gitignore import repository_root
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from optlint import __version__
-from optlint.findings import Severity, doc_page, registry
+from optlint.findings import Severity
+from optlint.registry import doc_page, registry
 from optlint.report.locations import relative_to_root, report_root
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -63,6 +64,9 @@ def _result(f, index: dict[str, int]) -> dict:
         "locations": [{"physicalLocation": {"artifactLocation": location, "region": {
             "startLine": f.row, "startColumn": f.column, "endLine": f.end_row, "endColumn": f.end_column}}}],
     }
+    if f.cell:  # the region's rows are the cell's; the cell is a logical part of the notebook
+        result["locations"][0]["logicalLocations"] = [{"name": f"cell {f.cell}", "kind": "module"}]
+        result["properties"] = {"cell": f.cell}
     if f.code in index:
         result["ruleIndex"] = index[f.code]
     if f.fix is not None:

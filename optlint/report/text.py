@@ -1,5 +1,6 @@
 """`path:row:col: CODE [severity] message`, a HINT line, optionally the source line with a caret, and a
-summary: what a person reads in a terminal. Colour only when the CLI says so (a TTY without NO_COLOR).
+summary: what a person reads in a terminal. A notebook's finding reads `nb.ipynb:cell 3:2:8:`, as ruff's;
+`source(path)` gives a file's lines for --show-source, `source(path, cell)` a notebook cell's. Colour only when the CLI says so (a TTY without NO_COLOR).
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ TAB = "    "
 
 
 def render(findings, *, show_hints: bool = True, files_checked: int | None = None, show_source: bool = False,
-           source: Callable[[str], list[str] | None] | None = None, color: bool = False,
+           source: Callable[..., list[str] | None] | None = None, color: bool = False,
            with_summary: bool = True, fixed: int = 0, unsafe_fixable: int = 0, errors: int = 0, **_) -> str:
     paint = _Painter(color)
     lines = []
     for f in findings:
         path = paint(line_start_path(f.filename), bold=True)
-        where = paint(":", fg="cyan").join([path, str(f.row), str(f.column), ""])
+        cell = [f"cell {f.cell}"] if f.cell else []
+        where = paint(":", fg="cyan").join([path, *cell, str(f.row), str(f.column), ""])
         lines.append(f"{where} {paint(f.code, fg='red', bold=True)} [{f.severity}] {escape(f.message)}")
         if show_source and source is not None:
-            lines.extend(snippet(f, source(f.filename), paint))
+            lines.extend(snippet(f, source(f.filename, f.cell) if f.cell else source(f.filename), paint))
         if show_hints and f.hint:
             lines.append(f"    {paint('HINT', fg='cyan', bold=True)}: {escape(f.hint)}")
     if with_summary:

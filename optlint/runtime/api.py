@@ -9,13 +9,13 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from optlint.findings import decide
+from optlint.findings import Finding, decide
 from optlint.runtime import ranks, schedule_checks, several, simulate
 from optlint.runtime.codes import RUNTIME_RULES, selector_problem
 from optlint.runtime.coverage import Coverage, check_coverage
 from optlint.runtime.keys import check_group_keys
 from optlint.runtime.naming import common_prefix
-from optlint.runtime.report import GroupInfo, RuntimeFinding, SetupReport, every, setting
+from optlint.runtime.report import GroupInfo, SetupReport, every, setting
 from optlint.runtime.several import SetupReports
 from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler
 from optlint.runtime.weight_decay import weight_decay_findings
@@ -62,14 +62,16 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
         factory such as `lambda opt: OneCycleLR(opt, ...)`, applied to a stand-in optimizer: with a
         factory OPT107 compares against the LRs the groups have now. With several optimizers: a list with
         one of those per optimizer, in their order, or one scheduler (placed with the optimizer it drives).
-    epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps.
+    epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps; a longer
+        run than simulate.MAX_PREVIEW_STEPS (100,000) is previewed up to there, and a note says so.
     scheduler_interval: "step" or "epoch" (when the loop calls `scheduler.step()`); "auto" is "step"
         for OneCycleLR and CyclicLR, "epoch" otherwise.
     select, ignore: rule codes or prefixes ("OPT10") to report or leave out. The opt-in rules (OPT110
         weight decay on norms, biases and embeddings; OPT111 Adam with coupled weight decay) run only
         when selected by their full code: select=["OPT1", "OPT110"].
 
-    Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer.
+    Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer, with
+    copies of the functions the scheduler calls and of what they close over (see isolation.py).
     Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
     """
     return inspect_any(model, optimizer, scheduler, plan=simulate.Plan(epochs, steps_per_epoch, scheduler_interval),
@@ -117,6 +119,7 @@ def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: S
     trained_elsewhere: ids of the model's parameters that other optimizers train (not missing from this one).
     """
     _check_options(plan, select, ignore)
+    plan, cut = plan.capped()
     outer_model, model = model, unwrap_model(model)
     optimizer, aliases = unwrap_optimizer(optimizer)
     _check_objects(model, optimizer)
@@ -129,10 +132,13 @@ def inspect_setup(model, optimizer, scheduler, *, plan: simulate.Plan, select: S
     if enabled & OPT_IN:
         findings += weight_decay_findings(model, optimizer, coverage)
     scheduler, shown_name, notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases, now, findings)
-    preview = simulate.preview(optimizer, aliases, scheduler, keep={id(outer_model): outer_model, id(model): model},
-                               plan=plan)
+    notes += [cut] if cut else []
+    preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan)
     if preview.stop and preview.known_groups is None:
         raise SchedulerSimulationError(_simulation_error(preview))
+    if preview.shared:
+        notes.append(f"the preview shares {', '.join(preview.shared)} with the real run, as it cannot be copied: "
+                     "what the scheduler changes there, the real run sees")
     if preview.assumes_a_metric:
         notes.append("ReduceLROnPlateau follows a metric: the preview assumes it never improves, so the LRs drop "
                      "at the earliest epochs they can")
@@ -241,7 +247,7 @@ def _distinguishing_key(groups: list[dict]) -> str | None:
 
 
 def _schedule_findings(preview: simulate.Preview, before: list[float] | None, labels: list[str],
-                       live: list[bool], steps_per_epoch: int) -> list[RuntimeFinding]:
+                       live: list[bool], steps_per_epoch: int) -> list[Finding]:
     return [
         *schedule_checks.flattened_lrs(preview, before, labels, live),
         *schedule_checks.invalid_lrs(preview, labels, steps_per_epoch),

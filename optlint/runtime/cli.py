@@ -20,6 +20,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import os
 import sys
 import traceback
 from dataclasses import dataclass, fields
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import click
 
-from optlint.cli import say
+from optlint.console import say
 from optlint.report.escape import escape
 from optlint.runtime import lr_plot
 
@@ -152,8 +153,16 @@ def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int,
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{factory_name}() returned a set-up optlint cannot check: {exc}",
                        "return the model, the optimizer built from it and, if any, its scheduler") from exc
+    except SystemExit as exc:
+        raise exited(f"checking the set-up from {factory_name}()", exc) from exc
     except Exception as exc:  # the user's scheduler code runs during the check: report it like the factory
         raise BadInput(f"checking the set-up from {factory_name}() raised {one_line(exc)}", VERBOSE_HINT) from exc
+
+
+def exited(what: str, exc: SystemExit) -> BadInput:
+    """User code called sys.exit(): a check that ended there checked nothing, whatever the status."""
+    return BadInput(f"{what} exited (status {exc.code}) before the check ran",
+                    "return the set-up from the factory; leave sys.exit() to `if __name__ == \"__main__\":`")
 
 
 @contextlib.contextmanager
@@ -163,10 +172,34 @@ def running_user_code(target: str):
     argv = sys.argv
     sys.argv = [target.rpartition(":")[0] or target]
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), file_descriptor_1_to_2():
             yield
     finally:
         sys.argv = argv
+
+
+@contextlib.contextmanager
+def file_descriptor_1_to_2():
+    """Point file descriptor 1 at stderr while user code runs: what it writes there (os.write, C extensions,
+    child processes, sys.__stdout__) must not reach the report on stdout."""
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1: nothing can reach stdout
+        yield
+        return
+    _flush_real_stdout()
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        _flush_real_stdout()  # what user code left in the buffer goes to stderr too
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_real_stdout() -> None:
+    if sys.__stdout__ is not None:
+        sys.__stdout__.flush()
 
 
 def build_target(target: str, device: str, *, meta: bool = True) -> tuple[str, Setup, dict[int, list[float]]]:
@@ -182,6 +215,8 @@ def build_target(target: str, device: str, *, meta: bool = True) -> tuple[str, S
     try:
         with torch.device(device), recording_lrs_before_schedulers() as recorded:
             built = factory()
+    except SystemExit as exc:
+        raise exited(f"{factory_name}()", exc) from exc
     except Exception as exc:
         raise BadInput(f"{factory_name}() raised {one_line(exc)}", VERBOSE_HINT) from exc
     return factory_name, _unpack(built, factory_name), recorded

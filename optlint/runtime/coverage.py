@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from optlint.findings import Finding
 from optlint.runtime.naming import ModuleTree, describe, join_and
-from optlint.runtime.report import RuntimeFinding, setting
+from optlint.runtime.report import setting
 from optlint.runtime.unwrap import user_named_parameters
 
 REQUIRES_GRAD = operator.attrgetter("requires_grad")
@@ -33,7 +34,7 @@ class Coverage:
     foreign: dict[int, object] = field(default_factory=dict)  # id -> tensor, for tensors not in the model
     frozen: dict[int, list[str]] = field(default_factory=dict)  # group -> frozen names beside trainable tensors
     trained_elsewhere: frozenset[int] = frozenset()  # ids of parameters that another optimizer trains
-    findings: list[RuntimeFinding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     @functools.cached_property
     def tree(self) -> ModuleTree:
@@ -113,7 +114,7 @@ def _not_in_optimizer(coverage: Coverage):
         hint = f"add {where} to the optimizer's groups, or freeze them with requires_grad_(False) if they stay fixed"
     who = "no optimizer updates" if coverage.trained_elsewhere else "the optimizer never updates"
     what = "it, so it keeps its initial value" if len(missing) == 1 else "them, so they keep their initial values"
-    yield RuntimeFinding("OPT101", f"{fact}: {who} {what}.", hint=hint)
+    yield Finding("OPT101", f"{fact}: {who} {what}.", hint=hint)
 
 
 def _in_several_places(coverage: Coverage):
@@ -126,7 +127,7 @@ def _in_several_places(coverage: Coverage):
     groups = sorted({g for gs in coverage.repeats.values() for g in gs})
     where = (f"more than once in group {groups[0]}" if len(groups) == 1
              else f"in more than one group ({join_and(groups)})")
-    yield RuntimeFinding(
+    yield Finding(
         "OPT102",
         f"{what} {_verb(coverage.repeats, 'is', 'are')} {where}: every step updates such a tensor once per "
         "occurrence, each time with that group's lr, and advances its optimizer state as often.",
@@ -136,7 +137,7 @@ def _in_several_places(coverage: Coverage):
 
 def _frozen_beside_trainable(coverage: Coverage, param_groups: list[dict]):
     for index, frozen in coverage.frozen.items():
-        yield RuntimeFinding(
+        yield Finding(
             "OPT103",
             f"{describe(coverage.tree.fold(frozen))} {_verb(frozen, 'has', 'have')} requires_grad=False but "
             f"{_verb(frozen, 'sits', 'sit')} in group {index} beside trainable tensors: skipped while frozen, "
@@ -156,7 +157,7 @@ def _foreign(coverage: Coverage):
     if not any(p.requires_grad for p in left_out):
         return
     groups = sorted({coverage.group_of[key] for key in coverage.foreign})
-    yield RuntimeFinding(
+    yield Finding(
         "OPT104",
         f"{_count(coverage.foreign, 'tensor')} in group {join_and(groups)} "
         f"{_verb(coverage.foreign, 'is not a parameter', 'are not parameters')} of the model"
@@ -188,7 +189,7 @@ def _empty_groups(param_groups):
     for index, group in enumerate(param_groups):
         if not group["params"]:
             settings = ", ".join(f"{k}={setting(group[k])}" for k in ("lr", "weight_decay") if k in group)
-            yield RuntimeFinding(
+            yield Finding(
                 "OPT105",
                 f"group {index} holds no tensors: its settings ({settings}) apply to nothing. It was probably built "
                 "from the .parameters() of a module that owns none (nn.ReLU, nn.Dropout, pooling, nn.Identity).",

@@ -7,11 +7,12 @@ optimizer's default `lr`. Keys that match nothing (`name`, `layer_id`) are user 
 from __future__ import annotations
 
 from optlint import facts
-from optlint.runtime.report import RuntimeFinding, setting
+from optlint.findings import Finding
+from optlint.runtime.report import setting
 from optlint.spelling import close_match
 
 
-def check_group_keys(optimizer, param_groups: list[dict]) -> list[RuntimeFinding]:
+def check_group_keys(optimizer, param_groups: list[dict]) -> list[Finding]:
     valid = valid_group_keys(optimizer)
     cls = type(optimizer).__name__
     findings = []
@@ -33,13 +34,13 @@ def valid_group_keys(optimizer) -> frozenset[str]:
     return own | table.scheduler_group_keys | facts.EXTRA_VALID_GROUP_KEYS
 
 
-def _finding(index: int, key: str, meant: str, group: dict, optimizer, cls: str) -> RuntimeFinding:
+def _finding(index: int, key: str, meant: str, group: dict, optimizer, cls: str) -> Finding:
     if meant in group:
         default = " (the optimizer's default)" if group[meant] is optimizer.defaults.get(meant, object()) else ""
         runs = f": the group runs with {meant}={setting(group[meant])}{default}"
     else:
         runs = ""
-    return RuntimeFinding(
+    return Finding(
         "OPT106",
         f"group {index} has key {key!r}, which {cls} ignores{runs}. Did you mean {meant!r}?",
         hint=f"rename {key!r} to {meant!r} in the group dict",

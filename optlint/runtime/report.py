@@ -10,20 +10,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from optlint.findings import Finding, RuleInfo, Severity
-from optlint.runtime.codes import RUNTIME_RULES
+from optlint.findings import Finding, Severity
 
-RULES_BY_CODE = {info.code: info for info in RUNTIME_RULES}
 ROWS_SHOWN_AT_MOST = 24
 HEADER_WIDTH = 20
-
-
-class RuntimeFinding(Finding):
-    """A finding about a live set-up: no file position, severity and name from the runtime codes."""
-
-    @property
-    def info(self) -> RuleInfo:
-        return RULES_BY_CODE[self.code]
 
 
 @dataclass(frozen=True)
@@ -54,7 +44,7 @@ class SimulationStop:
 
 @dataclass
 class SetupReport:
-    findings: list[RuntimeFinding]
+    findings: list[Finding]
     groups: list[GroupInfo]
     schedule: list[list[float]]  # schedule[g][k]: the LR group g uses at optimizer step k
     epochs: int
@@ -169,12 +159,12 @@ def _elide(rows: list[list[str]], width: int) -> list[list[str]]:
     return [*rows[:head], ["..."] * width, *rows[-tail:]]
 
 
-def _finding_lines(finding: RuntimeFinding) -> str:
+def _finding_lines(finding: Finding) -> str:
     text = f"{finding.code} [{finding.severity}] {finding.name}: {finding.message}"
     return f"{text}\n    HINT: {finding.hint}" if finding.hint else text
 
 
-def _summary(findings: list[RuntimeFinding]) -> str:
+def _summary(findings: list[Finding]) -> str:
     if not findings:
         return "All checks passed."
     severities = Counter(str(f.severity) for f in findings)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from optlint.findings import Finding
 from optlint.runtime.naming import join_and
-from optlint.runtime.report import RuntimeFinding
 from optlint.runtime.simulate import Preview
 
 # The arguments whose one value for every group overwrites the groups' own LRs.
@@ -13,7 +13,7 @@ SHARED_ARGUMENTS = {"OneCycleLR": "max_lr", "CyclicLR": "base_lr and max_lr"}
 
 
 def flattened_lrs(preview: Preview, lrs_before: list[float] | None, labels: list[str],
-                  live: list[bool]) -> list[RuntimeFinding]:
+                  live: list[bool]) -> list[Finding]:
     """OPT107: groups that differed before the scheduler was built run at one LR; a 0-lr group trains.
     Groups without tensors are left out: their LR changes nothing (OPT105 reports them)."""
     if lrs_before is None or preview.scheduler_name is None:
@@ -28,14 +28,14 @@ def flattened_lrs(preview: Preview, lrs_before: list[float] | None, labels: list
     findings = []
     if collapsed:
         source = f" with the same {SHARED_ARGUMENTS[name]} for every group" if name in SHARED_ARGUMENTS else ""
-        findings.append(RuntimeFinding(
+        findings.append(Finding(
             "OPT107",
             f"groups {_numbers(collapsed, labels)} had learning rates {_lrs([lrs_before[g] for g in collapsed])} "
             f"before {name} was built, and run at one LR at every simulated step: {name} overwrote them{source}.",
             hint=_per_group_hint(name, lrs_before),
         ))
     for g in awakened:
-        findings.append(RuntimeFinding(
+        findings.append(Finding(
             "OPT107",
             f"group {_group(g, labels)} had lr=0 before {name} was built, and trains at up to "
             f"{max(schedule[g]):.4g} under the schedule.",
@@ -44,7 +44,7 @@ def flattened_lrs(preview: Preview, lrs_before: list[float] | None, labels: list
     return findings
 
 
-def invalid_lrs(preview: Preview, labels: list[str], steps_per_epoch: int) -> list[RuntimeFinding]:
+def invalid_lrs(preview: Preview, labels: list[str], steps_per_epoch: int) -> list[Finding]:
     """OPT108: the first negative, NaN or infinite LR, and the other groups it happens to."""
     firsts = [(k, g, lr) for g, lrs in enumerate(preview.schedule)
               for k, lr in enumerate(lrs) if lr < 0 or not math.isfinite(lr)][:1]
@@ -60,7 +60,7 @@ def invalid_lrs(preview: Preview, labels: list[str], steps_per_epoch: int) -> li
     else:
         why = "one optimizer step with it turns every parameter of the group into NaN or inf"
         hint = "check the schedule's formula at that step (a division by zero, a lambda used past its range)"
-    return [RuntimeFinding(
+    return [Finding(
         "OPT108",
         f"group {_group(g, labels)} gets lr={lr:.4g} at epoch {k // steps_per_epoch} (optimizer step {k}){also}: "
         f"{why}.",
@@ -68,9 +68,9 @@ def invalid_lrs(preview: Preview, labels: list[str], steps_per_epoch: int) -> li
     )]
 
 
-def bound_elsewhere(scheduler_name: str, other, optimizer, lrs: list[float]) -> RuntimeFinding:
+def bound_elsewhere(scheduler_name: str, other, optimizer, lrs: list[float]) -> Finding:
     """OPT109: the scheduler steps another optimizer; this one keeps its LRs for the whole run."""
-    return RuntimeFinding(
+    return Finding(
         "OPT109",
         f"the scheduler ({scheduler_name}) drives another {type(other).__name__} optimizer, not this "
         f"{type(optimizer).__name__}: scheduler.step() changes that one's LRs, and this optimizer keeps "
@@ -81,7 +81,7 @@ def bound_elsewhere(scheduler_name: str, other, optimizer, lrs: list[float]) -> 
 
 
 def groups_added_later(preview: Preview, labels: list[str], *, raises_later: bool, rescaler: str | None,
-                       steps_per_epoch: int) -> list[RuntimeFinding]:
+                       steps_per_epoch: int) -> list[Finding]:
     """OPT112: groups the scheduler never saw; where torch raises, or how it rescales them."""
     known = preview.known_groups
     if known is None:
@@ -100,7 +100,7 @@ def groups_added_later(preview: Preview, labels: list[str], *, raises_later: boo
         fact = _rescaled(preview, new, rescaler, steps_per_epoch)
     else:
         return []
-    return [RuntimeFinding(
+    return [Finding(
         "OPT112",
         f"{added}: {fact}.",
         hint="build the scheduler after the last add_param_group, or pass every group up front (frozen with "

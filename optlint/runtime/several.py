@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
+from optlint.findings import Finding
 from optlint.runtime.naming import ModuleTree, describe
-from optlint.runtime.report import RuntimeFinding
 from optlint.runtime.unwrap import is_scheduler, unwrap_model, unwrap_optimizer, unwrap_scheduler, user_named_parameters
 
 
@@ -25,7 +25,7 @@ class SetupReports(list):
         return all(report.ok for report in self)
 
     @property
-    def findings(self) -> list[RuntimeFinding]:
+    def findings(self) -> list[Finding]:
         return [finding for report in self for finding in report.findings]
 
     def to_dict(self) -> dict:
@@ -75,12 +75,12 @@ def held_by(optimizers) -> frozenset[int]:
     return frozenset(id(p) for optimizer in optimizers for group in optimizer.param_groups for p in group["params"])
 
 
-def shared_between(model, optimizers: Sequence) -> dict[int, list[RuntimeFinding]]:
+def shared_between(model, optimizers: Sequence) -> dict[int, list[Finding]]:
     """OPT102 for the tensors two optimizers hold, filed with the report of the later one, by its index."""
     names = {id(p): name for name, p in user_named_parameters(unwrap_model(model))}
     tree = ModuleTree(names.values())
     held = [held_by([optimizer]) for optimizer in optimizers]
-    findings: dict[int, list[RuntimeFinding]] = {}
+    findings: dict[int, list[Finding]] = {}
     for later in range(1, len(optimizers)):
         for earlier in range(later):
             shared = held[later] & held[earlier]
@@ -90,12 +90,12 @@ def shared_between(model, optimizers: Sequence) -> dict[int, list[RuntimeFinding
 
 
 def _held_twice(shared: frozenset[int], names: dict[int, str], tree: ModuleTree, optimizers, earlier: int,
-                later: int) -> RuntimeFinding:
+                later: int) -> Finding:
     named = [names[key] for key in names if key in shared]  # in model order
     unnamed = len(shared) - len(named)
     what = ", ".join(filter(None, [describe(tree.fold(named)) if named else "",
                                    f"{unnamed} tensor{'s' * (unnamed > 1)} outside the model" if unnamed else ""]))
-    return RuntimeFinding(
+    return Finding(
         "OPT102",
         f"{what} {'is' if len(shared) == 1 else 'are'} held by optimizer {earlier} ({_name(optimizers[earlier])}) "
         f"and optimizer {later} ({_name(optimizers[later])}): each one's step() updates such a tensor, so it moves "

@@ -25,12 +25,16 @@ import torch
 from torch.optim import lr_scheduler
 
 from optlint import facts
+from optlint.runtime import isolation
 from optlint.runtime.report import SimulationStop
 from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
 
 PER_STEP_SCHEDULERS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
 # Steps simulated past the preview to find where torch raises for groups a scheduler never saw.
 PROBE_STEPS = 10_000
+# The longest preview, in optimizer steps: its time and memory grow with it (about a second and 3 MB a group
+# per 100,000 steps); a longer run is previewed up to here, and a note says so.
+MAX_PREVIEW_STEPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,14 @@ class Plan:
         batches = (step + 1) * self.batches_per_step
         return min(batches, self.batches_per_epoch or batches) % self.frequency == 0
 
+    def capped(self) -> tuple[Plan, str | None]:
+        """The plan cut at MAX_PREVIEW_STEPS, and the note saying so when it is."""
+        if self.steps <= MAX_PREVIEW_STEPS:
+            return self, None
+        note = (f"the preview is cut at optimizer step {MAX_PREVIEW_STEPS:,} of the run's {self.steps:,} "
+                f"(optlint previews {MAX_PREVIEW_STEPS:,} steps at most): the LRs after it are not checked")
+        return dataclasses.replace(self, total_steps=MAX_PREVIEW_STEPS), note
+
     def resolved(self, scheduler) -> Plan:
         return dataclasses.replace(self, interval=resolve_interval(self.interval, scheduler))
 
@@ -71,6 +83,7 @@ class Preview:
     stop: SimulationStop | None = None
     later_stop: SimulationStop | None = None  # found by probing past the preview
     known_groups: int | None = None  # groups the scheduler was built with, when fewer than the optimizer's
+    shared: list[str] = dataclasses.field(default_factory=list)  # what the replay shares with the real run
     raises_later: bool = False  # torch facts: a leaf class raises for such groups at some later step
     rescaler: str | None = None  # torch facts: the leaf class that silently rescales such groups
 
@@ -83,46 +96,51 @@ class Preview:
         return self.plan.interval
 
 
-def preview(optimizer, aliases: list, scheduler, *, keep: dict[int, object], plan: Plan) -> Preview:
+def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Preview:
     """The LR of every group at every optimizer step. `scheduler`: None, an LR scheduler bound to
     `optimizer` (or one of its `aliases`), or a factory that builds one from the optimizer it is given.
+    `model`: what the optimizer trains, whose modules and tensors are never copied.
     """
     if scheduler is None:
         return Preview(constant(lr_list(optimizer), plan.steps), plan.resolved(None))
     with quiet(), random_state_kept():
-        standin = make_standin(optimizer, keep)
+        standin = make_standin(optimizer)
         if is_scheduler(scheduler):
-            replay = rebound_copy(scheduler, aliases, standin, keep)
+            replay, shared = rebound_copy(scheduler, model, aliases, standin)
         else:
-            replay = build_from_factory(scheduler, standin, optimizer, aliases)
+            replay, shared = build_from_factory(scheduler, standin, optimizer, model, aliases)
         plan = plan.resolved(replay)
         schedule, stop = run(replay, standin, plan)
         known = known_groups(replay)
         if known is None or known >= len(standin.param_groups):
-            return Preview(schedule, plan, type(replay).__name__, stop)
+            return Preview(schedule, plan, type(replay).__name__, stop, shared=shared)
         raises_later = raises_for_new_groups(replay)
         unknown_class = any(not _added_group_fact(leaf) for leaf in leaves(replay))
         later = None
         if stop is None and (raises_later or unknown_class):
             later = probe(replay, plan)
     return Preview(schedule, plan, type(replay).__name__, stop, later, known,
-                   raises_later=raises_later, rescaler=rescaling_class(replay))
+                   raises_later=raises_later, rescaler=rescaling_class(replay), shared=shared)
 
 
-def build_from_factory(factory, standin, optimizer, aliases: list):
-    """Apply a scheduler factory to the stand-in; the real optimizer is restored if the factory used it."""
+def build_from_factory(factory, standin, optimizer, model, aliases: list) -> tuple[object, list[str]]:
+    """Apply a copy of a scheduler factory to the stand-in (what it closes over is copied, see isolation.py):
+    the scheduler, and what the copy shares with the real run. The real optimizer is restored whatever the
+    factory did to it, also when it raised."""
     saved = _settings(optimizer)
-    built = unwrap_scheduler(factory(standin))
+    try:
+        copied, shared = isolation.isolated_copy(factory, model, aliases)
+        built = unwrap_scheduler(copied(standin))
+    finally:
+        _restore(optimizer, saved)
     if not is_scheduler(built):
         raise TypeError(f"the scheduler factory returned {type(built).__name__}, not a torch LR scheduler")
     if built.optimizer is not standin:
-        if any(built.optimizer is alias for alias in aliases):
-            _restore(optimizer, saved)
         raise ValueError(
             "the scheduler factory must build the scheduler on the optimizer it is given "
             "(lambda opt: OneCycleLR(opt, ...)), not on another one"
         )
-    return built
+    return built, shared
 
 
 def _settings(optimizer) -> tuple[list[dict], bool]:
@@ -188,11 +206,11 @@ def random_state_kept():
             numpy.random.set_state(saved[1])
 
 
-def make_standin(optimizer, keep: dict[int, object]):
+def make_standin(optimizer):
     """An optimizer of the same class with one tiny tensor per group and copies of the group settings."""
     groups = []
     for group in optimizer.param_groups:
-        settings = {k: copy.deepcopy(v, dict(keep)) for k, v in group.items() if k not in ("params", "param_names")}
+        settings = {k: copy.deepcopy(v) for k, v in group.items() if k not in ("params", "param_names")}
         settings["params"] = [torch.zeros((1, 1), device="cpu")]
         if "param_names" in group:
             settings["param_names"] = ["stand-in"]
@@ -205,12 +223,11 @@ def make_standin(optimizer, keep: dict[int, object]):
     return standin
 
 
-def rebound_copy(scheduler, optimizer_aliases: list, standin, keep: dict[int, object]):
-    """A deep copy of the scheduler whose optimizer (and every nested scheduler's) is the stand-in."""
-    memo = dict(keep)
-    memo.update({id(alias): standin for alias in optimizer_aliases})
+def rebound_copy(scheduler, model, aliases: list, standin) -> tuple[object, list[str]]:
+    """A deep copy of the scheduler whose optimizer (and every nested scheduler's) is the stand-in, and what
+    it shares with the real run (see isolation.py)."""
     try:
-        return copy.deepcopy(scheduler, memo)
+        return isolation.isolated_copy(scheduler, model, aliases, standin)
     except Exception as exc:  # noqa: BLE001 - a user subclass may hold what cannot be copied (locks, files)
         raise TypeError(f"{type(scheduler).__name__} cannot be copied to replay it on a stand-in optimizer "
                         f"({type(exc).__name__}: {exc}); pass a factory instead: lambda opt: ...(opt, ...)") from exc

@@ -14,9 +14,9 @@ from collections import Counter
 from torch import nn
 from torch.optim import Adam
 
+from optlint.findings import Finding
 from optlint.runtime.coverage import Coverage
 from optlint.runtime.naming import describe, join_and
-from optlint.runtime.report import RuntimeFinding
 from optlint.runtime.simulate import as_float
 
 # torch.nn's BatchNorm1d-3d, LazyBatchNorm*, SyncBatchNorm, InstanceNorm*, LayerNorm, GroupNorm, RMSNorm,
@@ -34,7 +34,7 @@ def is_norm(module_class: type) -> bool:
     return any(NORM_CLASS_NAME.search(cls.__name__) for cls in module_class.__mro__)
 
 
-def weight_decay_findings(model: nn.Module, optimizer, coverage: Coverage) -> list[RuntimeFinding]:
+def weight_decay_findings(model: nn.Module, optimizer, coverage: Coverage) -> list[Finding]:
     return [*_decayed_norms_and_biases(model, optimizer, coverage), *_coupled_adam_decay(optimizer)]
 
 
@@ -55,7 +55,7 @@ def _decayed_norms_and_biases(model: nn.Module, optimizer, coverage: Coverage):
         return
     what = join_and(f"{counts[kind]} {kind if counts[kind] == 1 else plural}" for kind, plural in PLURALS.items()
                     if counts[kind])
-    yield RuntimeFinding(
+    yield Finding(
         "OPT110",
         f"{_groups_and_decay(optimizer, decaying)} also {'decay' if len(decaying) > 1 else 'decays'} {what}: "
         f"{describe(coverage.tree.fold(names))}. Every step pulls them toward 0, though they are scales, offsets "
@@ -94,7 +94,7 @@ def _coupled_adam_decay(optimizer):
     name = type(optimizer).__name__
     instead = ("torch.optim.AdamW(..., weight_decay=...)" if isinstance(optimizer, Adam)
                else f"{name}(..., decoupled_weight_decay=True)")
-    yield RuntimeFinding(
+    yield Finding(
         "OPT111",
         f"{_groups_and_decay(optimizer, coupled)} of {name} {'add' if len(coupled) > 1 else 'adds'} the decay to "
         f"the gradient (L2), which {name} divides by the gradient's RMS: weights with large gradients are "

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 import tokenize
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from optlint.findings import Finding
 from optlint.static.engine import NOQA
+from optlint.static import notebooks
 from optlint.static.files import split_lines
 
 CODE = re.compile(r"[A-Z]+[0-9]+")
@@ -42,6 +43,22 @@ def add_noqa(text: str, findings: list[Finding]) -> NoqaResult:
         lines[row - 1] = _with_noqa(lines[row - 1], codes, comments.get(row))
     added = sum(len(codes) for row, codes in codes_by_row.items() if row not in {f.row for f in skipped})
     return NoqaResult("".join(lines), added, tuple(skipped))
+
+
+def add_noqa_to_notebook(text: str, findings: list[Finding]) -> NoqaResult:
+    """add_noqa in a notebook's cells (findings at cell rows); its JSON text with the cells rewritten."""
+    from optlint.static.fix import FixError  # libcst: fix.py is imported only to rewrite
+
+    try:
+        notebook = notebooks.read(text)
+        at_view_rows = {id(f): replace(f, row=notebooks.view_row(notebook, f.cell, f.row), cell=None)
+                        for f in findings}
+        outcome = add_noqa(notebook.view, list(at_view_rows.values()))
+        new_text = notebooks.rewritten(notebook, outcome.text)
+    except notebooks.NotebookError as error:
+        raise FixError(f"{error}; nothing was written") from None
+    skipped = {id(f) for f in outcome.skipped}
+    return NoqaResult(new_text, outcome.added, tuple(f for f in findings if id(at_view_rows[id(f)]) in skipped))
 
 
 def _line_ends_and_comments(lines: list[str]) -> tuple[set[int], dict[int, int]]:

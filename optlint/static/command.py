@@ -18,11 +18,11 @@ from itertools import groupby
 import click
 
 from optlint import __version__
-from optlint.cli import say
+from optlint.console import say
 from optlint.config import Config, ConfigError, Options, load
-from optlint.findings import SYNTAX_ERROR, Finding
+from optlint.findings import Finding
 from optlint.report import render, statistics
-from optlint.static import files
+from optlint.static import files, notebooks
 from optlint.static.gitignore import GitIgnore
 from optlint.static.runner import (CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text,
                                    lint_text_or_error)
@@ -96,7 +96,7 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
 def _unreadable_input(result: LintResult) -> bool:
     """Bad input exits 2 like a missing path, --exit-zero or not: an error line, or a file that does not
     decode or parse (OPT000, reported as a finding for its position, unless the configuration ignores it)."""
-    return bool(result.errors) or any(finding.code == SYNTAX_ERROR.code for finding in result.findings)
+    return bool(result.errors) or any(finding.code == "OPT000" for finding in result.findings)
 
 
 def _read_stdin(name: str) -> Stdin:
@@ -113,8 +113,8 @@ def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None, options: C
     named = [p for p in paths if p != "-"]
     speed = {"jobs": options.jobs, "cache_dir": None if options.no_cache else CACHE_DIR}
     gitignore = GitIgnore() if config.respect_gitignore else None
-    result = lint_paths(named, config.rules(), config.settings, config.is_excluded, gitignore=gitignore,
-                        **speed) if named else LintResult()
+    result = (lint_paths(named, config.rules(), config.settings, config.is_excluded, included=config.is_included,
+                         gitignore=gitignore, **speed) if named else LintResult())
     if stdin is not None and stdin.error:
         result.errors.append(stdin.error)
     elif stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
@@ -142,7 +142,8 @@ def _by_file(findings: list[Finding]):
 
 def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin | None) -> tuple[int, int]:
     """Fix (or, with --diff, show the fixes of) every file with a wanted fix. Returns (fixed, diffs)."""
-    from optlint.static.fix import FixError, fix_file, fix_text, unified_diff, wanted  # libcst: only when fixing
+    from optlint.static.fix import (FixError, fix_file, fix_notebook, fix_text, unified_diff,  # libcst: only
+                                    wanted)  # when fixing
 
     fixed, diffs, remaining = 0, 0, []
     for filename, group in _by_file(result.findings):
@@ -156,7 +157,8 @@ def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin
                 before, outcome = stdin.text, fix_text(stdin.text, lint_one, unsafe=options.unsafe_fixes)
                 stdin.fixed = outcome.text
             else:
-                before, outcome = fix_file(filename, lint_one, unsafe=options.unsafe_fixes, write=not options.diff)
+                fixer = fix_notebook if notebooks.is_notebook(filename) else fix_file
+                before, outcome = fixer(filename, lint_one, unsafe=options.unsafe_fixes, write=not options.diff)
         except (FixError, files.InputError) as error:
             result.errors.append(str(error) if isinstance(error, files.InputError) else f"{filename}: {error}")
             remaining += findings
@@ -174,14 +176,15 @@ def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin
 
 
 def _add_noqa(result: LintResult, options: CheckOptions) -> int:
-    from optlint.static.add_noqa import add_noqa
+    from optlint.static.add_noqa import add_noqa, add_noqa_to_notebook
     from optlint.static.fix import FixError, read_for_rewrite, write_back
 
     added = 0
     for filename, group in _by_file(result.findings):
         try:
             source = read_for_rewrite(filename)
-            outcome = add_noqa(source.text, list(group))
+            silence = add_noqa_to_notebook if notebooks.is_notebook(filename) else add_noqa
+            outcome = silence(source.text, list(group))
             if outcome.text != source.text:
                 write_back(source, outcome.text)
         except (FixError, files.InputError) as error:
@@ -189,7 +192,8 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
             continue
         added += outcome.added
         for f in outcome.skipped:
-            say(f"{f.filename}:{f.row}: cannot add `# noqa: {f.code}`: the line ends inside a string or continues "
+            where = f"cell {f.cell}:{f.row}" if f.cell else f.row
+            say(f"{f.filename}:{where}: cannot add `# noqa: {f.code}`: the line ends inside a string or continues "
                 "with a backslash", "warning")
     _print_errors(result, options, findings_shown=False)
     if not options.quiet:
@@ -200,7 +204,7 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
 def _print_errors(result: LintResult, options: CheckOptions, findings_shown: bool = True) -> None:
     """Each error line; and, where the findings are not printed (--diff, --add-noqa), each file that
     does not decode or parse, which is what makes the exit status 2."""
-    unparsable = [] if findings_shown else [f for f in result.findings if f.code == SYNTAX_ERROR.code]
+    unparsable = [] if findings_shown else [f for f in result.findings if f.code == "OPT000"]
     for error in [*result.errors, *(f"{f.filename}:{f.row}:{f.column}: {f.message}" for f in unparsable)]:
         say(error)
     for path in [] if options.quiet else result.skipped:
@@ -258,19 +262,21 @@ def use_color(stream) -> bool:
 
 
 def _sources(stdin: Stdin | None):
-    """(text_of, lines_of): each file's text and its lines as the report shows them (None: unreadable)."""
+    """(text_of, lines_of): a file's text and its lines as the report shows them, or with a cell number a
+    notebook cell's (where its findings' rows and fix offsets are); None: unreadable."""
     @functools.cache
-    def text_of(filename: str) -> str | None:
+    def text_of(filename: str, cell: int | None = None) -> str | None:
         if stdin is not None and filename == stdin.name:
             return stdin.fixed if stdin.fixed is not None else stdin.text
         try:
-            return files.decode(files.read(filename), filename).text
-        except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError):
+            text = files.decode(files.read(filename), filename).text
+            return text if cell is None else notebooks.cell_text(notebooks.read(text), cell)
+        except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError, notebooks.NotebookError):
             return None
 
     @functools.cache
-    def lines_of(filename: str) -> list[str] | None:
-        text = text_of(filename)
+    def lines_of(filename: str, cell: int | None = None) -> list[str] | None:
+        text = text_of(filename, cell)
         return None if text is None else files.split_lines(text)
 
     return text_of, lines_of

@@ -7,64 +7,24 @@ costs a second pass over the tree.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Iterable
 
 from optlint.static.libcst_import import import_libcst
 
 import_libcst()  # before anything below imports libcst the slow way
 
-import libcst as cst  # noqa: E402
 from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
 
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
-from optlint.static.files import split_lines  # noqa: E402
+from optlint.static.files import line_offsets, split_lines  # noqa: E402
 from optlint.static.model import SemanticModel  # noqa: E402
 from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
-from optlint.static.rule import Replace, Rule, Swap  # noqa: E402
+from optlint.static.rule import FileContext, Replace, Rule, Swap  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-
-
-@dataclass
-class Report:
-    code: str
-    node: cst.CSTNode
-    message: str
-    hint: str | None
-    fix_title: str | None
-    edits: tuple[Replace | Swap, ...]
-    safe: bool
-
-
-@dataclass
-class FileContext:
-    """What a rule sees: the tree, the semantic model, the torch facts, and `report`."""
-
-    module: cst.Module
-    model: SemanticModel
-    settings: dict = field(default_factory=dict)  # rule settings from [tool.optlint]: see optlint.config.SETTINGS
-    reports: list[Report] = field(default_factory=list)
-    current_code: str = ""
-
-    @property
-    def facts(self) -> torch_facts.TorchFacts:
-        return self.model.facts
-
-    def report(
-        self,
-        node: cst.CSTNode,
-        message: str,
-        *,
-        hint: str | None = None,
-        fix: str | None = None,
-        edits: Iterable[Replace | Swap] = (),
-        safe: bool = True,
-    ) -> None:
-        self.reports.append(Report(self.current_code, node, message, hint, fix, tuple(edits), safe))
 
 
 def lint_source(
@@ -91,7 +51,7 @@ def lint_source(
 
 def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
     positions = MetadataWrapper(ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
-    offsets = _line_offsets(source)
+    offsets = line_offsets(source)
     findings, seen = [], set()
     for report in ctx.reports:
         where = positions[report.node]
@@ -117,14 +77,6 @@ def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
             )
         )
     return findings
-
-
-def _line_offsets(source: str) -> list[int]:
-    offsets, total = [0], 0
-    for line in split_lines(source, keepends=True):
-        total += len(line)
-        offsets.append(total)
-    return offsets
 
 
 def _edits(edits, positions, offsets, source: str) -> tuple[Edit, ...]:

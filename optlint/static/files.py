@@ -20,7 +20,7 @@ from optlint.facts import load as load_facts
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "build", "dist", "__pycache__", "node_modules",
                           ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".optlint_cache"})
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")  # and Markdown or reStructuredText when `extend-include` names them
 # libcst needs about 25 s and 0.5 GB per MB of source: a bigger file is generated data, not a
 # training script, and would stall the run (a 50 MB one would exhaust the memory).
 MAX_FILE_BYTES = 2 * 2**20
@@ -60,17 +60,22 @@ def is_default_excluded(path: str) -> bool:
     return os.path.basename(os.path.normpath(path)) in SKIPPED_DIRS
 
 
-def discover(paths: list[str], excluded=is_default_excluded, gitignore=None) -> Iterator[str | InputError | Skipped]:
+def is_not_included(path: str) -> bool:
+    return False
+
+
+def discover(paths: list[str], excluded=is_default_excluded, included=is_not_included,
+             gitignore=None) -> Iterator[str | InputError]:
     """Every lintable file under `paths`, in a stable order, each once (under the name it is first
-    reached by: `. train.py` lints `./train.py` alone); unreadable paths as InputError, a named file
-    that is not Python as Skipped.
+    reached by: `. train.py` lints `./train.py` alone); unreadable paths as InputError.
 
     `excluded(path)` prunes directories and files, named paths included (a pre-commit hook names
-    every staged file, and the project's exclusions must still hold). `gitignore` (a GitIgnore, or
-    None) prunes what git ignores, but never a path named here: naming it is asking for it.
+    every staged file, and the project's exclusions must still hold). A walk finds the SUFFIXES files,
+    and those that `included(path)` adds (`extend-include`: Markdown tutorials, say). `gitignore` (a
+    GitIgnore, or None) prunes what git ignores, but never a path named here: naming it is asking for it.
     """
     seen: set[str] = set()  # absolute paths, not resolved: a symbolic link is a file of its own, as in ruff
-    for item in _discover_all(paths, excluded, gitignore):
+    for item in _discover_all(paths, excluded, included, gitignore):
         key = str(item) if isinstance(item, InputError) else same_file_key(item)
         if key not in seen:
             seen.add(key)
@@ -81,34 +86,15 @@ def same_file_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-class Skipped(str):
-    """A file named on the command line that optlint does not lint (`notes.txt`)."""
-
-
-def is_lintable(path: str) -> bool:
-    """A Python file by its suffix (SUFFIXES), or, without a suffix, by a `#!...python` first line
-    (pre-commit's `types: [python]` names such scripts too)."""
-    if path.endswith(SUFFIXES):
-        return True
-    if os.path.splitext(path)[1]:
-        return False
-    try:
-        with open(path, "rb") as handle:
-            first = handle.readline(256)
-    except OSError:
-        return True  # reading it is where its error gets reported
-    return first.startswith(b"#!") and b"python" in first
-
-
-def _discover_all(paths: list[str], excluded, gitignore) -> Iterator[str | InputError | Skipped]:
+def _discover_all(paths: list[str], excluded, included, gitignore) -> Iterator[str | InputError]:
     for raw in paths:
         path = Path(raw)
         if path.exists() and excluded(raw):
             continue
         if path.is_dir():
-            yield from _walk(path, excluded, _walk_ignores(raw, gitignore))
+            yield from _walk(path, excluded, included, _walk_ignores(raw, gitignore))
         elif path.is_file():
-            yield str(path) if is_lintable(raw) else Skipped(str(path))
+            yield str(path)
         elif path.is_symlink():
             yield InputError(f"{raw}: {'symbolic link loop' if _loops(path) else 'broken symbolic link'}")
         elif not path.exists():
@@ -133,13 +119,14 @@ def _loops(link: Path) -> bool:
     return False
 
 
-def _walk(root: Path, excluded, ignored) -> Iterator[str | InputError]:
+def _walk(root: Path, excluded, included, ignored) -> Iterator[str | InputError]:
     unreadable: list[OSError] = []  # a folder that cannot be listed is reported; the walk goes on
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append):
         dirnames[:] = sorted(d for d in dirnames if not _pruned(os.path.join(dirpath, d), excluded, ignored, True))
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
-            if name.endswith(SUFFIXES) and not _pruned(full, excluded, ignored, False) and os.path.isfile(full):
+            if (name.endswith(SUFFIXES) or included(full)) and not _pruned(full, excluded, ignored, False) \
+                    and os.path.isfile(full):
                 yield full
     for error in unreadable:
         yield InputError(f"{error.filename}: {error.strerror or error}")
@@ -264,6 +251,15 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
     breaks at form feeds and U+2028, which would shift every row after them)."""
     lines = LINE.findall(text)
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
+def line_offsets(text: str) -> list[int]:
+    """Where each line starts (0-based character offsets), and the text's length last."""
+    offsets, total = [0], 0
+    for line in split_lines(text, keepends=True):
+        total += len(line)
+        offsets.append(total)
+    return offsets
 
 
 def can_hold_finding(text: str, configured_names: tuple[str, ...] = ()) -> bool:

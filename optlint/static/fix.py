@@ -9,6 +9,7 @@ not at all. Safe fixes are applied by `--fix`; unsafe ones (plausible, not certa
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -16,7 +17,7 @@ from typing import Callable, Iterable
 import libcst as cst
 
 from optlint.findings import Edit, Finding
-from optlint.static import files
+from optlint.static import files, notebooks
 
 MAX_PASSES = 8  # a fix can reveal another (a renamed keyword makes the call resolvable); more is a loop
 
@@ -130,6 +131,34 @@ def fix_file(path: str, lint: Lint, *, unsafe: bool = False, write: bool = True)
     if write and result.text != source.text:
         write_back(source, result.text)
     return source.text, result
+
+
+def fix_notebook(path: str, lint: Lint, *, unsafe: bool = False, write: bool = True) -> tuple[str, FixResult]:
+    """fix_file for a notebook: `lint` sees its code cells as one module; the result's text is the
+    notebook's JSON with the fixed cells' sources, and its findings are placed in their cells."""
+    source = read_for_rewrite(path)
+    notebook = _notebook(source.text)
+    result = fix_text(notebook.view, lint, unsafe=unsafe)
+    text = _notebook_text(notebook, result.text)
+    if write and text != source.text:
+        write_back(source, text)
+    fixed = _notebook(text)
+    remaining = result.remaining if fixed.view == result.text else lint(fixed.view)
+    return source.text, dataclasses.replace(result, text=text, remaining=fixed.place(remaining))
+
+
+def _notebook(text: str) -> notebooks.Notebook:
+    try:
+        return notebooks.read(text)
+    except notebooks.NotebookError as error:
+        raise FixError(f"{error}; nothing was written") from None
+
+
+def _notebook_text(notebook: notebooks.Notebook, view: str) -> str:
+    try:
+        return notebooks.rewritten(notebook, view)
+    except notebooks.NotebookError as error:
+        raise FixError(str(error)) from None
 
 
 def unified_diff(old: str, new: str, path: str) -> str:

@@ -1,22 +1,22 @@
-"""The base class of every static rule (Fixit-style: one small class per file, examples beside it).
+"""What a static rule is and sees (Fixit-style: one small class per file, examples beside it).
 
 A rule reads the file's semantic model and calls `ctx.report(node, message, ...)`. Adding a rule
-means adding its module under `optlint/static/rules/`, its page `rules/OPTxxx.md` and fixtures:
-the engine and the registry find it by themselves.
+means adding its module under `optlint/static/rules/` (its class declares `code` and its logic), its
+page `rules/OPTxxx.md` (the declaration: name, severity, fix, ... see optlint.registry) and fixtures:
+the engine and the registry find them by themselves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import libcst as cst
 
-from optlint.findings import RuleInfo, Severity
-
-if TYPE_CHECKING:
-    from optlint.static.engine import FileContext
-    from optlint.static.examples import Invalid, Valid
+from optlint import facts as torch_facts
+from optlint.registry import RuleInfo, registry
+from optlint.static.model import SemanticModel
 
 
 @dataclass(frozen=True)
@@ -35,32 +35,56 @@ class Swap:
     second: cst.CSTNode
 
 
-class Rule:
-    code: ClassVar[str]
-    name: ClassVar[str]
-    severity: ClassVar[Severity]
-    summary: ClassVar[str]
-    default_enabled: ClassVar[bool] = True
-    # A rule the runtime check reports too: its one declaration in optlint.runtime.codes.
-    twin: ClassVar[RuleInfo | None] = None
-    # Examples run by tests/test_rule_examples.py: where the rule reports and what its fix gives.
-    VALID: ClassVar[tuple[Valid, ...]] = ()
-    INVALID: ClassVar[tuple[Invalid, ...]] = ()
+@dataclass
+class Report:
+    code: str
+    node: cst.CSTNode
+    message: str
+    hint: str | None
+    fix_title: str | None
+    edits: tuple[Replace | Swap, ...]
+    safe: bool
 
-    def __init_subclass__(cls, twin: RuleInfo | None = None, **kwargs):
-        """`class AdamWithWeightDecay(Rule, twin=ADAM_WITH_WEIGHT_DECAY)` takes its code, name, severity,
-        summary and selection from the runtime declaration, so the two cannot drift apart."""
-        super().__init_subclass__(**kwargs)
-        if twin is not None:
-            cls.twin = twin
-            cls.code, cls.name, cls.severity, cls.summary = twin.code, twin.name, twin.severity, twin.summary
-            cls.default_enabled = twin.default_enabled
+
+@dataclass
+class FileContext:
+    """What a rule sees: the tree, the semantic model, the torch facts, and `report`."""
+
+    module: cst.Module
+    model: SemanticModel
+    settings: dict = field(default_factory=dict)  # rule settings from [tool.optlint]: see optlint.config.SETTINGS
+    reports: list[Report] = field(default_factory=list)
+    current_code: str = ""
+
+    @property
+    def facts(self) -> torch_facts.TorchFacts:
+        return self.model.facts
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        hint: str | None = None,
+        fix: str | None = None,
+        edits: Iterable[Replace | Swap] = (),
+        safe: bool = True,
+    ) -> None:
+        self.reports.append(Report(self.current_code, node, message, hint, fix, tuple(edits), safe))
+
+
+class Rule:
+    """A rule class declares its `code` and its logic; the rest of it is its page's declaration."""
+
+    code: ClassVar[str]
+    # `Valid`/`Invalid` examples (optlint.static.examples), run by tests/test_rule_examples.py: where the
+    # rule reports and what its fix gives.
+    VALID: ClassVar[tuple] = ()
+    INVALID: ClassVar[tuple] = ()
 
     @classmethod
     def info(cls) -> RuleInfo:
-        if cls.twin is not None:
-            return cls.twin
-        return RuleInfo(cls.code, cls.name, cls.severity, cls.summary, "static", cls.default_enabled)
+        return registry()[cls.code]
 
     def check(self, ctx: FileContext) -> None:
         raise NotImplementedError

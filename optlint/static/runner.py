@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from optlint import __version__
 from optlint.findings import Finding
-from optlint.static import files
+from optlint.static import files, markdown
 from optlint.static.cache import Cache, content_digest, open_cache
+from optlint.static.containers import Container, open_container
 from optlint.static.syntax import python_syntax_error
 
 CACHE_DIR = ".optlint_cache"
@@ -34,6 +35,7 @@ class _Parse:
 
     path: str
     text: str
+    container: Container | None  # a notebook or document: `text` is its view
     digest: str | None
 
 
@@ -58,8 +60,23 @@ def lint_text_or_error(text: str, filename: str, rules=None, settings=None) -> l
 
 def lint_file(path: str, rules=None, settings=None) -> list[Finding]:
     """Findings for one file; raises files.InputError when it cannot be read."""
-    source = decoded_text(files.read(path), path)
-    return source if isinstance(source, list) else lint_text(source, path, rules, settings)
+    source = _python_of(decoded_text(files.read(path), path), path)
+    if isinstance(source, list):
+        return source
+    text, container = source
+    findings = lint_text(text, path, rules, settings)
+    return container.place(findings) if container is not None else findings
+
+
+def _python_of(source: str | list[Finding], path: str) -> tuple[str, Container | None] | list[Finding]:
+    """The Python to lint in a decoded file, and its container (a notebook's or document's code is a view
+    of it), or the file's OPT000 findings."""
+    if isinstance(source, list):
+        return source
+    container = open_container(source, path)
+    if isinstance(container, list):
+        return container
+    return (source if container is None else container.view), container
 
 
 def lint_paths(
@@ -68,23 +85,30 @@ def lint_paths(
     settings=None,
     excluded=files.is_default_excluded,
     *,
+    included=files.is_not_included,
     jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     gitignore=None,
 ) -> LintResult:
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
     cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache);
-    `gitignore`: a GitIgnore whose ignored paths the walk skips."""
+    `included`: files a walk lints besides Python files and notebooks (see files.discover); `gitignore`:
+    a GitIgnore whose ignored paths the walk skips."""
     cache = open_cache(cache_dir, rules, settings) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
-    items = list(files.discover(paths, excluded, gitignore))
-    result = LintResult(skipped=[item for item in items if isinstance(item, files.Skipped)])
-    outcomes = [_scan(item, cache, names, named=isinstance(item, str) and files.same_file_key(item) in named)
-                for item in items if not isinstance(item, files.Skipped)]
+    result, outcomes = LintResult(), []
+    for item in files.discover(paths, excluded, included, gitignore):
+        is_named = isinstance(item, str) and files.same_file_key(item) in named
+        if is_named and not is_lintable(item):
+            result.skipped.append(item)
+        else:
+            outcomes.append(_scan(item, cache, names, named=is_named))
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
     for outcome in outcomes:
         if isinstance(outcome, _Parse):
             parse, outcome = outcome, next(parsed)
+            if parse.container is not None and isinstance(outcome, list):
+                outcome = parse.container.place(outcome)
             if cache is not None and isinstance(outcome, list):
                 cache.put(parse.digest, parse.path, outcome)
         if isinstance(outcome, str):
@@ -95,6 +119,22 @@ def lint_paths(
     if cache is not None:
         cache.save()
     return result
+
+
+def is_lintable(path: str) -> bool:
+    """A file optlint lints when named: by its suffix (files.SUFFIXES, or a Markdown or reStructuredText
+    document), or, without a suffix, by a `#!...python` first line (pre-commit's `types: [python]`
+    names such scripts too)."""
+    if path.endswith(files.SUFFIXES) or markdown.is_document(path):
+        return True
+    if os.path.splitext(path)[1]:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        return True  # reading it is where its error gets reported
+    return first.startswith(b"#!") and b"python" in first
 
 
 def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, ...],
@@ -112,10 +152,10 @@ def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, .
     digest = content_digest(data) + ":named" * named if cache is not None else None
     if digest is not None and (known := cache.get(digest, item)) is not None:
         return known
-    source = decoded_text(data, item)
-    if isinstance(source, str) and _needs_parse(source, item, names, named):
-        return _Parse(item, source, digest)
-    findings = [] if isinstance(source, str) else source
+    source = _python_of(decoded_text(data, item), item)
+    if isinstance(source, tuple) and _needs_parse(source[0], item, names, named):
+        return _Parse(item, *source, digest)
+    findings = [] if isinstance(source, tuple) else source
     if digest is not None:
         cache.put(digest, item, findings)
     return findings

@@ -2,6 +2,8 @@
 on the gloo backend (CPU) and writes what it saw to OUT_DIR/rank<N>.json. Not a test module.
 
 Every scenario ends with a barrier: a rank left behind in a collective would make it time out.
+OPTLINT_TEST_SCENARIOS (comma-separated names) runs some of them only; OPTLINT_TEST_NO_NUMPY makes numpy
+unimportable, as where `optlint[runtime]` is installed without it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import sys
 import traceback
 from pathlib import Path
 
-import torch
-import torch.distributed as dist
-from torch import nn
-from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.fsdp import FullyShardedDataParallel, fully_shard
-from torch.distributed.fsdp.wrap import ModuleWrapPolicy
+if os.environ.get("OPTLINT_TEST_NO_NUMPY"):
+    sys.modules["numpy"] = None  # before torch is imported: torch then runs without numpy, as when it is absent
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.distributed.device_mesh import init_device_mesh  # noqa: E402
+from torch.distributed.fsdp import FullyShardedDataParallel, fully_shard  # noqa: E402
+from torch.distributed.fsdp.wrap import ModuleWrapPolicy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,12 +48,22 @@ def outcome(call) -> dict:
         report = call()
     except Exception as exc:  # noqa: BLE001 - the error is the result
         return {"raised": type(exc).__name__, "message": str(exc)}
-    return {"raised": None, "codes": [f.code for f in report.findings], "notes": report.notes}
+    parts = report if isinstance(report, list) else [report]  # SetupReports is a list of SetupReport
+    return {"raised": None, "codes": [f.code for f in report.findings], "notes": [n for p in parts for n in p.notes]}
 
 
 def local(report) -> dict:
     return {"codes": [f.code for f in report.findings], "messages": [f.message for f in report.findings],
             "names": [name for group in report.groups for name in group.names]}
+
+
+@scenario
+def numpy_in_this_worker(rank: int) -> dict:
+    try:
+        torch.zeros(1).numpy()
+    except RuntimeError:  # "Numpy is not available"
+        return {"works": False}
+    return {"works": True}
 
 
 @scenario
@@ -78,6 +93,17 @@ def several_optimizers_rank_1_leaves_the_head_out(rank: int) -> dict:
     rest = [p for name, p in model.named_parameters()
             if not name.startswith("blocks.") and (rank == 0 or not name.startswith("head."))]
     return outcome(lambda: optlint.assert_setup(model, [torch.optim.AdamW(blocks), torch.optim.SGD(rest)]))
+
+
+@scenario
+def rank_1_has_a_second_optimizer_with_a_misspelled_key(rank: int) -> dict:
+    model = TinyViT()
+    if rank == 0:
+        return outcome(lambda: optlint.assert_setup(model, [torch.optim.AdamW(model.parameters())]))
+    blocks = [p for name, p in model.named_parameters() if name.startswith("blocks.")]
+    rest = [p for name, p in model.named_parameters() if not name.startswith("blocks.")]
+    optimizers = [torch.optim.AdamW(blocks), torch.optim.SGD([{"params": rest, "learning_rate": 1e-3}], lr=0.1)]
+    return outcome(lambda: optlint.assert_setup(model, optimizers))
 
 
 @scenario
@@ -129,7 +155,10 @@ def main(out_dir: Path) -> None:
     dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
     rank = dist.get_rank()
     results = {}
+    chosen = os.environ.get("OPTLINT_TEST_SCENARIOS")
     for name, run in SCENARIOS.items():
+        if chosen and name not in chosen.split(","):
+            continue
         torch.manual_seed(0)
         try:
             results[name] = run(rank)

@@ -270,3 +270,54 @@ def test_scheduler_factory_raising_during_the_check_is_bad_input(tmp_path):
             return model, torch.optim.SGD(model.parameters(), lr=0.1), lambda opt: {}["warmup_steps"]
         """)
     assert_bad_input(run(f"{path}:build"), "checking the set-up from build() raised KeyError: 'warmup_steps'")
+
+
+@pytest.mark.parametrize("where", ["factory", "scheduler_lambda"])
+def test_user_code_that_calls_sys_exit_is_bad_input_not_a_passed_check(tmp_path, where):
+    path = factory_file(tmp_path, f"""
+        import sys
+        import torch
+
+        def build():
+            model = torch.nn.Linear(2, 2)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            if {where == "factory"}:
+                sys.exit(0)
+            return model, optimizer, lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: sys.exit(0))
+        """)
+    what = "build()" if where == "factory" else "checking the set-up from build()"
+    assert_bad_input(run(f"{path}:build"), f"{what} exited (status 0) before the check ran")
+
+
+def test_what_user_code_writes_to_file_descriptor_1_goes_to_stderr(tmp_path):
+    """At the OS level, below sys.stdout: os.write(1, ...), sys.__stdout__, a child process."""
+    path = factory_file(tmp_path, """
+        import os, subprocess, sys
+        import torch
+
+        os.write(1, b"junk at import ")
+
+        def build():
+            os.write(1, b"junk from os.write ")
+            sys.__stdout__.write("junk in the buffer of sys.__stdout__ ")
+            subprocess.run([sys.executable, "-c", "print('junk from a child')"], check=True)
+            print("printed")
+            model = torch.nn.Linear(2, 2)
+            return model, torch.optim.SGD(model.parameters(), lr=0.1)
+        """)
+    result = subprocess.run([sys.executable, "-m", "optlint", "runtime", f"{path}:build", "--device", "cpu",
+                             "--output-format", "json"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True
+    for junk in ("junk at import", "junk from os.write", "junk in the buffer", "junk from a child", "printed"):
+        assert junk in result.stderr
+
+
+def test_an_endless_run_is_previewed_up_to_the_cap_in_bounded_time(tmp_path):
+    """A child process with a time limit: an uncapped preview of 10^9 steps would run for hours."""
+    result = subprocess.run([sys.executable, "-m", "optlint", "runtime", f"{FIXTURES}/demo_setup.py:build",
+                             "--epochs", "1000000000", "--output-format", "json"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    data = json.loads(result.stdout)
+    assert [len(lrs) for lrs in data["schedule"]["lr"]] == [100_000] * len(data["groups"])
+    assert "the preview is cut at optimizer step 100,000 of the run's 1,000,000,000" in data["notes"][0]

@@ -27,13 +27,24 @@ pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torc
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory) -> list[dict]:
-    out = tmp_path_factory.mktemp("ranks")
+    return torchrun(tmp_path_factory.mktemp("ranks"))
+
+
+@pytest.fixture(scope="module")
+def ranks_without_numpy(tmp_path_factory) -> list[dict]:
+    return torchrun(tmp_path_factory.mktemp("no_numpy"), OPTLINT_TEST_NO_NUMPY="1",
+                    OPTLINT_TEST_SCENARIOS="numpy_in_this_worker,assert_passes_on_every_rank,"
+                                           "several_optimizers_rank_1_leaves_the_head_out")
+
+
+def torchrun(out: Path, **env: str) -> list[dict]:
+    """Run the worker on RANKS ranks; what each rank saw, by scenario."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={RANKS}",
                str(WORKER), str(out)]
     log = out / "torchrun.log"
     with log.open("w") as sink:  # a file, not a pipe: a worker left alive could hold a pipe open forever
         run = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+                               env={**os.environ, "OMP_NUM_THREADS": "1", **env})
         try:
             run.wait(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -85,6 +96,23 @@ def test_several_optimizers_are_checked_on_every_rank(ranks):
     assert seen[0]["message"] == seen[1]["message"]
     assert "on rank 1 of 2: 2 trainable parameters" in seen[0]["message"] and "head.* (2 tensors)" in seen[0]["message"]
     assert seen[0]["message"].count("OPT101") == 1 and "AdamW" in seen[0]["message"] and "SGD" in seen[0]["message"]
+
+
+def test_a_finding_on_an_optimizer_only_rank_1_has_is_not_dropped(ranks):
+    seen = [result["rank_1_has_a_second_optimizer_with_a_misspelled_key"] for result in ranks]
+    assert [s["raised"] for s in seen] == ["OptimizerSetupError"] * RANKS
+    assert seen[0]["message"] == seen[1]["message"]
+    assert "on rank 1 of 2: optimizer 1: group 0 has key 'learning_rate'" in seen[0]["message"]
+    assert "the ranks check different numbers of optimizers (rank 0: 1, rank 1: 2)" in seen[0]["message"]
+
+
+def test_assert_setup_needs_no_numpy_on_any_rank(ranks_without_numpy):
+    for result in ranks_without_numpy:
+        assert result["numpy_in_this_worker"] == {"works": False}
+        assert result["assert_passes_on_every_rank"]["raised"] is None
+        assert result["several_optimizers_rank_1_leaves_the_head_out"]["raised"] == "OptimizerSetupError"
+    messages = [result["several_optimizers_rank_1_leaves_the_head_out"]["message"] for result in ranks_without_numpy]
+    assert messages[0] == messages[1] and "on rank 1 of 2: 2 trainable parameters" in messages[0]
 
 
 def test_a_check_that_raises_on_rank_1_raises_on_every_rank(ranks):

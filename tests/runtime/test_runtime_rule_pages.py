@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from optlint.findings import doc_page
+from optlint.registry import doc_page
 from optlint.runtime.api import inspect_setup
 from optlint.runtime.codes import RUNTIME_RULES
 from optlint.runtime.observe import recording_lrs_before_schedulers
@@ -45,8 +45,3 @@ def test_runtime_use_instead_is_clean(code):
     report = check_snippet(example(code, "## Use instead"), code)
     assert report.findings == [], str(report)
 
-
-@pytest.mark.parametrize("code", CODES)
-def test_runtime_page_says_it_is_a_runtime_rule_with_its_severity(code):
-    info = INFOS[code]
-    assert f"**Severity:** {info.severity} · **Kind:** {' and '.join(info.kinds)}" in doc_page(code)

@@ -1,4 +1,3 @@
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rules._keywords import UnknownKeywordRule
 
@@ -7,9 +6,6 @@ class UnknownOptimizerKwarg(UnknownKeywordRule):
     """A torch optimizer class called with a keyword it does not accept (`learning_rate=`)."""
 
     code = "OPT001"
-    name = "unknown-optimizer-kwarg"
-    severity = Severity.ERROR
-    summary = "A torch optimizer is called with a keyword argument it does not accept."
     kind = "optimizer"
 
     VALID = (

@@ -1,4 +1,3 @@
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rules._keywords import UnknownKeywordRule
 
@@ -7,9 +6,6 @@ class UnknownSchedulerKwarg(UnknownKeywordRule):
     """A torch LR scheduler class called with a keyword it does not accept (`t_max=`, `verbose=`)."""
 
     code = "OPT002"
-    name = "unknown-scheduler-kwarg"
-    severity = Severity.ERROR
-    summary = "A torch LR scheduler is called with a keyword argument it does not accept."
     kind = "scheduler"
 
     VALID = (

@@ -2,9 +2,9 @@ import re
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.spelling import ALIASES, close_match, normalise, renaming_is_the_fix
 from optlint.static.examples import Invalid, Valid
+from optlint.spelling import ALIASES, close_match, normalise
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._dict_groups import dict_groups
 
@@ -18,9 +18,6 @@ class UnknownParamGroupKey(Rule):
     """
 
     code = "OPT003"
-    name = "unknown-param-group-key"
-    severity = Severity.ERROR
-    summary = "A param-group key misspells a hyper-parameter of the optimizer; torch silently ignores it."
 
     VALID = (
         Valid("""

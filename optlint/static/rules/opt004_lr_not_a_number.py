@@ -1,6 +1,5 @@
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import constructions
 from optlint.static.model import argument
@@ -30,9 +29,6 @@ class LrNotANumber(Rule):
     """
 
     code = "OPT004"
-    name = "lr-not-a-number"
-    severity = Severity.ERROR
-    summary = "The learning rate is a list, tuple, dict, set or string instead of a number."
 
     VALID = (
         Valid("""

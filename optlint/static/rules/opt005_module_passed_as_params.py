@@ -2,7 +2,6 @@ import re
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.model import terminal_name
 from optlint.static.modules import describe, module_builds
@@ -20,9 +19,6 @@ class ModulePassedAsParams(Rule):
     `{'params': model.fc}`. torch wants tensors (or an iterable of them), not modules."""
 
     code = "OPT005"
-    name = "module-passed-as-params"
-    severity = Severity.ERROR
-    summary = "An nn.Module is passed where an optimizer expects parameters."
 
     VALID = (
         Valid("""

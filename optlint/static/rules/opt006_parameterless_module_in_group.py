@@ -1,6 +1,5 @@
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.modules import ModuleBuild, describe, is_parameterless, module_builds
 from optlint.static.params import ELEMENTS, WHOLE, all_groups, parameters_call, sources
@@ -12,9 +11,6 @@ class ParameterlessModuleInGroup(Rule):
     pooling, `nn.BatchNorm2d(affine=False)`): the group is empty and its settings apply to nothing."""
 
     code = "OPT006"
-    name = "parameterless-module-in-group"
-    severity = Severity.ERROR
-    summary = "A param group is built from .parameters() of a module that owns no parameters."
 
     VALID = (
         # PReLU learns its slope; BatchNorm is affine by default; InstanceNorm made affine.

@@ -6,7 +6,6 @@ from optlint.static.examples import Invalid, Valid
 from optlint.static.walk import walk
 
 from optlint.facts import LR_SCHEDULER, OPTIM
-from optlint.findings import Severity
 from optlint.static.model import Scope, dotted
 from optlint.static.rule import Replace, Rule
 
@@ -18,9 +17,6 @@ class SchedulerInWrongNamespace(Rule):
     """
 
     code = "OPT007"
-    name = "scheduler-in-wrong-namespace"
-    severity = Severity.ERROR
-    summary = "An LR scheduler class is looked up on `torch.optim` instead of `torch.optim.lr_scheduler`."
 
     VALID = (
         Valid("""

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.model import Scope, SemanticModel
 from optlint.static.modules import module_builds
@@ -38,9 +37,6 @@ class OverlappingParamGroups(Rule):
     or `model.parameters()` beside `model.fc.parameters()` (a later `add_param_group` included)."""
 
     code = "OPT008"
-    name = "overlapping-param-groups"
-    severity = Severity.ERROR
-    summary = "Two param groups of one optimizer share parameters."
 
     VALID = (
         # Sibling modules: no parameter in both.

@@ -5,7 +5,6 @@ from typing import Sequence
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.flow import FlowWalker, Paths, State
 from optlint.static.groups import as_group
@@ -56,9 +55,6 @@ class ReusedParameterGenerator(Rule):
     so the second optimizer or group gets no parameters."""
 
     code = "OPT009"
-    name = "reused-parameter-generator"
-    severity = Severity.ERROR
-    summary = "A parameter generator is consumed twice; the second optimizer or group gets nothing."
 
     VALID = (
         # Materialised once, used twice.

@@ -1,6 +1,5 @@
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import constructions
 from optlint.static.rule import Rule
@@ -14,9 +13,6 @@ class EmptyParameterList(Rule):
     """
 
     code = "OPT010"
-    name = "empty-parameter-list"
-    severity = Severity.ERROR
-    summary = "An optimizer is built from an empty parameter list."
 
     VALID = (
         Valid("""

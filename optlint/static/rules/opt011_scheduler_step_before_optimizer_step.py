@@ -1,4 +1,3 @@
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.loops import StepEvent, loop_events, optimizer_matches
 from optlint.static.model import OPTIMIZER, SCHEDULER
@@ -9,9 +8,6 @@ class SchedulerStepBeforeOptimizerStep(Rule):
     """In a loop, a scheduler steps before its optimizer's first step in that loop body."""
 
     code = "OPT011"
-    name = "scheduler-step-before-optimizer-step"
-    severity = Severity.ERROR
-    summary = "A scheduler's step() runs before its optimizer's step() in the loop body."
 
     VALID = (
         Valid("""

@@ -1,6 +1,5 @@
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.loops import Loop, loop_events, optimizer_matches
 from optlint.static.model import OPTIMIZER, SCHEDULER, argument, number_literal
@@ -13,9 +12,6 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
     """A OneCycleLR/CyclicLR stepped in an outer loop while its optimizer steps in an inner loop."""
 
     code = "OPT012"
-    name = "per-batch-scheduler-stepped-per-epoch"
-    severity = Severity.ERROR
-    summary = "OneCycleLR/CyclicLR is stepped once per epoch while its optimizer steps per batch."
 
     VALID = (
         Valid("""

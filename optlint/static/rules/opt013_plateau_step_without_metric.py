@@ -1,6 +1,5 @@
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.model import dotted
 from optlint.static.rule import Rule
@@ -17,9 +16,6 @@ class PlateauStepWithoutMetric(Rule):
     """
 
     code = "OPT013"
-    name = "plateau-step-without-metric"
-    severity = Severity.ERROR
-    summary = "`ReduceLROnPlateau.step()` is called without the metric it needs."
 
     VALID = (
         Valid("""

@@ -1,4 +1,3 @@
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.model import dotted
 from optlint.static.rule import Replace, Rule
@@ -17,9 +16,6 @@ class GetLrCall(Rule):
     """
 
     code = "OPT014"
-    name = "get-lr-call"
-    severity = Severity.WARNING
-    summary = "`get_lr()` is called on a scheduler; the learning rate in use is `get_last_lr()`."
 
     VALID = (
         Valid("""

@@ -1,4 +1,3 @@
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.model import argument, dotted, is_none
 from optlint.static.rule import Rule
@@ -18,9 +17,6 @@ class SchedulerStepWithEpoch(Rule):
     """
 
     code = "OPT015"
-    name = "scheduler-step-with-epoch"
-    severity = Severity.WARNING
-    summary = "A scheduler's `step()` is given the epoch, a deprecated argument."
 
     VALID = (
         Valid("""

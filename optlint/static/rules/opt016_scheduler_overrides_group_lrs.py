@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import Construction, constructions
 from optlint.static.model import argument, number_literal
@@ -16,9 +15,6 @@ class SchedulerOverridesGroupLrs(Rule):
     """OneCycleLR/CyclicLR with one scalar LR, bound to an optimizer whose groups set different LRs."""
 
     code = "OPT016"
-    name = "scheduler-overrides-group-lrs"
-    severity = Severity.WARNING
-    summary = "OneCycleLR/CyclicLR with a scalar LR overwrites hand-tuned per-group LRs."
 
     VALID = (
         Valid("""

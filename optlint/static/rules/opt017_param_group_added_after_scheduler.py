@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from optlint.findings import Severity
 from optlint.static.examples import Invalid, Valid
 from optlint.static.model import OPTIMIZER, CallSite, Instance, call_method
 from optlint.static.rule import Rule
@@ -12,9 +11,6 @@ class ParamGroupAddedAfterScheduler(Rule):
     """`opt.add_param_group(...)` after a scheduler bound to `opt` was built, when its class mishandles it."""
 
     code = "OPT017"
-    name = "param-group-added-after-scheduler"
-    severity = Severity.ERROR
-    summary = "A param group is added after a scheduler that cannot handle new groups was built."
 
     VALID = (
         # StepLR handles a group added later.

@@ -1,10 +1,9 @@
-"""OPT111, the static twin of the runtime rule: declared once in optlint.runtime.codes (no torch import)."""
+"""OPT111, checked by the static and the runtime pass: one declaration, rules/OPT111.md, for both."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from optlint.runtime.codes import ADAM_WITH_WEIGHT_DECAY
 from optlint.static.examples import Invalid, Valid
 from optlint.static.groups import ParamGroup, added_groups, constructions
 from optlint.static.model import argument, bool_literal, number_literal
@@ -14,7 +13,7 @@ DECAY = "weight_decay"
 DECOUPLED = "decoupled_weight_decay"
 
 
-class AdamWithWeightDecay(Rule, twin=ADAM_WITH_WEIGHT_DECAY):
+class AdamWithWeightDecay(Rule):
     """`Adam`, `NAdam` or `RAdam` given a literal `weight_decay > 0` without `decoupled_weight_decay=True`.
 
     These classes add the decay to the gradient (L2 regularisation) unless told otherwise, and the
@@ -22,6 +21,8 @@ class AdamWithWeightDecay(Rule, twin=ADAM_WITH_WEIGHT_DECAY):
     meant. The classes are the ones whose constructor has a `decoupled_weight_decay` flag (torch facts).
     Opt-in: L2 with Adam is sometimes deliberate.
     """
+
+    code = "OPT111"
 
     VALID = (
         Valid("""
