@@ -93,7 +93,8 @@ def test_json_github_and_sarif_carry_the_cell(typo_notebook):
     [finding] = json.loads(check("--output-format", "json", typo_notebook).output)
     assert (finding["cell"], finding["location"], finding["end_location"]) == (
         4, {"row": 2, "column": 45}, {"row": 2, "column": 58})
-    assert finding["fix"]["edits"] == [{"start": 74, "end": 87, "content": "lr"}]  # offsets in the cell's source
+    assert finding["fix"]["edits"] == [{"start": 74, "end": 87, "content": "lr",  # offsets in the cell's source
+                                        "location": {"row": 2, "column": 45}, "end_location": {"row": 2, "column": 58}}]
     assert "title=OPT001 unknown-optimizer-kwarg (cell 4)" in check("--output-format", "github", typo_notebook).output
     [result] = json.loads(check("--output-format", "sarif", typo_notebook).output)["runs"][0]["results"]
     assert result["properties"] == {"cell": 4}
