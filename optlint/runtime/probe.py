@@ -15,8 +15,9 @@ import math
 import torch
 from torch import nn
 
-from optlint.runtime.api import group_labels
-from optlint.runtime.coverage import check_coverage
+from optlint.runtime import rules
+from optlint.runtime.analysis import group_labels
+from optlint.runtime.coverage import coverage_of
 from optlint.runtime.probe_report import GroupProbe, ProbeReport
 from optlint.runtime.simulate import as_float
 from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
@@ -43,7 +44,7 @@ def probe_step(model, optimizer, loss_fn, batch, *, in_place: bool = False) -> P
     optimizer = unwrap_optimizer(optimizer)[0]
     _check_objects(module, optimizer, loss_fn)
     groups = optimizer.param_groups
-    coverage = check_coverage(module, groups)
+    coverage = coverage_of(module, groups)
     fresh = not optimizer.state
     if in_place:
         old = [[p.detach().clone() for p in group["params"]] for group in groups]
@@ -56,7 +57,9 @@ def probe_step(model, optimizer, loss_fn, batch, *, in_place: bool = False) -> P
     labels = group_labels(coverage, groups)
     probes = [_measure(g, labels[g], as_float(group["lr"]), group["params"], old[g], stepped.param_groups[g]["params"],
                        coverage, fresh) for g, group in enumerate(groups)]
-    return ProbeReport(type(optimizer).__name__, loss, in_place, probes)
+    report = ProbeReport(type(optimizer).__name__, loss, in_place, probes)
+    report.findings = rules.findings_of("probe", report)
+    return report
 
 
 def compute_loss(loss_fn, model: nn.Module, batch) -> torch.Tensor:
