@@ -21,6 +21,7 @@ from optlint.runtime.coverage import coverage_of
 from optlint.runtime.probe_report import GroupProbe, ProbeReport
 from optlint.runtime.simulate import as_float
 from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
+from optlint.words import plural
 
 SIGN_LIKE_TOLERANCE = 0.1  # ‖Δw‖ within 10% of lr·√n
 
@@ -116,12 +117,14 @@ def _measure(index: int, label: str, lr: float, originals: list, old: list, afte
     no_grad = sum(after[i].numel() for i in missing)
     names = [coverage.names[id(originals[i])] for i in missing if id(originals[i]) in coverage.names]
     unnamed = len(missing) - len(names)
-    folded = [str(entry) for entry in coverage.tree.fold(names)] + ([f"{unnamed} tensors outside the model"]
-                                                                    if unnamed else [])
+    entries = coverage.tree.fold(names)
+    outside = [plural(unnamed, "tensor") + " outside the model"] if unnamed else []
+    folded = [str(entry) for entry in entries] + outside
+    quoted = ", ".join([entry.quoted() for entry in entries] + outside)
     sign_like = fresh and lr > 0 and elements > no_grad and math.isclose(
         update_norm, lr * math.sqrt(elements - no_grad), rel_tol=SIGN_LIKE_TOLERANCE)
     return GroupProbe(index, label, lr, len(trainable), elements, len(after) - len(trainable), weight_norm,
-                      update_norm, _norm(with_grad), no_grad, tuple(folded), sign_like)
+                      update_norm, _norm(with_grad), no_grad, tuple(folded), sign_like, quoted)
 
 
 def _norm(tensors: list[torch.Tensor]) -> float:

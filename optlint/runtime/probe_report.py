@@ -38,6 +38,7 @@ class GroupProbe:
     no_grad_elements: int  # elements of trainable tensors that received no gradient
     no_grad_names: tuple[str, ...]  # those tensors, folded by module prefix (`aux_head.* (2 tensors)`)
     sign_like: bool = False  # a first adaptive step: ‖Δw‖ ≈ lr·√n, whatever the gradient's size
+    no_grad_quoted: str = ""  # the same, as a message names them: `` `aux_head.*` (2 tensors) ``
 
     @property
     def ratio(self) -> float | None:

@@ -12,7 +12,7 @@ def check(probe):
         if not g.no_grad_names:
             continue
         whole = "none of its tensors received a gradient" if g.no_grad_elements == g.elements else (
-            ", ".join(f"`{name}`" for name in g.no_grad_names) + " received no gradient")
+            f"{g.no_grad_quoted} received no gradient")
         yield Finding(
             "OPT117",
             f"group {g.index} (`{g.label}`): {whole}: not used in forward (or detached from the loss), so the "
