@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from optlint.findings import Finding, Severity
+from optlint.findings import Finding
 from optlint.report import text
 from optlint.report.escape import escape
-from optlint.runtime.report import finding_dict, finding_lines, json_float, short, table
+from optlint.runtime.report import OneOptimizer, finding_dict, finding_lines, json_float, short, table
 
 TYPICAL_RATIO = 1e-3
 HIGH_ABOVE = 1e-2
@@ -81,25 +81,18 @@ class GroupProbe:
 
 
 @dataclass
-class ProbeReport:
+class ProbeReport(OneOptimizer):
     optimizer_name: str
     loss: float
     in_place: bool
     groups: list[GroupProbe]
     scheduler_name: str | None = None  # the scheduler that set this step's LRs, when the factory built one
     notes: list[str] = field(default_factory=list)
-
     findings: list[Finding] = field(default_factory=list)  # what the probe rules (OPT117, OPT118) found
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
 
     def to_dict(self) -> dict:
         return {
-            "ok": self.ok,
-            "optimizer": self.optimizer_name,
-            "scheduler": self.scheduler_name,
+            **self.head(),
             "in_place": self.in_place,
             "loss": json_float(self.loss),
             "rule_of_thumb": {"typical": TYPICAL_RATIO, "high_above": HIGH_ABOVE, "low_below": LOW_BELOW},

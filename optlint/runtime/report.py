@@ -45,8 +45,24 @@ class SimulationStop:
         return {"step": self.step, "epoch": self.epoch, "error": self.error}
 
 
+class OneOptimizer:
+    """What a report on one optimizer shares, the runtime check's part and the probe's: `ok`, and the head of
+    its JSON."""
+
+    findings: list[Finding]
+    optimizer_name: str
+    scheduler_name: str | None
+
+    @property
+    def ok(self) -> bool:
+        return no_errors(self.findings)
+
+    def head(self) -> dict:
+        return {"ok": self.ok, "optimizer": self.optimizer_name, "scheduler": self.scheduler_name}
+
+
 @dataclass
-class OptimizerReport:
+class OptimizerReport(OneOptimizer):
     """One optimizer's part of a SetupReport."""
 
     findings: list[Finding]
@@ -62,15 +78,9 @@ class OptimizerReport:
     scheduler_drives_this_optimizer: bool = True  # False: it steps another optimizer (OPT109)
     frequency: int = 1  # the scheduler steps every `frequency` intervals
 
-    @property
-    def ok(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
-
     def to_dict(self) -> dict:
         return {
-            "ok": self.ok,
-            "optimizer": self.optimizer_name,
-            "scheduler": self.scheduler_name,
+            **self.head(),
             "scheduler_drives_this_optimizer": self.scheduler_drives_this_optimizer,
             "findings": [finding_dict(f) for f in self.findings],
             "groups": [group.to_dict() for group in self.groups],
@@ -159,6 +169,10 @@ def _elide(rows: list[list[str]], width: int) -> list[list[str]]:
         return rows
     head, tail = ROWS_SHOWN_AT_MOST * 2 // 3, ROWS_SHOWN_AT_MOST // 3
     return [*rows[:head], ["..."] * width, *rows[-tail:]]
+
+
+def no_errors(findings: list[Finding]) -> bool:
+    return not any(f.severity is Severity.ERROR for f in findings)
 
 
 def finding_dict(f: Finding) -> dict:
