@@ -36,17 +36,18 @@ SETUPS = [
 
 
 def optlint_findings(target: str) -> list[str]:
-    from optlint.runtime.api import inspect_setup
+    from optlint.runtime.api import check_plan
     from optlint.runtime.cli import build_target
     from optlint.runtime.probe import probe_step
+    from optlint.runtime.simulate import Plan
 
     _, setup, recorded = build_target(target, "cpu")
-    report = inspect_setup(setup.model, setup.optimizer, setup.scheduler, epochs=5, steps_per_epoch=1,
-                           scheduler_interval="auto", select=["OPT1", "OPT110", "OPT111"], lrs_before=recorded)
+    report = check_plan(setup.model, setup.optimizer, setup.scheduler, Plan(epochs=5, steps_per_epoch=1),
+                        select=["OPT1", "OPT110", "OPT111"], lrs_before=recorded)
     found = [finding.code for finding in report.findings]
     if setup.batch is not None:
         probe = probe_step(setup.model, setup.optimizer, setup.loss_fn, setup.batch)
-        found += [f"probe: no gradient in group {g.index} ({g.label})" for g in probe.groups if g.no_grad_names]
+        found += [f"probe: {finding.code}" for finding in probe.findings]
     return found
 
 

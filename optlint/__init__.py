@@ -13,8 +13,9 @@ _RUNTIME_NAMES = {
     "OptimizerSetupError": "optlint.runtime.api",
     "OptimizerSetupWarning": "optlint.runtime.api",
     "SchedulerSimulationError": "optlint.runtime.api",
+    "RankCheckError": "optlint.runtime.api",
     "SetupReport": "optlint.runtime.report",
-    "SetupReports": "optlint.runtime.several",
+    "SetupReports": "optlint.runtime.report",
     "probe_step": "optlint.runtime.probe",
 }
 

@@ -17,7 +17,9 @@ def say(message: str, level: str = "error") -> None:
     click.echo(f"optlint: {level}: {escape(message)}", err=True)
 
 
-def fail(message: str) -> None:
-    """One clear line on stderr, exit 2."""
+def fail(message: str, hint: str | None = None) -> None:
+    """One clear line on stderr, and a `HINT:` line when there is a hint; exit 2."""
     say(message)
+    if hint:
+        click.echo(f"HINT: {escape(hint)}", err=True)
     sys.exit(2)

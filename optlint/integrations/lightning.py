@@ -14,7 +14,6 @@ import dataclasses
 import math
 
 from optlint.integrations.common import SetupCheck
-from optlint.runtime import several
 from optlint.runtime.simulate import Plan, resolve_interval
 from optlint.runtime.unwrap import unwrap_scheduler
 
@@ -37,15 +36,18 @@ class OptlintCallback(SetupCheck, Callback):
         plan, loop_notes = lightning_plan(trainer)
         # configure_optimizers returning None leaves Lightning's stand-in, with no param groups: nothing to check
         optimizers = [optimizer for optimizer in trainer.optimizers if optimizer.param_groups]
-        shared = several.shared_between(pl_module, optimizers)
+        schedulers, plans, notes = [], [], []
         for index, optimizer in enumerate(optimizers):
             configs = [c for c in trainer.lr_scheduler_configs if _drives(c.scheduler, optimizer)]
-            scheduler, optimizer_plan, notes = _scheduler_and_plan(configs, plan, pl_module.automatic_optimization)
+            scheduler, optimizer_plan, optimizer_notes = _scheduler_and_plan(configs, plan,
+                                                                             pl_module.automatic_optimization)
             if len(optimizers) > 1:
-                notes.append(f"optimizer {index} of the {len(optimizers)} from configure_optimizers")
-            self.check(pl_module, optimizer, scheduler, optimizer_plan, notes=[*loop_notes, *notes],
-                       trained_elsewhere=several.not_missing_from(pl_module, optimizers, index),
-                       shared=shared.get(index, ()))
+                optimizer_notes.append(f"optimizer {index} of the {len(optimizers)} from configure_optimizers")
+            schedulers.append(scheduler)
+            plans.append(optimizer_plan)
+            notes.append([*loop_notes, *optimizer_notes])
+        if optimizers:
+            self.check(pl_module, optimizers, schedulers, plans, notes)
 
 
 def lightning_plan(trainer) -> tuple[Plan | None, list[str]]:

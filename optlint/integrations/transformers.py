@@ -29,7 +29,7 @@ class OptlintCallback(SetupCheck, TrainerCallback):
         self.reports = []
         if model is None or optimizer is None:  # built later by the backend (DeepSpeed): nothing to check yet
             return
-        self.check(model, optimizer, lr_scheduler, trainer_plan(state, lr_scheduler))
+        self.check(model, [optimizer], [lr_scheduler], [trainer_plan(state, lr_scheduler)])
 
 
 def trainer_plan(state, scheduler) -> Plan:

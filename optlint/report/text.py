@@ -11,6 +11,7 @@ from typing import Callable
 import click
 
 from optlint.report.escape import escape, line_start_path
+from optlint.words import plural
 
 TAB = "    "
 
@@ -24,14 +25,26 @@ def render(findings, *, show_hints: bool = True, files_checked: int | None = Non
         path = paint(line_start_path(f.filename), bold=True)
         cell = [f"cell {f.cell}"] if f.cell else []
         where = paint(":", fg="cyan").join([path, *cell, str(f.row), str(f.column), ""])
-        lines.append(f"{where} {paint(f.code, fg='red', bold=True)} [{f.severity}] {escape(f.message)}")
+        lines.append(f"{where} {headline(f, paint)}")
         if show_source and source is not None:
             lines.extend(snippet(f, source(f.filename, f.cell) if f.cell else source(f.filename), paint))
         if show_hints and f.hint:
-            lines.append(f"    {paint('HINT', fg='cyan', bold=True)}: {escape(f.hint)}")
+            lines.append(hint_line(f, paint))
     if with_summary:
         lines.append(summary(findings, files_checked, fixed, unsafe_fixable, errors))
     return "\n".join(lines)
+
+
+def headline(f, paint=None, named: bool = False) -> str:
+    """`CODE [severity] message`, after the location; `named`: with the rule's name before the message, as the
+    runtime reports print it (they have no location)."""
+    paint = paint or _Painter(False)
+    name = f" {f.name}:" if named else ""
+    return f"{paint(f.code, fg='red', bold=True)} [{f.severity}]{name} {escape(f.message)}"
+
+
+def hint_line(f, paint=None) -> str:
+    return f"    {(paint or _Painter(False))('HINT', fg='cyan', bold=True)}: {escape(f.hint)}"
 
 
 class _Painter:
@@ -65,23 +78,19 @@ def _shown(code: str) -> str:
 def summary(findings, files_checked: int | None = None, fixed: int = 0, unsafe_fixable: int = 0,
             errors: int = 0) -> str:
     """`errors`: the error lines printed above (a path that cannot be read...): the run did not pass."""
-    checked = f" in {files_checked} file{'s' * (files_checked != 1)}" if files_checked is not None else ""
+    checked = f" in {plural(files_checked, 'file')}" if files_checked is not None else ""
     if not findings and not fixed:
-        return f"No problems found{checked}, but see the {_plural(errors, 'error')} above." if errors else \
+        return f"No problems found{checked}, but see the {plural(errors, 'error')} above." if errors else \
             f"All checks passed{checked}."
     total = len(findings) + fixed
-    head = f"Found {_plural(total, 'problem')}{checked}"
+    head = f"Found {plural(total, 'problem')}{checked}"
     if fixed:
         head += f" ({fixed} fixed, {len(findings)} remaining)"
     severities = Counter(str(f.severity) for f in findings)
-    parts = ", ".join(_plural(n, s) for s, n in sorted(severities.items()))
+    parts = ", ".join(plural(n, s) for s, n in sorted(severities.items()))
     fixable = sum(1 for f in findings if f.fix is not None and f.fix.safe)
     hints = [f"{fixable} fixable with --fix"] if fixable else []
     if unsafe_fixable:
         hints.append(f"{unsafe_fixable} more with --fix --unsafe-fixes")
     tail = f" ({'; '.join(hints)})" if hints else ""
     return f"{head}: {parts}{tail}." if parts else f"{head}{tail}."
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"

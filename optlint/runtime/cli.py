@@ -28,8 +28,7 @@ from pathlib import Path
 
 import click
 
-from optlint.console import say
-from optlint.report.escape import escape
+from optlint import console
 from optlint.runtime import lr_plot
 
 from optlint.selectors import rule_codes
@@ -140,13 +139,13 @@ def save_plot(draw, path: str) -> None:
 
 def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
                  ignore=None):
-    from optlint.runtime.api import SchedulerSimulationError, inspect_any
+    from optlint.runtime.api import SchedulerSimulationError, check_plan
     from optlint.runtime.simulate import Plan
 
     factory_name, setup, recorded = build_target(target, device)
     try:
-        return inspect_any(setup.model, setup.optimizer, setup.scheduler, plan=Plan(epochs, steps_per_epoch, interval),
-                           select=select, ignore=ignore, lrs_before=recorded)
+        return check_plan(setup.model, setup.optimizer, setup.scheduler, Plan(epochs, steps_per_epoch, interval),
+                          select=select, ignore=ignore, lrs_before=recorded)
     except SchedulerSimulationError as exc:
         raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
                                  "or fix the scheduler") from exc
@@ -360,7 +359,4 @@ def fail(exc: BadInput, verbose: bool):
     if verbose and exc.__cause__ is not None:
         traceback.print_exception(exc.__cause__, file=sys.stderr)
         hint = hint.replace(f"{VERBOSE_HINT}; ", "").replace(VERBOSE_HINT, "")  # the traceback is above
-    say(str(exc))
-    if hint:
-        click.echo(f"HINT: {escape(hint)}", err=True)
-    sys.exit(2)
+    console.fail(str(exc), hint)

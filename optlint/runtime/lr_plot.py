@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from optlint.runtime.report import SetupReport, parts, short
+from optlint.runtime.report import SetupReport, short
 
 MARKS = "●○▲△■□◆◇"
 
@@ -19,13 +19,13 @@ def spans_decades(report: SetupReport) -> bool:
 
 
 def plot_png(report, path: str) -> None:
-    """One panel per optimizer (a SetupReports has several)."""
+    """One panel per optimizer of the report."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    reports = parts(report)
+    reports = list(report)
     figure, panels = plt.subplots(len(reports), 1, figsize=(7.5, 4.2 * len(reports)), squeeze=False)
     for axes, shown in zip(panels[:, 0], reports):
         _draw(axes, shown)
@@ -51,7 +51,7 @@ def _draw(axes, report: SetupReport) -> None:
 
 def terminal_charts(report) -> str:
     """`terminal_chart` of each optimizer's report, under its name when there are several."""
-    reports = parts(report)
+    reports = list(report)
     if len(reports) == 1:
         return terminal_chart(reports[0])
     return "\n\n".join(f"{shown.optimizer_name}:\n{terminal_chart(shown)}" for shown in reports)

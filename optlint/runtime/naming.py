@@ -26,6 +26,10 @@ class Folded:
     def __str__(self) -> str:
         return self.text if self.count == 1 else f"{self.text} ({self.count} tensors)"
 
+    def quoted(self) -> str:
+        """As a message names it: `` `head.*` (2 tensors) ``."""
+        return f"`{self.text}`" if self.count == 1 else f"`{self.text}` ({self.count} tensors)"
+
 
 class ModuleTree:
     """The model's parameter names, to know how many parameters live under a module prefix."""
@@ -69,12 +73,12 @@ class ModuleTree:
 
 
 def describe(folded: Sequence[Folded], at_most: int = LIST_AT_MOST) -> str:
-    """`head.* (2 tensors), neck.proj.weight`, cut to `at_most` entries."""
+    """`` `head.*` (2 tensors), `neck.proj.weight` ``, cut to `at_most` entries."""
     if len(folded) <= at_most:
-        return ", ".join(map(str, folded))
+        return ", ".join(entry.quoted() for entry in folded)
     shown, rest = folded[: at_most - 1], folded[at_most - 1 :]
     hidden = sum(entry.count for entry in rest)
-    return ", ".join(map(str, shown)) + f" and {len(rest)} more ({hidden} tensors)"
+    return ", ".join(entry.quoted() for entry in shown) + f" and {len(rest)} more ({hidden} tensors)"
 
 
 def join_and(items) -> str:

@@ -15,11 +15,13 @@ import math
 import torch
 from torch import nn
 
-from optlint.runtime.api import group_labels
-from optlint.runtime.coverage import check_coverage
+from optlint.runtime import rules
+from optlint.runtime.analysis import group_labels
+from optlint.runtime.coverage import coverage_of
 from optlint.runtime.probe_report import GroupProbe, ProbeReport
 from optlint.runtime.simulate import as_float
 from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
+from optlint.words import plural
 
 SIGN_LIKE_TOLERANCE = 0.1  # ‖Δw‖ within 10% of lr·√n
 
@@ -43,7 +45,7 @@ def probe_step(model, optimizer, loss_fn, batch, *, in_place: bool = False) -> P
     optimizer = unwrap_optimizer(optimizer)[0]
     _check_objects(module, optimizer, loss_fn)
     groups = optimizer.param_groups
-    coverage = check_coverage(module, groups)
+    coverage = coverage_of(module, groups)
     fresh = not optimizer.state
     if in_place:
         old = [[p.detach().clone() for p in group["params"]] for group in groups]
@@ -56,7 +58,9 @@ def probe_step(model, optimizer, loss_fn, batch, *, in_place: bool = False) -> P
     labels = group_labels(coverage, groups)
     probes = [_measure(g, labels[g], as_float(group["lr"]), group["params"], old[g], stepped.param_groups[g]["params"],
                        coverage, fresh) for g, group in enumerate(groups)]
-    return ProbeReport(type(optimizer).__name__, loss, in_place, probes)
+    report = ProbeReport(type(optimizer).__name__, loss, in_place, probes)
+    report.findings = rules.findings_of("probe", report)
+    return report
 
 
 def compute_loss(loss_fn, model: nn.Module, batch) -> torch.Tensor:
@@ -113,12 +117,14 @@ def _measure(index: int, label: str, lr: float, originals: list, old: list, afte
     no_grad = sum(after[i].numel() for i in missing)
     names = [coverage.names[id(originals[i])] for i in missing if id(originals[i]) in coverage.names]
     unnamed = len(missing) - len(names)
-    folded = [str(entry) for entry in coverage.tree.fold(names)] + ([f"{unnamed} tensors outside the model"]
-                                                                    if unnamed else [])
+    entries = coverage.tree.fold(names)
+    outside = [plural(unnamed, "tensor") + " outside the model"] if unnamed else []
+    folded = [str(entry) for entry in entries] + outside
+    quoted = ", ".join([entry.quoted() for entry in entries] + outside)
     sign_like = fresh and lr > 0 and elements > no_grad and math.isclose(
         update_norm, lr * math.sqrt(elements - no_grad), rel_tol=SIGN_LIKE_TOLERANCE)
     return GroupProbe(index, label, lr, len(trainable), elements, len(after) - len(trainable), weight_norm,
-                      update_norm, _norm(with_grad), no_grad, tuple(folded), sign_like)
+                      update_norm, _norm(with_grad), no_grad, tuple(folded), sign_like, quoted)
 
 
 def _norm(tensors: list[torch.Tensor]) -> float:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from optlint.runtime.report import json_float, plural, short, table
+from optlint.findings import Finding
+from optlint.report import text
+from optlint.report.escape import escape
+from optlint.runtime.report import OneOptimizer, finding_dict, finding_lines, json_float, short, table
 
 TYPICAL_RATIO = 1e-3
 HIGH_ABOVE = 1e-2
@@ -35,6 +38,7 @@ class GroupProbe:
     no_grad_elements: int  # elements of trainable tensors that received no gradient
     no_grad_names: tuple[str, ...]  # those tensors, folded by module prefix (`aux_head.* (2 tensors)`)
     sign_like: bool = False  # a first adaptive step: ‖Δw‖ ≈ lr·√n, whatever the gradient's size
+    no_grad_quoted: str = ""  # the same, as a message names them: `` `aux_head.*` (2 tensors) ``
 
     @property
     def ratio(self) -> float | None:
@@ -77,63 +81,42 @@ class GroupProbe:
 
 
 @dataclass
-class ProbeReport:
+class ProbeReport(OneOptimizer):
     optimizer_name: str
     loss: float
     in_place: bool
     groups: list[GroupProbe]
     scheduler_name: str | None = None  # the scheduler that set this step's LRs, when the factory built one
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[str]:
-        """What one step proves wrong: parameters no gradient reached, numbers that are not finite."""
-        found = []
-        if not math.isfinite(self.loss):
-            found.append(f"the loss is {self.loss}: fix the forward pass or the batch before reading any ratio")
-        for g in self.groups:
-            if g.no_grad_names:
-                whole = "none of its tensors received a gradient" if g.no_grad_elements == g.elements else (
-                    ", ".join(g.no_grad_names) + " received no gradient")
-                found.append(f"group {g.index} ({g.label}): {whole}: not used in forward (or detached from the "
-                             "loss), so the optimizer never changes them")
-            if not math.isfinite(g.grad_norm):
-                found.append(f"group {g.index} ({g.label}): the gradient is not finite ({g.grad_norm})")
-        return found
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+    findings: list[Finding] = field(default_factory=list)  # what the probe rules (OPT117, OPT118) found
 
     def to_dict(self) -> dict:
         return {
-            "ok": self.ok,
-            "optimizer": self.optimizer_name,
-            "scheduler": self.scheduler_name,
+            **self.head(),
             "in_place": self.in_place,
             "loss": json_float(self.loss),
             "rule_of_thumb": {"typical": TYPICAL_RATIO, "high_above": HIGH_ABOVE, "low_below": LOW_BELOW},
             "groups": [g.to_dict() for g in self.groups],
-            "problems": self.problems,
+            "findings": [finding_dict(f) for f in self.findings],
             "notes": self._notes(),
         }
 
     def __str__(self) -> str:
         parts = [self._headline(), "\n".join(table(*self._rows(), left_aligned={1, 8})), RULE_OF_THUMB]
-        parts += [f"note: {note}" for note in self._notes()]
-        parts += [f"problem: {problem}" for problem in self.problems]
-        parts.append(f"Found {plural(len(self.problems), 'problem')}." if self.problems else "No problem found.")
+        parts += [f"note: {escape(note)}" for note in self._notes()]
+        parts += [finding_lines(f) for f in self.findings]
+        parts.append(text.summary(self.findings))
         return "\n\n".join(parts)
 
     def _headline(self) -> str:
         where = "on the real model and optimizer (in_place=True)" if self.in_place else (
             "on a copy: the model and optimizer passed in are unchanged")
         lrs = f"; LRs as {self.scheduler_name} set them for this step" if self.scheduler_name else ""
-        return f"One {self.optimizer_name} step {where}. Loss {self.loss:.4g}{lrs}."
+        return escape(f"One {self.optimizer_name} step {where}. Loss {self.loss:.4g}{lrs}.")
 
     def _rows(self) -> tuple[list[str], list[list[str]]]:
         headers = ["group", "parameters", "lr", "‖w‖", "‖Δw‖", "‖Δw‖/‖w‖", "‖grad‖", "no grad", "reading"]
-        rows = [[str(g.index), g.label, f"{g.lr:.3g}", _number(g.weight_norm), _number(g.update_norm),
+        rows = [[str(g.index), escape(g.label), f"{g.lr:.3g}", _number(g.weight_norm), _number(g.update_norm),
                  _number(g.ratio), _number(g.grad_norm if g.no_grad_elements < g.elements else None),
                  f"{g.no_grad_share:.0%}", g.verdict] for g in self.groups]
         return headers, rows

@@ -17,9 +17,8 @@ from collections.abc import Callable
 import torch
 
 from optlint.findings import Finding
-from optlint.runtime import several
 from optlint.runtime.naming import join_and
-from optlint.runtime.report import SetupReport, parts
+from optlint.runtime.report import SetupReport
 
 
 class RankCheckError(RuntimeError):
@@ -43,7 +42,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
         report, error = check(), None
     except Exception as exc:  # noqa: BLE001 - the other ranks must learn of it, or they wait for this one
         report, error = None, exc
-    findings = [part.findings for part in parts(report)] if report else None
+    findings = [part.findings for part in report] if report is not None else None
     outcomes = [pickle.loads(b) for b in _all_gather_bytes(pickle.dumps((findings, _described(error))))]
     failed = [(other, described) for other, (_, described) in enumerate(outcomes) if described]
     if error is not None:
@@ -52,7 +51,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
         other, described = failed[0]
         raise RankCheckError(f"the optimizer set-up check raised on rank {other}: {described}")
     shown = pickle.loads(_broadcast_bytes(pickle.dumps(report) if rank == 0 else b""))
-    shown_parts = parts(shown)
+    shown_parts = list(shown)
     per_rank = [_folded(per_part, len(shown_parts)) for per_part, _ in outcomes]
     notes = [f"findings of all {size} ranks; the groups and learning rates shown are rank 0's",
              *_count_note([len(per_part) for per_part, _ in outcomes])]
@@ -61,7 +60,7 @@ def check_every_rank(check: Callable[[], SetupReport]) -> SetupReport:
                             notes=[*part.notes, *notes])
         for index, part in enumerate(shown_parts)
     ]
-    return several.SetupReports(combined) if isinstance(shown, several.SetupReports) else combined[0]
+    return SetupReport(combined)
 
 
 def _folded(per_part: list[list[Finding]], shown: int) -> list[list[Finding]]:

@@ -1,16 +1,19 @@
 """SetupReport: what the runtime check found, the param groups and their simulated learning rates.
 
-`str(report)` is the table a person reads; `report.to_dict()` is the same content as JSON-able data.
-Nothing here imports torch.
+A SetupReport holds one OptimizerReport per optimizer, in the order given; with one optimizer it reads as
+that optimizer's report (`report.schedule[g][k]`, `report.groups`). `str(report)` is the table a person
+reads; `report.to_dict()` is the same content as JSON-able data. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 
 from optlint.findings import Finding, Severity
+from optlint.report import text
+from optlint.report.escape import escape
+from optlint.words import plural
 
 ROWS_SHOWN_AT_MOST = 24
 HEADER_WIDTH = 20
@@ -42,8 +45,26 @@ class SimulationStop:
         return {"step": self.step, "epoch": self.epoch, "error": self.error}
 
 
+class OneOptimizer:
+    """What a report on one optimizer shares, the runtime check's part and the probe's: `ok`, and the head of
+    its JSON."""
+
+    findings: list[Finding]
+    optimizer_name: str
+    scheduler_name: str | None
+
+    @property
+    def ok(self) -> bool:
+        return no_errors(self.findings)
+
+    def head(self) -> dict:
+        return {"ok": self.ok, "optimizer": self.optimizer_name, "scheduler": self.scheduler_name}
+
+
 @dataclass
-class SetupReport:
+class OptimizerReport(OneOptimizer):
+    """One optimizer's part of a SetupReport."""
+
     findings: list[Finding]
     groups: list[GroupInfo]
     schedule: list[list[float]]  # schedule[g][k]: the LR group g uses at optimizer step k
@@ -57,20 +78,11 @@ class SetupReport:
     scheduler_drives_this_optimizer: bool = True  # False: it steps another optimizer (OPT109)
     frequency: int = 1  # the scheduler steps every `frequency` intervals
 
-    @property
-    def ok(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
-
     def to_dict(self) -> dict:
         return {
-            "ok": self.ok,
-            "optimizer": self.optimizer_name,
-            "scheduler": self.scheduler_name,
+            **self.head(),
             "scheduler_drives_this_optimizer": self.scheduler_drives_this_optimizer,
-            "findings": [
-                {"code": f.code, "name": f.name, "severity": str(f.severity), "message": f.message, "hint": f.hint}
-                for f in self.findings
-            ],
+            "findings": [finding_dict(f) for f in self.findings],
             "groups": [group.to_dict() for group in self.groups],
             "schedule": {
                 "epochs": self.epochs,
@@ -85,9 +97,9 @@ class SetupReport:
 
     def __str__(self) -> str:
         parts = [self._headline(), _groups_table(self.groups), self._schedule_table()]
-        parts += [f"note: {note}" for note in self.notes]
-        parts += [_finding_lines(f) for f in self.findings]
-        parts.append(_summary(self.findings))
+        parts += [f"note: {escape(note)}" for note in self.notes]
+        parts += [finding_lines(f) for f in self.findings]
+        parts.append(text.summary(self.findings))
         return "\n\n".join(parts)
 
     def _headline(self) -> str:
@@ -99,22 +111,22 @@ class SetupReport:
             line += f"; {self.scheduler_name} drives another optimizer, so these LRs stay as they are"
         elif self.scheduler_name:
             line += f"; {self.scheduler_name} stepped {every(self.interval, self.frequency)}"
-        return line
+        return escape(line)
 
     def _schedule_table(self) -> str:
         epochs_seen = _ceil_div(len(self.schedule[0]), self.steps_per_epoch) if self.schedule else 0
         steps = f", {self.steps_per_epoch} steps each" if self.steps_per_epoch > 1 else ""
         where = " (at the first step of each epoch)" if self.steps_per_epoch > 1 else ""
         title = f"Learning rate per group over {plural(self.epochs, 'epoch')}{steps}{where}:"
-        headers = ["epoch", *(short(f"{g.index}: {g.label}") for g in self.groups)]
+        headers = ["epoch", *(short(escape(f"{g.index}: {g.label}")) for g in self.groups)]
         rows = [
             [str(epoch), *(_lr(lrs[epoch * self.steps_per_epoch]) for lrs in self.schedule)]
             for epoch in range(epochs_seen)
         ]
         lines = [title, *table(headers, _elide(rows, len(headers)))]
         if self.stop:
-            lines.append(f"  scheduler.step() after optimizer step {self.stop.step} (epoch {self.stop.epoch}) "
-                         f"raises {self.stop.error}: the run crashes here.")
+            lines.append(escape(f"  scheduler.step() after optimizer step {self.stop.step} (epoch {self.stop.epoch}) "
+                                f"raises {self.stop.error}: the run crashes here."))
         return "\n".join(lines)
 
 
@@ -138,7 +150,7 @@ def json_float(value: float) -> float | str:
 
 def _groups_table(groups: list[GroupInfo]) -> str:
     headers = ["group", "parameters", "tensors", "elements", "lr"]
-    rows = [[str(g.index), g.label, str(g.tensors), _human(g.elements), _lr(g.lr)] for g in groups]
+    rows = [[str(g.index), escape(g.label), str(g.tensors), _human(g.elements), _lr(g.lr)] for g in groups]
     return "\n".join(table(headers, _elide(rows, len(headers)), left_aligned={1}))
 
 
@@ -159,17 +171,19 @@ def _elide(rows: list[list[str]], width: int) -> list[list[str]]:
     return [*rows[:head], ["..."] * width, *rows[-tail:]]
 
 
-def _finding_lines(finding: Finding) -> str:
-    text = f"{finding.code} [{finding.severity}] {finding.name}: {finding.message}"
-    return f"{text}\n    HINT: {finding.hint}" if finding.hint else text
+def no_errors(findings: list[Finding]) -> bool:
+    return not any(f.severity is Severity.ERROR for f in findings)
 
 
-def _summary(findings: list[Finding]) -> str:
-    if not findings:
-        return "All checks passed."
-    severities = Counter(str(f.severity) for f in findings)
-    counts = ", ".join(plural(n, s) for s, n in sorted(severities.items()))
-    return f"Found {plural(len(findings), 'problem')}: {counts}."
+def finding_dict(f: Finding) -> dict:
+    return {"code": f.code, "name": f.name, "severity": str(f.severity), "message": f.message, "hint": f.hint}
+
+
+def finding_lines(finding: Finding) -> str:
+    """A finding without a location, as the runtime and probe reports print it: `CODE [severity] name: message`
+    and its HINT line."""
+    line = text.headline(finding, named=True)
+    return f"{line}\n{text.hint_line(finding)}" if finding.hint else line
 
 
 def short(header: str) -> str:
@@ -187,14 +201,36 @@ def _human(n: int) -> str:
     return str(n)
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' * (n != 1)}"
-
-
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def parts(report) -> list:
-    """The SetupReport of each optimizer: a SetupReports (a list of them, one per optimizer) or one report."""
-    return list(report) if isinstance(report, list) else [report]
+class SetupReport(list):
+    """One OptimizerReport per optimizer, in the order given; `ok`, `findings`, `to_dict()` and `str()` cover
+    all. With one optimizer, its attributes (`groups`, `schedule`, `notes`...) are the report's own."""
+
+    @property
+    def ok(self) -> bool:
+        return all(part.ok for part in self)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [finding for part in self for finding in part.findings]
+
+    def to_dict(self) -> dict:
+        if len(self) == 1:
+            return self[0].to_dict()
+        return {"ok": self.ok, "optimizers": [part.to_dict() for part in self]}
+
+    def __str__(self) -> str:
+        return "\n\n\n".join(str(part) for part in self)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name not in OptimizerReport.__dataclass_fields__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if len(self) != 1:
+            raise AttributeError(f"this report covers {len(self)} optimizers: read `report[i].{name}`")
+        return getattr(self[0], name)
+
+
+SetupReports = SetupReport  # its name when several optimizers had a type of their own

@@ -114,7 +114,7 @@ def test_streaming_data_does_not_preview_a_per_epoch_schedule():
 
 def test_a_parameter_left_out_stops_the_fit_before_its_first_step():
     record = RecordLRs()
-    with pytest.raises(optlint.OptimizerSetupError, match=r"OPT101 .* head\.\* \(2 tensors\)"):
+    with pytest.raises(optlint.OptimizerSetupError, match=r"OPT101 .* `head\.\*` \(2 tensors\)"):
         fit(Regressor(params=lambda model: model.encoder.parameters()), OptlintCallback(), record)
     assert record.lrs == []
 
@@ -191,7 +191,7 @@ def test_a_parameter_both_optimizers_of_a_gan_hold_is_found():
     model = Gan()
     model.discriminator_params = lambda: [*model.discriminator.parameters(), model.generator.bias]
     with pytest.raises(optlint.OptimizerSetupError,
-                       match=r"OPT102 .*generator\.bias is held by optimizer 0 \(Adam\) and optimizer 1 \(Adam\)"):
+                       match=r"OPT102 .*generator\.bias` is held by optimizer 0 \(`Adam`\) and optimizer 1 \(`Adam`\)"):
         fit(model, OptlintCallback(), max_epochs=1)
 
 
@@ -219,5 +219,5 @@ def test_the_callback_works_in_a_pytorch_lightning_trainer_too():
                                         enable_checkpointing=False, enable_progress_bar=False,
                                         enable_model_summary=False, accelerator="cpu", devices=1)
     data = torch.utils.data.TensorDataset(torch.randn(8, 4), torch.randn(8, 1))
-    with pytest.raises(optlint.OptimizerSetupError, match=r"head\.\* \(2 tensors\)"):
+    with pytest.raises(optlint.OptimizerSetupError, match=r"`head\.\*` \(2 tensors\)"):
         trainer.fit(Plain(), torch.utils.data.DataLoader(data, batch_size=4))

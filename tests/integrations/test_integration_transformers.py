@@ -75,7 +75,7 @@ def test_the_preview_is_the_schedule_the_trainer_runs(tmp_path, arguments):
 def test_a_head_left_out_of_the_users_optimizer_stops_training_before_its_first_step(tmp_path):
     model, record = tiny_bert(), RecordLRs()
     optimizer = torch.optim.AdamW(model.bert.parameters(), lr=1e-3)
-    with pytest.raises(optlint.OptimizerSetupError, match=r"OPT101 .* classifier\.\* \(2 tensors\)"):
+    with pytest.raises(optlint.OptimizerSetupError, match=r"OPT101 .* `classifier\.\*` \(2 tensors\)"):
         train(tmp_path, OptlintCallback(), record, model=model, optimizers=(optimizer, None))
     assert record.lrs == []
 

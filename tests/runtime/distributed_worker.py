@@ -48,8 +48,7 @@ def outcome(call) -> dict:
         report = call()
     except Exception as exc:  # noqa: BLE001 - the error is the result
         return {"raised": type(exc).__name__, "message": str(exc)}
-    parts = report if isinstance(report, list) else [report]  # SetupReports is a list of SetupReport
-    return {"raised": None, "codes": [f.code for f in report.findings], "notes": [n for p in parts for n in p.notes]}
+    return {"raised": None, "codes": [f.code for f in report.findings], "notes": [n for part in report for n in part.notes]}
 
 
 def local(report) -> dict:

@@ -46,7 +46,7 @@ def test_preview_of_a_group_added_later_matches_torch_and_the_facts_table(name):
         assert report.stop.step == failed_at
         assert f"after optimizer step {failed_at} (epoch {failed_at // STEPS}) raises" in findings[0].message
     elif measured == "rescales":
-        assert "silently rescales it: added with lr=1e-05, it runs at" in findings[0].message
+        assert "silently rescales it: added with `lr=1e-05`, it runs at" in findings[0].message
     elif measured.startswith("raises"):
         assert "past the preview" in findings[0].message
     else:
@@ -54,13 +54,13 @@ def test_preview_of_a_group_added_later_matches_torch_and_the_facts_table(name):
     assert len(findings) == (measured != "ok")
     if findings:
         message = findings[0].message
-        assert "group 2 (blocks.*) was added after" in message and "knows 2 of 3 groups" in message
+        assert "group 2 (`blocks.*`) was added after" in message and "knows 2 of 3 groups" in message
 
 
 def test_linear_warmup_rescales_the_new_group_by_its_start_factor():
     model, optimizer, scheduler = unfreezing(lambda o: S.LinearLR(o, start_factor=0.1, total_iters=4))
     [found] = opt112(optlint.check_setup(model, optimizer, scheduler, epochs=6))
-    assert "LinearLR silently rescales it: added with lr=1e-05, it runs at 0.0001 by epoch 4" in found.message
+    assert "`LinearLR` silently rescales it: added with `lr=1e-05`, it runs at 0.0001 by epoch 4" in found.message
 
 
 def test_cosine_raises_past_the_preview_and_names_the_step():
@@ -89,7 +89,7 @@ def test_user_scheduler_subclass_is_judged_by_the_simulation():
     model, optimizer, scheduler = unfreezing(lambda o: WarmupThenInverseSqrt(o, warmup=3))
     report = optlint.check_setup(model, optimizer, scheduler, epochs=5)
     [found] = opt112(report)
-    assert "WarmupThenInverseSqrt was built" in found.message and "raises ValueError" in found.message
+    assert "`WarmupThenInverseSqrt` was built" in found.message and "raises ValueError" in found.message
     assert report.stop.step == 0 and "the run crashes here" in str(report)
 
 

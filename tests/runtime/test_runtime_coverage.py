@@ -61,7 +61,7 @@ def test_head_left_out_of_the_optimizer_is_named():
     body = [p for n, p in model.named_parameters() if not n.startswith("head.")]
     report = optlint.check_setup(model, torch.optim.AdamW(body, lr=1e-4))
     found = finding(report, "OPT101")
-    assert "2 trainable parameters" in found.message and "head.* (2 tensors)" in found.message
+    assert "2 trainable parameters" in found.message and "`head.*` (2 tensors)" in found.message
     assert "model.head.parameters()" in found.hint
     assert not report.ok
 
@@ -70,7 +70,7 @@ def test_many_missing_names_fold_by_module_prefix():
     model = TinyViT(depth=12)
     kept = [p for n, p in model.named_parameters() if ".attn." not in n]
     found = finding(optlint.check_setup(model, torch.optim.AdamW(kept)), "OPT101")
-    assert "blocks.0-11.attn.* (48 tensors)" in found.message
+    assert "`blocks.0-11.attn.*` (48 tensors)" in found.message
 
 
 def test_frozen_backbone_left_out_is_correct():
@@ -86,7 +86,7 @@ def test_frozen_backbone_inside_the_group_of_the_head_is_a_warning():
     report = optlint.check_setup(model, torch.optim.AdamW(model.parameters(), lr=1e-3))
     found = finding(report, "OPT103")
     assert found.severity == "warning" and report.ok
-    assert "backbone.* (8 tensors)" in found.message and "group 0" in found.message
+    assert "`backbone.*` (8 tensors)" in found.message and "group 0" in found.message
 
 
 def test_tensor_learning_rates_are_shown_as_numbers():
@@ -95,8 +95,8 @@ def test_tensor_learning_rates_are_shown_as_numbers():
     optimizer = torch.optim.Adam([{"params": model.parameters(), "lr": torch.tensor(1e-5)},
                                   {"params": model.act.parameters(), "lr": torch.tensor(1e-3), "weight_decay": 0.0}])
     report = optlint.check_setup(model, optimizer)
-    assert "with this group's lr=1e-05 the moment" in finding(report, "OPT103").message
-    assert "its settings (lr=0.001, weight_decay=0.0)" in finding(report, "OPT105").message
+    assert "with this group's `lr=1e-05` the moment" in finding(report, "OPT103").message
+    assert "its settings (`lr=0.001`, `weight_decay=0.0`)" in finding(report, "OPT105").message
 
 
 def test_frozen_group_staged_for_unfreezing_is_not_flagged():
@@ -122,7 +122,7 @@ def test_head_replaced_after_the_optimizer_was_built():
     model.head = nn.Linear(8, 5)
     report = optlint.check_setup(model, optimizer)
     assert codes(report) == ["OPT101", "OPT104"]
-    assert "(same shapes as head.* (2 tensors))" in finding(report, "OPT104").message
+    assert "(same shapes as `head.*` (2 tensors))" in finding(report, "OPT104").message
 
 
 def test_weight_norm_applied_after_the_optimizer_leaves_the_old_weight_in_it():
@@ -131,9 +131,9 @@ def test_weight_norm_applied_after_the_optimizer_leaves_the_old_weight_in_it():
     optimizer = torch.optim.Adam(model.parameters())
     nn.utils.parametrizations.weight_norm(model[0])
     report = optlint.check_setup(model, optimizer)
-    assert "in no param group: 0.parametrizations.* (2 tensors)" in finding(report, "OPT101").message
+    assert "in no param group: `0.parametrizations.*` (2 tensors)" in finding(report, "OPT101").message
     assert finding(report, "OPT104").message.startswith(
-        "1 tensor in group 0 is not a parameter of the model (same shapes as 0.parametrizations.weight.original1): "
+        "1 tensor in group 0 is not a parameter of the model (same shapes as `0.parametrizations.weight.original1`): "
         "it belongs to")
 
 
@@ -157,14 +157,14 @@ def test_tensor_in_two_groups_after_editing_param_groups_by_hand():
     optimizer = torch.optim.SGD([{"params": model.backbone.parameters()}, {"params": model.head.parameters()}], lr=0.1)
     optimizer.param_groups[0]["params"].append(model.head.weight)
     found = finding(optlint.check_setup(model, optimizer), "OPT102")
-    assert "head.weight is in more than one group (0 and 1)" in found.message
+    assert "`head.weight` is in more than one group (0 and 1)" in found.message
 
 
 def test_tensor_twice_in_one_group():
     model = Classifier()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     optimizer.param_groups[0]["params"].append(model.head.bias)
-    assert "head.bias is more than once in group 0" in finding(optlint.check_setup(model, optimizer), "OPT102").message
+    assert "`head.bias` is more than once in group 0" in finding(optlint.check_setup(model, optimizer), "OPT102").message
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile imports deprecated jit code
@@ -173,7 +173,7 @@ def test_data_parallel_and_compiled_models_are_unwrapped_so_names_match():
     optimizer = torch.optim.AdamW([p for n, p in model.named_parameters() if not n.startswith("head.")])
     for wrapped in (nn.DataParallel(model), torch.compile(model)):
         found = finding(optlint.check_setup(wrapped, optimizer), "OPT101")
-        assert "head.* (2 tensors)" in found.message, found.message
+        assert "`head.*` (2 tensors)" in found.message, found.message
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

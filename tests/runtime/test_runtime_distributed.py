@@ -87,14 +87,14 @@ def test_a_parameter_missing_on_rank_1_raises_the_same_error_on_every_rank(ranks
     assert [s["raised"] for s in seen] == ["OptimizerSetupError"] * RANKS
     assert seen[0]["message"] == seen[1]["message"]
     assert "OPT101 [error] param-not-in-optimizer: on rank 1 of 2: 2 trainable parameters" in seen[0]["message"]
-    assert "head.* (2 tensors)" in seen[0]["message"]
+    assert "`head.*` (2 tensors)" in seen[0]["message"]
 
 
 def test_several_optimizers_are_checked_on_every_rank(ranks):
     seen = [result["several_optimizers_rank_1_leaves_the_head_out"] for result in ranks]
     assert [s["raised"] for s in seen] == ["OptimizerSetupError"] * RANKS
     assert seen[0]["message"] == seen[1]["message"]
-    assert "on rank 1 of 2: 2 trainable parameters" in seen[0]["message"] and "head.* (2 tensors)" in seen[0]["message"]
+    assert "on rank 1 of 2: 2 trainable parameters" in seen[0]["message"] and "`head.*` (2 tensors)" in seen[0]["message"]
     assert seen[0]["message"].count("OPT101") == 1 and "AdamW" in seen[0]["message"] and "SGD" in seen[0]["message"]
 
 
@@ -102,7 +102,7 @@ def test_a_finding_on_an_optimizer_only_rank_1_has_is_not_dropped(ranks):
     seen = [result["rank_1_has_a_second_optimizer_with_a_misspelled_key"] for result in ranks]
     assert [s["raised"] for s in seen] == ["OptimizerSetupError"] * RANKS
     assert seen[0]["message"] == seen[1]["message"]
-    assert "on rank 1 of 2: optimizer 1: group 0 has key 'learning_rate'" in seen[0]["message"]
+    assert "on rank 1 of 2: optimizer 1: group 0 has key `learning_rate`" in seen[0]["message"]
     assert "the ranks check different numbers of optimizers (rank 0: 1, rank 1: 2)" in seen[0]["message"]
 
 
@@ -137,7 +137,7 @@ def test_wrapped_models_are_checked_under_the_names_the_user_wrote_on_every_rank
         assert "blocks.0.attn.in_proj_weight" in names and "head.bias" in names and len(names) == 43
         assert not any("module" in name for name in names)
         assert seen["no_head"]["codes"] == ["OPT101"]
-        assert "in no param group: head.* (2 tensors)" in seen["no_head"]["messages"][0]
+        assert "in no param group: `head.*` (2 tensors)" in seen["no_head"]["messages"][0]
 
 
 def test_fsdp1_names_carry_the_wrapper_attribute_that_the_check_drops(ranks):

@@ -34,7 +34,7 @@ def test_misspelled_group_key_is_found_with_what_was_meant(cls, key, meant):
     model = Classifier()
     optimizer = cls([{"params": model.backbone.parameters()}, {"params": model.head.parameters(), key: 0.5}], lr=0.1)
     [found] = group_key_findings(optimizer, model)
-    assert f"group 1 has key {key!r}" in found.message and f"Did you mean {meant!r}" in found.message
+    assert f"group 1 has key `{key}`" in found.message and f"Did you mean `{meant}`" in found.message
     assert found.severity == "error"
 
 
@@ -42,7 +42,7 @@ def test_message_says_which_value_the_group_really_runs_with():
     model = Classifier()
     optimizer = torch.optim.AdamW([{"params": model.parameters(), "learning_rate": 1e-5}])
     [found] = group_key_findings(optimizer, model)
-    assert "the group runs with lr=0.001 (the optimizer's default)" in found.message
+    assert "the group runs with `lr=0.001` (the optimizer's default)" in found.message
 
 
 @pytest.mark.parametrize("key", ["name", "layer_id", "lr_scale", "tag", "param_names_backup", "initial_lr", "max_lr"])
@@ -71,4 +71,4 @@ def test_user_optimizer_keys_come_from_its_defaults():
     optimizer = Lion([{"params": model.backbone.parameters(), "weight_decy": 0.1},
                       {"params": model.head.parameters(), "name": "head"}])
     [found] = group_key_findings(optimizer, model)
-    assert "'weight_decy', which Lion ignores" in found.message and "'weight_decay'" in found.message
+    assert "`weight_decy`, which `Lion` ignores" in found.message and "`weight_decay`" in found.message

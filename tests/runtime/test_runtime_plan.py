@@ -11,7 +11,7 @@ import warnings
 import pytest
 import torch
 
-from optlint.runtime.api import inspect_setup
+from optlint.runtime.api import check_plan
 from optlint.runtime.simulate import Plan
 from ground_truth import RECIPES
 from runtime_models import TinyViT, differential_groups
@@ -62,7 +62,7 @@ def test_a_plan_previews_what_the_loop_gives(name, loop):
     total = min(loop["epochs"] * steps_per_epoch, loop.get("max_steps") or math.inf)
     plan = Plan(math.ceil(total / steps_per_epoch), steps_per_epoch, loop["interval"], loop["frequency"],
                 batches_per_step=loop["accumulate"], batches_per_epoch=loop["batches"], total_steps=total)
-    report = inspect_setup(model, optimizer, scheduler, plan=plan)
+    report = check_plan(model, optimizer, scheduler, plan)
     assert report.schedule == batch_loop(optimizer, scheduler, **loop)
     assert report.frequency == loop["frequency"]
 
@@ -71,7 +71,7 @@ def test_the_headline_says_how_often_the_scheduler_steps():
     model = TinyViT()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = RECIPES["StepLR"](optimizer)
-    report = inspect_setup(model, optimizer, scheduler, plan=Plan(4, 3, "epoch", frequency=2))
+    report = check_plan(model, optimizer, scheduler, Plan(4, 3, "epoch", frequency=2))
     assert "StepLR stepped every 2 epochs" in str(report).splitlines()[0]
     assert report.to_dict()["schedule"]["frequency"] == 2
 
@@ -82,5 +82,5 @@ def test_a_scheduler_the_loop_never_steps_keeps_its_lr_and_the_probe_ends():
     scheduler = RECIPES["LambdaLR"](optimizer)
     optimizer.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.01})
     plan = Plan(3, 4, "step", frequency=10)  # 4 batches an epoch: the batch count never reaches 10
-    report = inspect_setup(model, optimizer, scheduler, plan=plan)
+    report = check_plan(model, optimizer, scheduler, plan)
     assert report.schedule[0] == [0.1 * 0.25] * 12

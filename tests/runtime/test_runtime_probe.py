@@ -126,8 +126,10 @@ def test_a_group_holding_only_an_unused_branch_is_reported():
     used, unused = report.groups
     assert (used.no_grad_share, unused.no_grad_share) == (0.0, 1.0) and unused.update_norm == 0
     assert unused.verdict == "no gradient" and not report.ok
-    assert report.problems == ["group 1 (aux_head.*): none of its tensors received a gradient: not used in forward "
-                               "(or detached from the loss), so the optimizer never changes them"]
+    [finding] = report.findings
+    assert (finding.code, finding.message) == ("OPT117", "group 1 (`aux_head.*`): none of its tensors received a "
+                                               "gradient: not used in forward (or detached from the loss), so the "
+                                               "optimizer never changes them.")
 
 
 def test_an_unused_branch_inside_a_group_is_named_with_its_share():
@@ -138,7 +140,7 @@ def test_an_unused_branch_inside_a_group_is_named_with_its_share():
     aux_elements = sum(p.numel() for p in model.aux_head.parameters())
     assert group.no_grad_share == pytest.approx(aux_elements / sum(p.numel() for p in model.parameters()))
     assert group.no_grad_names == ("aux_head.* (4 tensors)",)
-    assert "group 0 (*): aux_head.* (4 tensors) received no gradient" in report.problems[0]
+    assert "group 0 (`*`): `aux_head.*` (4 tensors) received no gradient" in report.findings[0].message
 
 
 def test_frozen_tensors_are_left_out_of_the_numbers_and_are_not_missing_gradients():
@@ -161,7 +163,7 @@ def test_clean_setups_report_no_problem(make, groups):
     model = make()
     report = optlint.probe_step(model, torch.optim.AdamW(groups(model), lr=1e-3), cross_entropy, (IMAGES[:, :, :12, :12]
                                 if isinstance(model, Classifier) else IMAGES, LABELS % 4))
-    assert report.ok and report.problems == [] and str(report).endswith("No problem found.")
+    assert report.ok and report.findings == [] and str(report).endswith("All checks passed.")
 
 
 def test_a_language_model_with_tied_weights_and_a_loss_output_object():
@@ -264,7 +266,8 @@ def test_a_loss_that_is_not_finite_is_a_problem():
     model = vit()
     report = optlint.probe_step(model, torch.optim.SGD(model.parameters(), lr=0.1),
                                 lambda m, b: cross_entropy(m, b) * float("nan"), (IMAGES, LABELS))
-    assert not report.ok and report.problems[0].startswith("the loss is nan")
+    assert not report.ok and report.findings[0].code == "OPT118"
+    assert report.findings[0].message.startswith("the loss is nan")
     assert report.groups[0].verdict == "not finite"
 
 

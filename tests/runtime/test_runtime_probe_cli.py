@@ -29,7 +29,7 @@ def test_the_table_shows_each_group_and_the_unused_head_exits_1():
     header = next(line for line in lines if line.startswith("group"))
     assert header.split() == ["group", "parameters", "lr", "‖w‖", "‖Δw‖", "‖Δw‖/‖w‖", "‖grad‖", "no", "grad", "reading"]
     assert "Rule of thumb: ‖Δw‖/‖w‖ around 1e-3 per step." in result.stdout
-    assert "problem: group 2 (head_dist.*): none of its tensors received a gradient" in result.stdout
+    assert "OPT117 [error] param-gets-no-gradient: group 2 (`head_dist.*`): none of its tensors received a gradient" in result.stdout
     assert lines[lines.index(header) + 1].split()[:2] == ["0", "*"] and "* but head.*, head_dist.*" in result.stdout
 
 
@@ -38,7 +38,7 @@ def test_json_groups_differ_about_100x_and_the_clean_dict_factory_exits_0():
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     backbone, head = data["groups"]
-    assert data["ok"] and data["problems"] == [] and (backbone["lr"], head["lr"]) == (1e-5, 1e-3)
+    assert data["ok"] and data["findings"] == [] and (backbone["lr"], head["lr"]) == (1e-5, 1e-3)
     assert 30 < head["ratio"] / backbone["ratio"] < 300
     assert all(g["first_step_sign_like"] for g in data["groups"])
 

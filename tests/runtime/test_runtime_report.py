@@ -56,7 +56,7 @@ def test_findings_are_printed_with_severity_name_and_hint():
     optimizer = torch.optim.AdamW(model.backbone.parameters())
     text = str(optlint.check_setup(model, optimizer))
     assert "OPT101 [error] param-not-in-optimizer: 2 trainable parameters" in text
-    assert "\n    HINT: add {'params': model.head.parameters()}" in text
+    assert "\n    HINT: Add `{'params': model.head.parameters()}`" in text
     assert text.endswith("Found 1 problem: 1 error.")
 
 

@@ -1,6 +1,7 @@
-"""Every runtime rule page: its Example, run as `optlint runtime` runs a factory, is reported with the
-page's code; its Use instead gives no finding at all. An opt-in rule's page is checked with the default
-rules and that rule selected."""
+"""Every runtime rule page: its Example, run as `optlint runtime` runs a factory (a probe rule's: as
+`optlint probe` steps it), is reported with the page's code; its Use instead gives no finding at all. An
+opt-in rule's page is checked with the default rules and that rule selected. Every runtime code has its
+module in runtime/rules/, named after it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import re
 import pytest
 
 from optlint.registry import doc_page
-from optlint.runtime.api import inspect_setup
+from optlint.runtime import rules
+from optlint.runtime.api import check_plan
 from optlint.runtime.codes import RUNTIME_RULES
+from optlint.runtime.probe import probe_step
 from optlint.runtime.observe import recording_lrs_before_schedulers
 from optlint.runtime.simulate import Plan
 
 INFOS = {info.code: info for info in RUNTIME_RULES}
 CODES = list(INFOS)
+MODULES = {rules.code(module): module for module in rules.all_rules()}
 
 
 def example(code: str, heading: str) -> str:
@@ -29,9 +33,11 @@ def check_snippet(source: str, code: str):
     namespace: dict = {"__name__": "snippet"}
     with recording_lrs_before_schedulers() as recorded:
         exec(compile(source, "<rule page>", "exec"), namespace)
+    if getattr(MODULES[code], "PASS", "check") == "probe":
+        return probe_step(namespace["model"], namespace["optimizer"], namespace["loss_fn"], namespace["batch"])
     select = None if INFOS[code].default_enabled else ["OPT1", code]
-    return inspect_setup(namespace["model"], namespace["optimizer"], namespace.get("scheduler"),
-                         plan=Plan(epochs=5, steps_per_epoch=1), lrs_before=recorded, select=select)
+    return check_plan(namespace["model"], namespace["optimizer"], namespace.get("scheduler"),
+                      Plan(epochs=5, steps_per_epoch=1), lrs_before=recorded, select=select)
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -45,3 +51,8 @@ def test_runtime_use_instead_is_clean(code):
     report = check_snippet(example(code, "## Use instead"), code)
     assert report.findings == [], str(report)
 
+
+
+def test_every_runtime_rule_is_one_module_named_after_it():
+    expected = {code: f"opt{code[3:]}_{info.name.replace('-', '_')}" for code, info in INFOS.items()}
+    assert {code: module.__name__.rpartition(".")[2] for code, module in MODULES.items()} == expected

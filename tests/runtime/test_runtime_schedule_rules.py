@@ -74,14 +74,14 @@ def test_group_frozen_with_lr_zero_trains_under_onecycle():
                                  epochs=2, steps_per_epoch=5)
     assert report.schedule[0] == report.schedule[1]  # collapsed too, but the lr=0 finding says it all: one finding
     message = finding(report, "OPT107").message
-    assert "group 0 (backbone.*) had lr=0 before OneCycleLR was built, and trains at up to 0.1" in message
+    assert "group 0 (`backbone.*`) had `lr=0` before `OneCycleLR` was built, and trains at up to 0.1" in message
 
 
 def test_equal_peaks_given_as_a_list_are_not_called_a_scalar():
     model, optimizer = finetune()
     report = optlint.check_setup(model, optimizer, lambda o: S.OneCycleLR(o, max_lr=[1e-3, 1e-3], total_steps=50))
     message = finding(report, "OPT107").message
-    assert "OneCycleLR overwrote them with the same max_lr for every group" in message
+    assert "`OneCycleLR` overwrote them with the same `max_lr` for every group" in message
     assert "scalar" not in message
 
 
@@ -107,7 +107,7 @@ def test_negative_lambda_lr_is_found_with_group_and_epoch():
     report = optlint.check_setup(model, optimizer, scheduler, epochs=8)
     found = finding(report, "OPT108")
     assert "group 0" in found.message and "at epoch 5 (optimizer step 5)" in found.message
-    assert "(group 1 (head.*) too)" in found.message
+    assert "(group 1 (`head.*`) too)" in found.message
     assert not report.ok
 
 
@@ -121,7 +121,7 @@ def test_nan_lr_is_found():
     model, optimizer = finetune()
     scheduler = S.LambdaLR(optimizer, lambda epoch: math.nan if epoch == 3 else 1.0)
     found = finding(optlint.check_setup(model, optimizer, scheduler), "OPT108")
-    assert "lr=nan at epoch 3" in found.message
+    assert "`lr=nan` at epoch 3" in found.message
 
 
 def test_scheduler_bound_to_another_optimizer():
@@ -131,7 +131,7 @@ def test_scheduler_bound_to_another_optimizer():
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)  # switched optimizers, kept the old scheduler
     report = optlint.check_setup(model, optimizer, scheduler, epochs=3)
     found = finding(report, "OPT109")
-    assert "drives another SGD optimizer, not this AdamW" in found.message
+    assert "drives another `SGD` optimizer, not this `AdamW`" in found.message
     assert report.schedule == [[1e-4] * 3]  # what really happens: this optimizer's LR never changes
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, OneCycleLR, StepLR
 
 import optlint
-from optlint.runtime.several import SetupReports
+from optlint.runtime.report import SetupReport
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_muon_and_adamw_split_is_one_clean_setup_and_each_part_is_its_own_check(
     muon, adamw = torch.optim.Muon(hidden, lr=0.02), torch.optim.AdamW(rest, lr=3e-4)
     schedulers = [CosineAnnealingLR(muon, T_max=5), LinearLR(adamw, start_factor=0.1, total_iters=3)]
     reports = optlint.check_setup(model, [muon, adamw], schedulers)
-    assert isinstance(reports, SetupReports) and reports.ok and reports.findings == []
+    assert isinstance(reports, SetupReport) and reports.ok and reports.findings == []
     assert [report.optimizer_name for report in reports] == ["Muon", "AdamW"]
     for report, optimizer, scheduler in zip(reports, (muon, adamw), schedulers):
         alone = optlint.check_setup(model, optimizer, scheduler)
@@ -48,7 +48,7 @@ def test_a_parameter_no_optimizer_holds_is_reported_once():
     reports = optlint.check_setup(model, [torch.optim.Muon(hidden), torch.optim.AdamW([p for p in rest if p is not head_bias])])
     missing = [finding for finding in reports.findings if finding.code == "OPT101"]
     assert len(missing) == 1 and not reports.ok
-    assert missing[0].message == ("1 trainable parameter of the model is in no param group of any optimizer: 4.bias: "
+    assert missing[0].message == ("1 trainable parameter of the model is in no param group of any optimizer: `4.bias`: "
                                   "no optimizer updates it, so it keeps its initial value.")
     assert reports[0].findings == missing
 
@@ -63,7 +63,7 @@ def test_a_tensor_two_optimizers_hold_moves_twice_per_iteration():
     model, hidden, rest = split_model()
     reports = optlint.check_setup(model, [torch.optim.Muon(hidden), torch.optim.AdamW(hidden + rest)])
     [finding] = reports.findings
-    assert finding.code == "OPT102" and "(2 tensors) are held by optimizer 0 (Muon) and optimizer 1 (AdamW)" in (
+    assert finding.code == "OPT102" and "(2 tensors) are held by optimizer 0 (`Muon`) and optimizer 1 (`AdamW`)" in (
         finding.message)
     assert reports[1].findings == [finding]  # filed with the later optimizer
 

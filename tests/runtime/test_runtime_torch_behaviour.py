@@ -9,7 +9,7 @@ import torch
 from torch.optim import lr_scheduler as S
 
 from ground_truth import RECIPES
-from optlint.runtime.api import OVERWRITE_GROUP_LRS
+from optlint.runtime.analysis import OVERWRITE_GROUP_LRS
 
 
 def two_params():

@@ -10,7 +10,7 @@ from torch import nn
 
 import optlint
 from optlint import facts
-from optlint.runtime.weight_decay import is_norm
+from optlint.runtime.rules.opt110_weight_decay_on_norm_or_bias import is_norm
 from runtime_models import Classifier, TinyGPT, TinyViT, decay_groups
 
 BOTH = ["OPT1", "OPT110", "OPT111"]
@@ -68,8 +68,8 @@ NO_DECAY_MODULES = (nn.LayerNorm, nn.BatchNorm2d, nn.RMSNorm, LlamaRMSNorm, nn.E
 def test_adamw_default_decay_on_norms_and_biases_is_reported_with_folded_names():
     model = TinyViT()
     message = findings(model, torch.optim.AdamW(model.parameters(), lr=1e-3))["OPT110"]
-    assert message.startswith("group 0 (weight_decay=0.01, AdamW's default) also decays 7 normalisation weights")
-    assert "blocks.0-2.norm1.* (6 tensors)" in message and "blocks.0-2.attn.in_proj_bias (3 tensors)" in message
+    assert message.startswith("group 0 (`weight_decay=0.01`, AdamW's default) also decays 7 normalisation weights")
+    assert "`blocks.0-2.norm1.*` (6 tensors)" in message and "`blocks.0-2.attn.in_proj_bias` (3 tensors)" in message
     assert "patch_embed.weight" not in message and "cls_token" not in message
 
 
@@ -87,14 +87,14 @@ def test_opt_in_rules_run_only_when_selected_by_full_code():
 def test_user_norms_torch_rmsnorm_and_untied_embeddings_are_named_but_a_norms_projection_is_not():
     model = Decoder()
     message = findings(model, torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=5e-4))["OPT110"]
-    assert "decays 1 embedding and 2 normalisation weights: tokens.weight, norm.weight, torch_norm.weight." in message
+    assert "decays 1 embedding and 2 normalisation weights: `tokens.weight`, `norm.weight`, `torch_norm.weight`." in message
     assert "ada.proj" not in message and "out.weight" not in message
 
 
 def test_an_embedding_tied_to_the_output_layer_decays_as_a_weight_matrix():
     model = TinyGPT()
     message = findings(model, torch.optim.AdamW(model.parameters(), weight_decay=0.1))["OPT110"]
-    assert "wte" not in message and "ln_f.* (2 tensors)" in message
+    assert "wte" not in message and "`ln_f.*` (2 tensors)" in message
 
 
 def test_groups_with_different_decays_are_named_in_one_finding():
@@ -103,7 +103,7 @@ def test_groups_with_different_decays_are_named_in_one_finding():
               {"params": model.norm.parameters(), "weight_decay": 0.0},
               {"params": [p for n, p in model.named_parameters() if not n.startswith(("head.", "norm."))]}]
     message = findings(model, torch.optim.AdamW(groups, weight_decay=0.05))["OPT110"]
-    assert message.startswith("groups 0 (weight_decay=0.1) and 2 (weight_decay=0.05) also decay")
+    assert message.startswith("groups 0 (`weight_decay=0.1`) and 2 (`weight_decay=0.05`) also decay")
     assert "norm.*" not in message.split(":")[1].split(",")[-1]
 
 
@@ -143,7 +143,7 @@ def test_the_nanogpt_split_is_reported_only_for_what_it_decays_besides_matrices(
 def test_coupled_decay_of_the_adam_family_is_reported(cls):
     model = Classifier()
     message = findings(model, cls(no_decay_split(model, 1e-4), lr=1e-3))["OPT111"]
-    assert message.startswith(f"group 0 (weight_decay=0.0001) of {cls.__name__} adds the decay to the gradient")
+    assert message.startswith(f"group 0 (`weight_decay=0.0001`) of `{cls.__name__}` adds the decay to the gradient")
 
 
 def test_the_hint_names_adamw_for_adam_and_the_flag_for_the_others():

@@ -40,7 +40,7 @@ def test_a_block_left_out_is_named_as_written(wrap):
     optimizer = torch.optim.AdamW([p for name, p in model.named_parameters() if "blocks.1." not in name])
     found = optlint.check_setup(model, optimizer).findings
     assert [f.code for f in found] == ["OPT101"]
-    assert "in no param group: blocks.1.* (12 tensors)" in found[0].message
+    assert "in no param group: `blocks.1.*` (12 tensors)" in found[0].message
 
 
 def test_a_child_the_user_called_module_keeps_its_name():

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from optlint import facts
 from optlint.findings import Finding
+from optlint.runtime.analysis import Analysis
 from optlint.runtime.report import setting
 from optlint.spelling import close_match
 
 
-def check_group_keys(optimizer, param_groups: list[dict]) -> list[Finding]:
+def check(analysis: Analysis):
+    optimizer = analysis.optimizer
     valid = valid_group_keys(optimizer)
-    cls = type(optimizer).__name__
-    findings = []
-    for index, group in enumerate(param_groups):
+    for index, group in enumerate(analysis.groups):
         for key in group:
             meant = close_match(key, valid) if isinstance(key, str) else None
             if meant is not None:
-                findings.append(_finding(index, key, meant, group, optimizer, cls))
-    return findings
+                yield _finding(index, key, meant, group, optimizer)
 
 
 def valid_group_keys(optimizer) -> frozenset[str]:
@@ -34,14 +33,14 @@ def valid_group_keys(optimizer) -> frozenset[str]:
     return own | table.scheduler_group_keys | facts.EXTRA_VALID_GROUP_KEYS
 
 
-def _finding(index: int, key: str, meant: str, group: dict, optimizer, cls: str) -> Finding:
+def _finding(index: int, key: str, meant: str, group: dict, optimizer) -> Finding:
     if meant in group:
         default = " (the optimizer's default)" if group[meant] is optimizer.defaults.get(meant, object()) else ""
-        runs = f": the group runs with {meant}={setting(group[meant])}{default}"
+        runs = f": the group runs with `{meant}={setting(group[meant])}`{default}"
     else:
         runs = ""
     return Finding(
         "OPT106",
-        f"group {index} has key {key!r}, which {cls} ignores{runs}. Did you mean {meant!r}?",
-        hint=f"rename {key!r} to {meant!r} in the group dict",
+        f"group {index} has key `{key}`, which `{type(optimizer).__name__}` ignores{runs}. Did you mean `{meant}`?",
+        hint=f"Rename `{key}` to `{meant}` in the group dict.",
     )
