@@ -29,6 +29,7 @@ from pathlib import Path
 import click
 
 from optlint import console
+from optlint.report.escape import escape
 from optlint.runtime import lr_plot
 
 from optlint.selectors import rule_codes
