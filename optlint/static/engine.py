@@ -21,7 +21,7 @@ from optlint.static.files import line_offsets, split_lines  # noqa: E402
 from optlint.static.model import SemanticModel  # noqa: E402
 from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
-from optlint.static.rule import FileContext, Replace, Rule, Swap  # noqa: E402
+from optlint.static.rule import FileContext, Replace, Rule  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
