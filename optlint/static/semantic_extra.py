@@ -126,3 +126,32 @@ class _GroupWrites(cst.CSTVisitor):
             return None
         instance = self.model.instance_of(expr.value, self.scopes[-1])
         return instance if instance is not None and instance.kind == OPTIMIZER else None
+
+
+def guards_of(loop: cst.For | cst.While) -> dict[cst.Call, tuple[cst.BaseExpression, ...]]:
+    """Each call written in the loop's body, with the tests of the `if`s (either branch) around it
+    inside the loop. Calls in nested functions and lambdas are left out: they run elsewhere."""
+    visitor = _Guards()
+    for statement in loop.body.body if isinstance(loop.body, cst.IndentedBlock) else (loop.body,):
+        walk(statement, visitor)
+    return visitor.found
+
+
+class _Guards(cst.CSTVisitor):
+    def __init__(self):
+        self.tests: list[cst.BaseExpression] = []
+        self.found: dict[cst.Call, tuple[cst.BaseExpression, ...]] = {}
+
+    def visit_If(self, node: cst.If) -> None:
+        self.tests.append(node.test)
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self.tests.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found[node] = tuple(self.tests)
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    visit_Lambda = visit_ClassDef = visit_FunctionDef
