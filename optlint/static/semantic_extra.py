@@ -125,8 +125,42 @@ class _GroupWrites(cst.CSTVisitor):
         """The optimizer for `opt.param_groups`."""
         if not (isinstance(expr, cst.Attribute) and expr.attr.value == "param_groups"):
             return None
-        instance = self.model.instance_of(expr.value, self.scopes[-1])
+        instance = self.model.instance_of(expr.value, self.scopes[-1]) or parameter_instance(
+            self.model, expr.value, self.scopes[-1]
+        )
         return instance if instance is not None and instance.kind == OPTIMIZER else None
+
+
+def parameter_instance(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Instance | None:
+    """The optimizer or scheduler a function's parameter holds when every call of the function in
+    the file passes one of the same class (`adjust_learning_rate(optimizer, epoch)`)."""
+    if not model.receives_parameter(expr, scope):
+        return None
+    function_scope = model.binding_scope(expr.value, scope)
+    found = []
+    for site in model.calls:
+        if model.function_called(site.node, site.scope) is not function_scope.node:
+            continue
+        given = _argument_for(function_scope.node, site.node, expr.value)
+        found.append(model.instance_of(given, site.scope) if given is not None else None)
+    if not found or None in found or len({(i.kind, i.cls) for i in found}) != 1:
+        return None
+    return found[0]
+
+
+def _argument_for(function: cst.FunctionDef, call: cst.Call, name: str) -> cst.BaseExpression | None:
+    """The expression a call passes for parameter `name` (None when unknown: *args, defaults)."""
+    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    if isinstance(call.func, cst.Attribute) and params[:1] == ["self"]:
+        params = params[1:]
+    if any(arg.star for arg in call.args):
+        return None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    positional = [arg.value for arg in call.args if arg.keyword is None]
+    index = params.index(name) if name in params else len(positional)
+    return positional[index] if index < len(positional) else None
 
 
 def guards_of(loop: cst.For | cst.While) -> dict[cst.Call, tuple[cst.BaseExpression, ...]]:
@@ -168,7 +202,7 @@ def checkpoint_contents(model: SemanticModel, save: CallSite) -> list[cst.BaseEx
         return _dict_values(saved)
     if not isinstance(saved, cst.Name):
         return None
-    assignments = model.assignments_of(saved, save.scope)
+    assignments = _reaching(model.assignments_of(saved, save.scope), save.order)
     if not assignments or not all(isinstance(a.value, cst.Dict) for a in assignments):
         return None
     contents = [value for a in assignments for value in _dict_values(a.value) or [a.value]]
@@ -183,6 +217,14 @@ def checkpoint_contents(model: SemanticModel, save: CallSite) -> list[cst.BaseEx
     stores = _SubscriptStores(saved.value)
     walk(save.scope.node, stores)
     return contents + stores.values
+
+
+def _reaching(assignments: list, order: int) -> list:
+    """The assignments written before `order`, from the last one that is not a dict literal on
+    (`checkpoint = torch.load(...)` on resume, then `checkpoint = {...}` each epoch)."""
+    before = [a for a in assignments if a.order < order]
+    last_other = max((i for i, a in enumerate(before) if not isinstance(a.value, cst.Dict)), default=-1)
+    return before[last_other + 1:] or before[-1:]
 
 
 def _dict_values(node: cst.Dict) -> list[cst.BaseExpression]:
@@ -221,33 +263,96 @@ def holds(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, instance
     return found is not None and found.call is instance.call
 
 
-def scheduler_steps(model: SemanticModel, scheduler: Instance) -> list[CallSite]:
-    """The `.step(...)` calls on a receiver that holds `scheduler`."""
-    return [site for site in model.calls if _method_on(model, site, scheduler) == "step"]
+def scheduler_steps(model: SemanticModel, scheduler: Instance) -> list[cst.Call]:
+    """The `.step(...)` calls on `scheduler`, also in same-file helpers it is handed to."""
+    return [call for method, call in scheduler_uses(model, scheduler) or () if method == "step"]
 
 
-def _method_on(model: SemanticModel, site: CallSite, instance: Instance) -> str | None:
-    method = call_method(site.node)
-    return method[1] if method is not None and holds(model, method[0], site.scope, instance) else None
+def scheduler_uses(model: SemanticModel, scheduler: Instance) -> list[tuple[str, cst.Call]] | None:
+    """The methods called on `scheduler`, with their calls, following it into the same-file helpers
+    it is handed to (`train(model, loader, optimizer, scheduler)`); None when any other call (a
+    framework, a helper that hands it on or keeps it) receives it."""
+    return model.memoized(("scheduler-uses", scheduler.call), lambda: _uses(model, scheduler))
+
+
+def _uses(model: SemanticModel, scheduler: Instance) -> list[tuple[str, cst.Call]] | None:
+    found = []
+    for site in model.calls:
+        method = call_method(site.node)
+        if method is not None and holds(model, method[0], site.scope, scheduler):
+            found.append((method[1], site.node))
+            continue
+        for position, arg in enumerate(site.node.args):
+            if not _given(model, arg.value, site.scope, scheduler):
+                continue
+            uses = _parameter_uses(model, site, position)
+            if uses is None:
+                return None
+            found += uses
+    return found
+
+
+def _parameter_uses(model: SemanticModel, site: CallSite, position: int) -> list[tuple[str, cst.Call]] | None:
+    """The methods a same-file helper calls on the parameter that receives argument `position`."""
+    helper = model.function_called(site.node, site.scope)
+    if helper is None:
+        return None
+    arg = site.node.args[position]
+    names = [p.name.value for p in (*helper.params.posonly_params, *helper.params.params, *helper.params.kwonly_params)]
+    name = next((n for n in names if _argument_for(helper, site.node, n) is arg.value), None)
+    if name is None:
+        return None
+    visitor = _ParameterUses(name)
+    walk(helper.body, visitor)
+    return None if visitor.other else visitor.methods
+
+
+class _ParameterUses(cst.CSTVisitor):
+    def __init__(self, name: str):
+        self.name = name
+        self.methods: list[tuple[str, cst.Call]] = []
+        self.other = False
+        self.skip: set[int] = set()  # the names already accounted for
+
+    def visit_Call(self, node: cst.Call) -> None:
+        method = call_method(node)
+        if method is not None and isinstance(method[0], cst.Name) and method[0].value == self.name:
+            self.methods.append((method[1], node))
+            self.skip.add(id(method[0]))
+        for arg in node.args:
+            if arg.keyword is not None:
+                self.skip.add(id(arg.keyword))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.skip.add(id(node.attr))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name and id(node) not in self.skip:
+            self.other = True
 
 
 def scheduler_is_restored(model: SemanticModel, scheduler: Instance) -> bool:
     """Whether the file may save or restore the schedule by other means than the optimizer's state:
-    the scheduler's own `state_dict`/`load_state_dict`, `last_epoch=`, a step given the epoch, a loop
-    that steps it alone (fast-forward), a rebuild in a loop, or a call (a framework, a helper) given it."""
+    the scheduler's own `state_dict`/`load_state_dict`, `last_epoch=` (or `.last_epoch = ...`), a step
+    given the epoch, a loop that steps it alone (fast-forward), a rebuild in a loop, a framework's
+    `save_state`, or a call other than a same-file helper that only steps it."""
     if any(arg.keyword is not None and arg.keyword.value == "last_epoch" for arg in scheduler.call.args):
         return True
     if any(site.node is scheduler.call and site.loop_depth > 0 for site in model.calls):
         return True
-    for site in model.calls:
-        method = _method_on(model, site, scheduler)
-        if method in ("state_dict", "load_state_dict") or (method == "step" and site.node.args):
-            return True
-        if call_method(site.node) is not None and call_method(site.node)[1] in ("save_state", "load_state"):
-            return True
-        if any(_given(model, arg.value, site.scope, scheduler) for arg in site.node.args):
-            return True
-    return _fast_forwarded(model, scheduler)
+    if any(call_method(site.node) and call_method(site.node)[1] in ("save_state", "load_state") for site in model.calls):
+        return True
+    uses = scheduler_uses(model, scheduler)
+    if uses is None or any(m in ("state_dict", "load_state_dict") or (m == "step" and c.args) for m, c in uses):
+        return True
+    return _last_epoch_set(model, scheduler) or _fast_forwarded(model, scheduler)
+
+
+def _last_epoch_set(model: SemanticModel, scheduler: Instance) -> bool:
+    """`scheduler.last_epoch = start_epoch - 1`: the position restored by hand (yolov5)."""
+    label = f"self.{scheduler.assignment.target}" if scheduler.is_self_attribute else scheduler.assignment.target
+    return any(isinstance(store, cst.Attribute) and dotted(store) == f"{label}.last_epoch"
+               for store in model.attribute_stores)
 
 
 def _given(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, instance: Instance) -> bool:

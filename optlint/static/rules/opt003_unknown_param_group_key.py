@@ -75,6 +75,15 @@ class UnknownParamGroupKey(Rule):
                 for param_group in optimizer.param_groups:
                     param_group["learning_rate"] = lr
         """),
+        # A helper called with an optimizer of unknown class at one of its calls.
+        Valid("""
+            import torch
+            def set_lr(optimizer, lr):
+                for g in optimizer.param_groups:
+                    g["learning_rate"] = lr
+            set_lr(torch.optim.SGD(p, lr=0.1), 0.01)
+            set_lr(build_optimizer(cfg), 0.01)
+        """),
         # The loop variable is rebound: it is no longer the group.
         Valid("""
             import torch
@@ -117,6 +126,24 @@ class UnknownParamGroupKey(Rule):
                     self.opt.param_groups[0]['lr'] = x
                     for i, group in enumerate(self.opt.param_groups):
                         group.update(weight_decay=0.0)
+        """),
+        # The hand-written `adjust_learning_rate(optimizer, epoch)` of old example scripts, called with a torch optimizer.
+        Invalid("""
+            import torch.optim as optim
+            def adjust_learning_rate(optimizer, epoch):
+                for param_group in optimizer.param_groups:
+                    param_group["learning_rate"] = 0.1 * (0.1 ** (epoch // 30))
+            optimizer = optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(90):
+                adjust_learning_rate(optimizer, epoch)
+        """, at="4:21", fixed="""
+            import torch.optim as optim
+            def adjust_learning_rate(optimizer, epoch):
+                for param_group in optimizer.param_groups:
+                    param_group["lr"] = 0.1 * (0.1 ** (epoch // 30))
+            optimizer = optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(90):
+                adjust_learning_rate(optimizer, epoch)
         """),
         # The misspelt key is read again (for logging): renaming only the write would break that read.
         Invalid("""
