@@ -39,6 +39,19 @@ class SchedulerSteppedAtTwoDepths(Rule):
                     warmup.step()
                 decay.step(val_loss)
         """),
+        # A GAN: each scheduler steps once per epoch, with its own optimizer stepped per batch.
+        Valid("""
+            import torch
+            opt_g, opt_d = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
+            sched_g = torch.optim.lr_scheduler.StepLR(opt_g, 10)
+            sched_d = torch.optim.lr_scheduler.StepLR(opt_d, 10)
+            for epoch in range(100):
+                for x in loader:
+                    opt_d.step()
+                    opt_g.step()
+                sched_d.step()
+                sched_g.step()
+        """),
         # The fractional epoch sets the position, it does not advance it.
         Valid("""
             import torch

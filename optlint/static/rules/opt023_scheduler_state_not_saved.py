@@ -83,6 +83,43 @@ class SchedulerStateNotSaved(Rule):
             accelerator.save_state("ckpt")
             torch.save({"optimizer": opt.state_dict()}, "opt.pt")
         """),
+        # HF Trainer checkpoints the scheduler it is given.
+        Valid("""
+            import torch
+            from transformers import Trainer
+            opt = torch.optim.AdamW(m.parameters())
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+            trainer = Trainer(model=m, optimizers=(opt, sched))
+            trainer.train()
+            sched.step()
+            torch.save({"optimizer": opt.state_dict()}, "opt.pt")
+        """),
+        # An optimizer rebuilt together with its scheduler for each stage: nothing to resume across stages.
+        Valid("""
+            import torch
+            for stage in stages:
+                opt = torch.optim.SGD(m.parameters(), lr=stage.lr)
+                sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+                for epoch in range(stage.epochs):
+                    opt.step()
+                    sched.step()
+                torch.save({"optimizer": opt.state_dict()}, f"{stage.name}.pt")
+        """),
+        # A GAN: each scheduler steps with its own optimizer, and each is saved beside it.
+        Valid("""
+            import torch
+            opt_g = torch.optim.Adam(g.parameters())
+            opt_d = torch.optim.Adam(d.parameters())
+            sched_g = torch.optim.lr_scheduler.StepLR(opt_g, 10)
+            sched_d = torch.optim.lr_scheduler.StepLR(opt_d, 10)
+            for epoch in range(100):
+                opt_d.step()
+                opt_g.step()
+                sched_d.step()
+                sched_g.step()
+                torch.save({"g": opt_g.state_dict(), "sg": sched_g.state_dict(),
+                            "d": opt_d.state_dict(), "sd": sched_d.state_dict()}, "gan.pt")
+        """),
         # Lightning saves and restores the schedulers of `configure_optimizers` itself.
         Valid("""
             import torch
