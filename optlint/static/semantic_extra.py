@@ -8,8 +8,6 @@ Every answer is conservative: an expression counts only when it provably is what
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
-
 import libcst as cst
 
 from optlint.static.groups import string_value
@@ -205,7 +203,10 @@ def checkpoint_contents(model: SemanticModel, save: CallSite) -> list[cst.BaseEx
     assignments = _reaching(model.assignments_of(saved, save.scope), save.order)
     if not assignments or not all(isinstance(a.value, cst.Dict) for a in assignments):
         return None
-    contents = [value for a in assignments for value in _dict_values(a.value) or [a.value]]
+    literals = [_dict_values(a.value) for a in assignments]
+    if None in literals:
+        return None
+    contents = [value for values in literals for value in values]
     for site in model.calls:
         if site.scope is not save.scope or site.node is save.node:
             continue
@@ -227,8 +228,11 @@ def _reaching(assignments: list, order: int) -> list:
     return before[last_other + 1:] or before[-1:]
 
 
-def _dict_values(node: cst.Dict) -> list[cst.BaseExpression]:
-    return [element.value for element in node.elements]  # `**extra` is a StarredDictElement: its value too
+def _dict_values(node: cst.Dict) -> list[cst.BaseExpression] | None:
+    """The values of a dict literal; None with a `**spread`, which may hold anything."""
+    if any(isinstance(element, cst.StarredDictElement) for element in node.elements):
+        return None
+    return [element.value for element in node.elements]
 
 
 class _SubscriptStores(cst.CSTVisitor):

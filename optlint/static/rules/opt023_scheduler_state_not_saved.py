@@ -140,6 +140,16 @@ class SchedulerStateNotSaved(Rule):
             sched = torch.optim.lr_scheduler.StepLR(opt, 30)
             torch.save({"optimizer": opt.state_dict()}, "init.pt")
         """),
+        # A `**spread` may hold the scheduler's state.
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(m.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 30)
+            for epoch in range(3):
+                opt.step()
+                sched.step()
+                torch.save({"optimizer": opt.state_dict(), **extra_states()}, "last.pt")
+        """),
         # A checkpoint passed through a helper may get the scheduler there.
         Valid("""
             import torch
