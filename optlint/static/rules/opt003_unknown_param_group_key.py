@@ -7,6 +7,7 @@ from optlint.static.examples import Invalid, Valid
 from optlint.spelling import ALIASES, close_match, normalise
 from optlint.static.rule import Replace, Rule
 from optlint.static.rules._dict_groups import dict_groups
+from optlint.static.semantic_extra import param_group_writes
 
 
 class UnknownParamGroupKey(Rule):
@@ -59,8 +60,99 @@ class UnknownParamGroupKey(Rule):
                 pass
             opt = SGD([{'params': a, 'learning_rate': 1}])
         """),
+        # Writes into the groups of a built optimizer: real keys and user metadata.
+        Valid("""
+            import torch
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            for g in opt.param_groups:
+                g["lr"] = g["initial_lr"] * 0.5
+                g["name"] = "body"
+                g.update(lr_scale=0.5, layer_id=3)
+        """),
+        # An optimizer of unknown class (a parameter): its group keys are unknown too.
+        Valid("""
+            def adjust_learning_rate(optimizer, lr):
+                for param_group in optimizer.param_groups:
+                    param_group["learning_rate"] = lr
+        """),
+        # A helper called with an optimizer of unknown class at one of its calls.
+        Valid("""
+            import torch
+            def set_lr(optimizer, lr):
+                for g in optimizer.param_groups:
+                    g["learning_rate"] = lr
+            set_lr(torch.optim.SGD(p, lr=0.1), 0.01)
+            set_lr(build_optimizer(cfg), 0.01)
+        """),
+        # The loop variable is rebound: it is no longer the group.
+        Valid("""
+            import torch
+            opt = torch.optim.Adam(model.parameters())
+            for g in opt.param_groups:
+                g = dict(g)
+                g["learning_rate"] = 1e-3
+        """),
     )
     INVALID = (
+        # A hand-written schedule writing a key torch never reads: the LR never changes.
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(10):
+                for g in opt.param_groups:
+                    g["learning_rate"] = 0.1 * 0.9 ** epoch
+        """, at="5:11", message="leaves the group's `lr` unchanged", fixed="""
+            import torch
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(10):
+                for g in opt.param_groups:
+                    g["lr"] = 0.1 * 0.9 ** epoch
+        """),
+        Invalid("""
+            from torch import optim
+            class T:
+                def __init__(self, m):
+                    self.opt = optim.AdamW(m.parameters())
+                def warmup(self, x):
+                    self.opt.param_groups[0]['Lr'] = x
+                    for i, group in enumerate(self.opt.param_groups):
+                        group.update(weightdecay=0.0)
+        """, at=("6:34", "8:26"), fixed="""
+            from torch import optim
+            class T:
+                def __init__(self, m):
+                    self.opt = optim.AdamW(m.parameters())
+                def warmup(self, x):
+                    self.opt.param_groups[0]['lr'] = x
+                    for i, group in enumerate(self.opt.param_groups):
+                        group.update(weight_decay=0.0)
+        """),
+        # The hand-written `adjust_learning_rate(optimizer, epoch)` of old example scripts, called with a torch optimizer.
+        Invalid("""
+            import torch.optim as optim
+            def adjust_learning_rate(optimizer, epoch):
+                for param_group in optimizer.param_groups:
+                    param_group["learning_rate"] = 0.1 * (0.1 ** (epoch // 30))
+            optimizer = optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(90):
+                adjust_learning_rate(optimizer, epoch)
+        """, at="4:21", fixed="""
+            import torch.optim as optim
+            def adjust_learning_rate(optimizer, epoch):
+                for param_group in optimizer.param_groups:
+                    param_group["lr"] = 0.1 * (0.1 ** (epoch // 30))
+            optimizer = optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(90):
+                adjust_learning_rate(optimizer, epoch)
+        """),
+        # The misspelt key is read again (for logging): renaming only the write would break that read.
+        Invalid("""
+            import torch
+            opt = torch.optim.SGD(p, lr=0.1)
+            head = opt.param_groups[-1]
+            head.update({"momentun": 0.5})
+            print(head["momentun"])
+        """, at="4:14"),
         # `betas` takes a pair: renaming `beta1` alone would store a float, so the finding has no fix.
         Invalid("""
             import torch
@@ -162,6 +254,7 @@ class UnknownParamGroupKey(Rule):
                     continue
                 unique = list(meant.values()).count(target) == 1
                 self._report(ctx, cls, key.node, key.name, target, unique)
+        self._check_writes(ctx)
 
     def _report(self, ctx, cls, node, key, target, unique) -> None:
         renamed = _renamed(node, target)
@@ -175,6 +268,36 @@ class UnknownParamGroupKey(Rule):
             return
         fix = {"fix": f"Rename `{key}` to `{target}`", "edits": [Replace(node, renamed)]}
         ctx.report(node, message, hint=f"Write `{written}`.", **(fix if unique else {}))
+
+
+    # -- writes into the groups of a built optimizer (`g["learning_rate"] = lr` in a hand-written schedule)
+    def _check_writes(self, ctx) -> None:
+        for write in param_group_writes(ctx.model):
+            cls = write.optimizer.cls
+            target = _meant_key(write.key, [k for k in ctx.facts.optimizers[cls]["group_keys"] if k != "params"],
+                                ctx.facts.valid_group_keys(cls))
+            if target is not None:
+                self._report_write(ctx, write, target)
+
+    def _report_write(self, ctx, write, target) -> None:
+        key, renamed = write.key, _renamed(write.node, target)
+        message = (
+            f"`{key}` is not a param-group key of `{write.optimizer.cls}`: torch stores it and never reads it,"
+            f" so this write leaves the group's `{target}` unchanged. Did you mean `{target}`?"
+        )
+        written = f"{renamed}=" if isinstance(write.node, cst.Name) else renamed
+        if not renaming_is_the_fix(key):
+            ctx.report(write.node, message, hint=f"Write `{written}` with the values as one tuple.")
+            return
+        # Another mention of the key (a read for logging) would break once only the write is renamed.
+        alone = _mentions(ctx.module, key) == 1
+        fix = {"fix": f"Rename `{key}` to `{target}`", "edits": [Replace(write.node, renamed)]}
+        ctx.report(write.node, message, hint=f"Write `{written}`.", **(fix if alone else {}))
+
+
+def _mentions(module: cst.Module, key: str) -> int:
+    """How often `key` is written in the file as a word (a string key, a keyword, an attribute)."""
+    return len(re.findall(rf"(?<![\w]){re.escape(key)}(?![\w])", module.code))
 
 
 def _meant_key(key: str, targets: list[str], valid: frozenset[str]) -> str | None:
