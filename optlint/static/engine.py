@@ -18,7 +18,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
 from optlint.static.files import line_offsets, split_lines  # noqa: E402
-from optlint.static.model import SemanticModel  # noqa: E402
+from optlint.static.semantic.model import SemanticModel  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule, Swap  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402

@@ -16,7 +16,7 @@ import libcst as cst
 
 from optlint import facts as torch_facts
 from optlint.registry import RuleInfo, registry
-from optlint.static.model import SemanticModel
+from optlint.static.semantic.model import SemanticModel
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,8 @@ import libcst as cst
 
 from optlint.spelling import ALIASES, close_match, normalise, renaming_is_the_fix
 from optlint.static.examples import Invalid, Valid
-from optlint.spelling import ALIASES, close_match, normalise
 from optlint.static.rule import Replace, Rule
-from optlint.static.rules._dict_groups import dict_groups
+from optlint.static.semantic import dict_groups
 
 
 class UnknownParamGroupKey(Rule):

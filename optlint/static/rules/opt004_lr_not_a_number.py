@@ -1,10 +1,8 @@
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.groups import constructions
-from optlint.static.model import argument
 from optlint.static.rule import Rule
-from optlint.static.rules._dict_groups import dict_groups
+from optlint.static.semantic import argument, constructions, dict_groups
 
 # Literals that can never be a learning rate: collections and text (f-strings and "1e" "-3" too).
 _NOT_A_NUMBER = {

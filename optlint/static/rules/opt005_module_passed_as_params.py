@@ -3,10 +3,8 @@ import re
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import terminal_name
-from optlint.static.modules import describe, module_builds
-from optlint.static.params import ELEMENTS, WHOLE, Group, all_groups
 from optlint.static.rule import Rule
+from optlint.static.semantic import ELEMENTS, WHOLE, Group, all_groups, describe, module_builds, terminal_name
 
 # `model`, `net`, `student_model`, `d_net`, `model2`: names that say "this is a module".
 _MODEL_NAME = re.compile(r"^(model|net|network)\d*$|_(model|net|network)\d*$")

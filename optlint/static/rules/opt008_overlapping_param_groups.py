@@ -5,10 +5,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import Scope, SemanticModel
-from optlint.static.modules import module_builds
-from optlint.static.params import Group, builtin_name, optimizers, parameters_call, sources
 from optlint.static.rule import Rule
+from optlint.static.semantic import Group, Scope, SemanticModel, module_builds, optimizers, parameters_call, sources
 
 _LISTS = (cst.List, cst.Tuple, cst.ListComp)
 
@@ -216,7 +214,7 @@ def _holds_same_tensors(model: SemanticModel, expr: cst.BaseExpression, scope: S
 def _is_list(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> bool:
     if isinstance(expr, _LISTS):
         return True
-    return isinstance(expr, cst.Call) and builtin_name(model, expr.func, scope) in ("list", "tuple")
+    return isinstance(expr, cst.Call) and model.builtin_name(expr.func, scope) in ("list", "tuple")
 
 
 def _root_scope(model: SemanticModel, name: str, scope: Scope) -> Scope | None:

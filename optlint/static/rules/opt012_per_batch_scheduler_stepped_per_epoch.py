@@ -1,9 +1,8 @@
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.loops import Loop, loop_events, optimizer_matches
-from optlint.static.model import OPTIMIZER, SCHEDULER, argument, number_literal
 from optlint.static.rule import Rule
+from optlint.static.semantic import OPTIMIZER, SCHEDULER, Loop, argument, loop_events, number_literal, optimizer_matches
 
 PER_BATCH = frozenset({"OneCycleLR", "CyclicLR"})
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.groups import Construction, constructions
-from optlint.static.model import argument, number_literal
 from optlint.static.rule import Rule
+from optlint.static.semantic import Construction, argument, constructions, number_literal
 
 # The arguments (name, position) each class writes into every group's `lr` when it is built.
 OVERRIDING_ARGUMENTS = {"OneCycleLR": (("max_lr", 1),), "CyclicLR": (("base_lr", 1), ("max_lr", 2))}

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import libcst as cst
-
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import OPTIMIZER, CallSite, Instance, call_method
 from optlint.static.rule import Rule
+from optlint.static.semantic import CallSite, Instance, add_param_group_calls, runs_before
 
 
 class ParamGroupAddedAfterScheduler(Rule):
@@ -100,20 +98,14 @@ class ParamGroupAddedAfterScheduler(Rule):
 
     def check(self, ctx) -> None:
         model = ctx.model
-        for site in model.calls:
-            method = call_method(site.node)
-            if method is None or method[1] != "add_param_group":
-                continue
-            optimizer = model.instance_of(method[0], site.scope)
-            if optimizer is None or optimizer.kind != OPTIMIZER:
-                continue
+        for site, optimizer in add_param_group_calls(model):
             stale = [
                 (behaviour, scheduler)
                 for scheduler in model.scheduler_builds()
                 if (behaviour := _added_group_behaviour(ctx.facts, scheduler)) != "ok"
                 and scheduler.optimizer is not None
                 and scheduler.optimizer.call is optimizer.call
-                and _built_before(model, scheduler, site)
+                and runs_before(model, scheduler.assignment, site)
                 and not _rebuilt_after(model, scheduler, site)
             ]
             if stale:  # one finding per call; a scheduler that raises says the most
@@ -143,30 +135,6 @@ def _added_group_behaviour(facts, scheduler: Instance) -> str:
     if entry.get("positional", [""])[0] == "schedulers":
         return "ok"
     return entry.get("added_group", "ok")
-
-
-def _method_of(scope):
-    """The `def` a scope belongs to: a lambda runs its body where it is called, later."""
-    while scope is not None and not isinstance(scope.node, cst.FunctionDef):
-        scope = scope.parent
-    return scope
-
-
-def _built_before(model, scheduler: Instance, site: CallSite) -> bool:
-    """Same function: textual order. `self.` attributes across methods: the add runs in another method."""
-    built_in = _method_of(scheduler.assignment.resolution_scope)
-    added_in = _method_of(site.scope)
-    if built_in is added_in:
-        return scheduler.assignment.order < site.order
-    if not scheduler.is_self_attribute or added_in is None or added_in.node.name.value == "__init__":
-        return False
-    # A method the building method calls before it builds the scheduler runs first.
-    return not any(
-        call.scope is built_in
-        and call.order < scheduler.assignment.order
-        and model.function_called(call.node, call.scope) is added_in.node
-        for call in model.calls
-    )
 
 
 def _rebuilt_after(model, scheduler: Instance, site: CallSite) -> bool:

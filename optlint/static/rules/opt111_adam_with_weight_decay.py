@@ -5,9 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.groups import ParamGroup, added_groups, constructions
-from optlint.static.model import argument, bool_literal, number_literal
 from optlint.static.rule import Rule
+from optlint.static.semantic import ParamGroup, added_groups, argument, bool_literal, constructions, number_literal
 
 DECAY = "weight_decay"
 DECOUPLED = "decoupled_weight_decay"

@@ -180,6 +180,7 @@ class SemanticModel:
         self.scope_of_function: dict[cst.FunctionDef, Scope] = {}
         # Assigned attributes and items other than `self.x`: `model.fc = ...`, `self.net.fc = ...`, `seq[1] = ...`.
         self.attribute_stores: list[cst.Attribute | cst.Subscript] = []
+        self.import_froms: list[cst.ImportFrom] = []  # the statements, in file order, for rules that edit them
         walk(module, collector)
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
@@ -252,6 +253,16 @@ class SemanticModel:
     def binding_scope(self, name: str, scope: Scope) -> Scope | None:
         """The scope whose binding a plain name refers to (None for builtins and undefined names)."""
         return next((s for s in scope.lookup_chain() if name in s.bound or name in s.imports), None)
+
+    def builtin_name(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """`list` for `list` when no import or binding of the file shadows the builtin (a user's own
+        `def dict(**kw)` is not `dict`)."""
+        if not isinstance(expr, cst.Name) or self.binding_scope(expr.value, scope) is not None:
+            return None
+        return expr.value
+
+    def is_builtin(self, expr: cst.BaseExpression, name: str, scope: Scope) -> bool:
+        return self.builtin_name(expr, scope) == name
 
     def receives_parameter(self, expr: cst.BaseExpression, scope: Scope) -> bool:
         """Whether a plain name is a parameter of the function that binds it, reassigned or not."""
@@ -486,6 +497,7 @@ class _Collector(cst.CSTVisitor):
                 self._import(head, head)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.model.import_froms.append(node)
         if node.relative or node.module is None:
             if not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:

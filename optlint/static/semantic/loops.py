@@ -27,7 +27,7 @@ import libcst as cst
 
 from optlint.static.walk import calls_in
 
-from optlint.static.model import (
+from optlint.static.semantic.model import (
     OPTIMIZER,
     SCHEDULER,
     Instance,

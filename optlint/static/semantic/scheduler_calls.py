@@ -11,7 +11,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.model import SCHEDULER, CallSite, Instance, SemanticModel, call_method, dotted, is_none
+from optlint.static.semantic.model import SCHEDULER, CallSite, Instance, SemanticModel, call_method, dotted, is_none
 from optlint.static.walk import calls_in, walk
 
 

@@ -1,0 +1,71 @@
+"""The semantic model of one file: the one place rules ask the torch questions.
+
+Rules import only `optlint.static.rule` (and its examples) and this package. Each question has one
+answer here:
+
+- names and scopes (`model`): `SemanticModel.qualname`, `torch_class`, `is_builtin` /
+  `builtin_name` (a user's own `dict` or `list` is not the builtin), `binding_scope`, the `Scope`
+  of every function and class, and `values_of(expr, scope)`: what an expression holds, as the
+  `Assignment`s (a value and the scope its names resolve in) that may reach it. Today those are
+  the same file's assignments; values through parameters, returns and other modules are to come
+  from the same call.
+- instances (`model`): which optimizer or scheduler a name or `self.x` holds (`instance_of`), which
+  optimizer a scheduler is bound to, every scheduler build (`scheduler_builds`), and the method
+  calls on a provably built scheduler (`scheduler_calls`).
+- param groups (`groups`): each optimizer build with its groups as written (`constructions`,
+  `added_groups`, `dict_groups`: keys, `lr`, `add_param_group` later) and as parameter sources
+  (`optimizers`, `all_groups`, `sources`).
+- modules (`modules`): which `nn.Module` an expression holds.
+- loops (`loops`): the optimizer and scheduler steps a loop runs, in order (`loop_events`).
+- ordering (`ordering`): whether an assignment runs before a call (`runs_before`).
+- iterators (`exhaustion`, on `flow`): the uses of a one-shot iterator that find it exhausted.
+- access paths (`paths`): `model.fc.weight` as ("model", "fc", "weight"), from the scope that binds it.
+"""
+
+from optlint.facts import LR_SCHEDULER, OPTIM
+from optlint.static.semantic.exhaustion import OPTIMIZER_USE, ExhaustedUse, exhausted_uses
+from optlint.static.semantic.groups import (
+    ELEMENTS,
+    WHOLE,
+    Construction,
+    Group,
+    ParamGroup,
+    add_param_group_calls,
+    added_groups,
+    all_groups,
+    constructions,
+    dict_groups,
+    optimizers,
+    parameters_call,
+    sources,
+)
+from optlint.static.semantic.loops import Loop, StepEvent, loop_events, optimizer_matches
+from optlint.static.semantic.model import (
+    OPTIMIZER,
+    SCHEDULER,
+    Assignment,
+    CallSite,
+    Instance,
+    Scope,
+    SemanticModel,
+    argument,
+    bool_literal,
+    dotted,
+    is_none,
+    number_literal,
+    terminal_name,
+)
+from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterless, module_builds
+from optlint.static.semantic.ordering import runs_before
+from optlint.static.semantic.scheduler_calls import not_type_dispatched, scheduler_calls
+from optlint.static.walk import calls_in
+
+__all__ = [
+    "ELEMENTS", "LR_SCHEDULER", "OPTIM", "OPTIMIZER", "OPTIMIZER_USE", "SCHEDULER", "WHOLE",
+    "Assignment", "CallSite", "Construction", "ExhaustedUse", "Group", "Instance", "Loop", "ModuleBuild",
+    "ParamGroup", "Scope", "SemanticModel", "StepEvent",
+    "add_param_group_calls", "added_groups", "all_groups", "argument", "bool_literal", "calls_in",
+    "constructions", "describe", "dict_groups", "dotted", "exhausted_uses", "is_none", "is_parameterless",
+    "loop_events", "module_builds", "not_type_dispatched", "number_literal", "optimizer_matches", "optimizers",
+    "parameters_call", "runs_before", "scheduler_calls", "sources", "terminal_name",
+]  # fmt: skip
