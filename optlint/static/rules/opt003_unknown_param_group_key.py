@@ -58,6 +58,13 @@ class UnknownParamGroupKey(Rule):
                 pass
             opt = SGD([{'params': a, 'learning_rate': 1}])
         """),
+        # A user's own `dict` builds whatever it likes: not a param group.
+        Valid("""
+            import torch
+            def dict(**kw):
+                return kw
+            opt = torch.optim.SGD([dict(params=a, momentun=0.9)], lr=0.1)
+        """),
     )
     INVALID = (
         # `betas` takes a pair: renaming `beta1` alone would store a float, so the finding has no fix.

@@ -172,7 +172,7 @@ def _named_model(model, expr: cst.BaseExpression, scope) -> bool:
     variable, or calls like `timm.create_model(...)`, `accelerator.prepare(model)`."""
     if not (isinstance(expr, cst.Name) and _MODEL_NAME.search(expr.value)) or "param" in expr.value.lower():
         return False  # `params_or_model`, `param_net`: the name itself says it may be parameters
-    values = [a.value for a in model.assignments_of(expr, scope)]
+    values = [a.value for a in model.values_of(expr, scope)]
     callees = [terminal_name(v.func) if isinstance(v, cst.Call) else None for v in values]
     return all(callee is not None and not _PARAMETER_ISH.search(callee) for callee in callees)
 

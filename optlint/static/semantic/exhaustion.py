@@ -16,7 +16,7 @@ import libcst as cst
 
 from optlint.static.semantic.flow import FlowWalker, Paths, State
 from optlint.static.semantic.groups import as_group, parameters_call, sources
-from optlint.static.semantic.model import OPTIMIZER, Scope, SemanticModel, argument, call_method
+from optlint.static.semantic.model import OPTIMIZER, Scope, SemanticModel, call_method
 from optlint.static.walk import calls_in
 
 OPTIMIZER_USE, GROUP_USE, OTHER_USE = "optimizer", "group", "other"
@@ -262,7 +262,7 @@ class _Uses(FlowWalker):
     def _call_uses(self, call: cst.Call) -> list[tuple[cst.Name, str]]:
         resolved = self.model.torch_class(call.func, self.scope)
         if resolved is not None and resolved[0] == OPTIMIZER:
-            params = argument(call, 0, "params")
+            params = self.model.torch_argument(call, OPTIMIZER, resolved[1], "params")
             return self._fed(sources(self.model, params, self.scope, filters=True), OPTIMIZER_USE) if params else []
         starred = self._tracked([a.value for a in call.args if a.star], OTHER_USE)
         if self.model.builtin_name(call.func, self.scope) in _CONSUMERS:

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.semantic.model import OPTIMIZER, CallSite, Instance, Scope, SemanticModel, argument, call_method
+from optlint.static.semantic.model import OPTIMIZER, CallSite, Instance, Scope, SemanticModel, call_method
 
 WHOLE, GROUP, ELEMENTS = "whole", "group", "elements"
 
@@ -81,7 +81,7 @@ def _constructions(model: SemanticModel) -> Iterator[Construction]:
         resolved = model.torch_class(site.node.func, site.scope)
         if resolved is None or resolved[0] != OPTIMIZER:
             continue
-        params = argument(site.node, 0, "params")
+        params = model.torch_argument(site.node, OPTIMIZER, resolved[1], "params")
         groups, complete = groups_of(model, params, site.scope) if params is not None else ([], False)
         yield Construction(site, resolved[1], params, groups, complete, by_call.get(site.node))
 
@@ -136,7 +136,7 @@ def _elements(model, params, scope) -> list[cst.BaseExpression | None] | None:
     if isinstance(params, cst.ListComp):
         return [params.elt] if as_group(model, params.elt, scope) is not None else None
     if isinstance(params, cst.Name):
-        assignments = model.assignments_of(params, scope)
+        assignments = model.values_of(params, scope)
         if len(assignments) == 1 and isinstance(assignments[0].value, (cst.List, cst.Tuple, cst.ListComp)):
             elements = _elements(model, assignments[0].value, scope)
             if elements is not None:

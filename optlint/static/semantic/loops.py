@@ -240,7 +240,7 @@ class _Walker:
         if receiver_takes_model_outputs(self.model, receiver):
             return False
         name = dotted(receiver)
-        for assignment in self.model.assignments_of(receiver, scope):
+        for assignment in self.model.values_of(receiver, scope):
             value = assignment.value
             if not isinstance(value, cst.Call) or any(dotted(a.value) == name for a in value.args):
                 continue  # not a build, or a re-wrap: `scheduler = accelerator.prepare(scheduler)`

@@ -220,6 +220,13 @@ class SemanticModel:
             return SCHEDULER, name
         return None
 
+    def torch_argument(self, call: cst.Call, kind: str, cls: str, name: str) -> cst.BaseExpression | None:
+        """What a call of torch's optimizer or scheduler class `cls` gives for its parameter `name`: by
+        keyword, or at the position torch's signature (the facts) puts it."""
+        table = self.facts.optimizers if kind == OPTIMIZER else self.facts.schedulers
+        positional = table.get(cls, {}).get("positional", [])
+        return argument(call, positional.index(name) if name in positional else None, name)
+
     def nn_class(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         """The class name when expr names a `torch.nn` module class."""
         qualname = self.qualname(expr, scope)
@@ -230,8 +237,10 @@ class SemanticModel:
             return name
         return None
 
-    def assignments_of(self, expr: cst.BaseExpression, scope: Scope) -> list[Assignment]:
-        """Every value assigned to a plain name (in the scope that binds it) or to `self.x`."""
+    def values_of(self, expr: cst.BaseExpression, scope: Scope) -> list[Assignment]:
+        """What an expression may hold: every value assigned to a plain name (in the scope that binds
+        it) or to `self.x`, each with the scope its names resolve in. The one place that answers it:
+        values that reach a name through a parameter, a return or another module are to come from here."""
         if isinstance(expr, cst.Name):
             for candidate in scope.lookup_chain():
                 if expr.value in candidate.bound or expr.value in candidate.imports:
@@ -274,7 +283,7 @@ class SemanticModel:
     # -- instances -----------------------------------------------------------------------------
     def instance_of(self, expr: cst.BaseExpression, scope: Scope) -> Instance | None:
         """The optimizer or scheduler a name or `self.x` holds, when every build of it agrees."""
-        found = [self._instance_by_assignment.get(a) for a in self.assignments_of(expr, scope)]
+        found = [self._instance_by_assignment.get(a) for a in self.values_of(expr, scope)]
         found = [i for i in found if i is not None]
         if not found:
             return None

@@ -23,7 +23,7 @@ def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSit
         if found is None or found[1] != method:
             continue
         builds = []
-        for assignment in model.assignments_of(found[0], site.scope):
+        for assignment in model.values_of(found[0], site.scope):
             if is_none(assignment.value):
                 continue
             instance = by_assignment.get(assignment)
