@@ -59,13 +59,12 @@ from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterl
 from optlint.static.semantic.ordering import runs_before
 from optlint.static.semantic.paths import ParameterSource, access_path, parameter_sources, same_objects
 from optlint.static.semantic.scheduler_calls import not_type_dispatched, scheduler_calls
-from optlint.static.walk import calls_in
 
 __all__ = [
     "ELEMENTS", "LR_SCHEDULER", "OPTIM", "OPTIMIZER", "OPTIMIZER_USE", "SCHEDULER", "WHOLE",
     "Assignment", "CallSite", "Construction", "ExhaustedUse", "Group", "Instance", "Loop", "ModuleBuild",
     "ParamGroup", "ParameterSource", "Scope", "SemanticModel", "StepEvent",
-    "access_path", "add_param_group_calls", "added_groups", "all_groups", "argument", "bool_literal", "calls_in",
+    "access_path", "add_param_group_calls", "added_groups", "all_groups", "argument", "bool_literal",
     "constructions", "describe", "dict_groups", "dotted", "exhausted_uses", "is_none", "is_parameterless",
     "loop_events", "module_builds", "not_type_dispatched", "number_literal", "optimizer_matches", "optimizers",
     "parameter_sources", "parameters_call", "runs_before", "same_objects", "scheduler_calls", "sources",
