@@ -31,6 +31,9 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/adversarial tests/test_interruption.py
 
+# One table per torch minor release (optlint/torch_facts/): the installed torch's measured here, each
+# other release's in a scratch venv under ~/.cache/optlint-facts (never in the repo), which also caches
+# the tables measured by this generator so a rerun downloads nothing. About 2 minutes a release.
 facts: $(STAMP)
 	$(PY) scripts/gen_torch_facts.py
 

@@ -125,6 +125,15 @@ class SectionedCommand(click.Command):
 _rule_selectors = rule_codes("optlint.config")
 
 
+def _target_torch(ctx: click.Context, param: click.Parameter, value: str | None):
+    from optlint.target_torch import TargetError, validated
+
+    try:
+        return None if value is None else validated(value)
+    except TargetError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
 def _path_patterns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
     patterns = comma_separated(values)
     try:
@@ -154,7 +163,7 @@ CHECK_SECTIONS = {
     "File selection": ("exclude", "extend_exclude", "stdin_filename"),
     "Fixes": ("fix", "unsafe_fixes", "diff", "add_noqa"),
     "Output": ("output_format", "show_source", "statistics", "quiet", "exit_zero"),
-    "Configuration": ("config_file", "isolated"),
+    "Configuration": ("config_file", "isolated", "target_torch"),
     "Speed": ("jobs", "no_cache"),
 }
 
@@ -198,6 +207,9 @@ CHECK_SECTIONS = {
 @click.option("--config", "config_file", metavar="PATH", type=click.Path(dir_okay=False),
               help="Use this pyproject.toml's [tool.optlint] instead of searching upwards from the paths.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--target-torch", metavar="VERSION", callback=_target_torch,
+              help="The torch minor release the rules speak for, e.g. 2.6 (default: the project's own torch "
+                   "requirement in pyproject.toml, else the newest known).")
 def check(paths: tuple[str, ...], **options) -> None:
     """Lint the given files and directories (default: the current directory; stdin with --stdin-filename).
 

@@ -11,6 +11,7 @@
     output-format = "github"
     optimizer-step-names = ["optimizer_step"]  # rule settings (SETTINGS), see below
     scheduler-names = ["warmup"]
+    target-torch = "2.6"                       # the torch the rules speak for (see target_torch.py)
 
 Rule selection works like ruff's: the command line is a second layer over the file; within one
 layer the most specific selector wins and `ignore` wins a tie. A prefix (`OPT0`, `OPT01`) never turns
@@ -35,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from optlint import facts as torch_facts
+from optlint import target_torch
 from optlint.findings import Finding, decide
 from optlint.globs import GlobError, Globs
 from optlint.registry import registry
@@ -51,7 +54,7 @@ SETTINGS = {
     "scheduler-names": "scheduler_names",
 }
 KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "extend-include",
-        "output-format", *SETTINGS)
+        "output-format", "target-torch", *SETTINGS)
 DEFAULT_EXCLUDE = tuple(sorted(SKIPPED_DIRS))
 SELECTOR = re.compile(r"OPT\d{0,3}")
 DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -73,6 +76,7 @@ class Options:
     extend_exclude: tuple[str, ...] = ()
     extend_include: tuple[str, ...] = ()
     output_format: str | None = None
+    target_torch: str | None = None
     settings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -135,7 +139,9 @@ def load(paths: Sequence[str], overrides: Options = Options(), *, config_file: s
     """The configuration for linting `paths`: the nearest `[tool.optlint]` (or `config_file`) under `overrides`."""
     source = None if isolated else Path(config_file) if config_file else find(paths)
     layers = [read(source), overrides] if source else [overrides]
-    return resolve(layers, source.parent.resolve() if source else Path.cwd(), source)
+    project = None if isolated else source or target_torch.nearest_pyproject(_common_directory(paths))
+    required = target_torch.from_requirements(_toml(project)) if project else None
+    return resolve(layers, source.parent.resolve() if source else Path.cwd(), source, required)
 
 
 def find(paths: Sequence[str]) -> Path | None:
@@ -185,6 +191,7 @@ def read(path: Path) -> Options:
         extend_exclude=get("extend-exclude", _globs) or (),
         extend_include=get("extend-include", _globs) or (),
         output_format=get("output-format", _output_format),
+        target_torch=get("target-torch", _target_torch),
         settings={SETTINGS[key]: get(key, _dotted_names) for key in SETTINGS if key in table},
     )
 
@@ -209,6 +216,17 @@ def _strings(value, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: expected a list of strings, got {_toml_repr(value)}")
     return tuple(value)
+
+
+def _target_torch(value, where: str) -> str:
+    """A `target-torch` value, validated ("2.6")."""
+    if not isinstance(value, str):
+        quoted = " (quote it: as a TOML number 2.10 is 2.1)" if isinstance(value, float) else ""
+        raise ConfigError(f'{where}: expected a string such as "{torch_facts.newest()}"{quoted}, got {value!r}')
+    try:
+        return target_torch.validated(value)
+    except target_torch.TargetError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def _globs(value, where: str) -> tuple[str, ...]:
@@ -260,8 +278,10 @@ def _did_you_mean(word: str, choices: Iterable[str], exact_case: str | None = No
     return f" Did you mean `{close[0]}`?" if close else ""
 
 
-def resolve(layers: Sequence[Options], root: Path, source: Path | None = None) -> Config:
-    """Merge the layers, each over the one before: the file, then the command line."""
+def resolve(layers: Sequence[Options], root: Path, source: Path | None = None,
+            required_torch: str | None = None) -> Config:
+    """Merge the layers, each over the one before: the file, then the command line. The target torch
+    not set by either is the project's own torch requirement (`required_torch`), else the newest."""
     exclude = next((layer.exclude for layer in reversed(layers) if layer.exclude is not None), DEFAULT_EXCLUDE)
     extend_exclude = tuple(pattern for layer in layers for pattern in layer.extend_exclude)
     ignores = tuple((PathPatterns([pattern], root), expand(codes))
@@ -271,6 +291,8 @@ def resolve(layers: Sequence[Options], root: Path, source: Path | None = None) -
     for layer in layers:
         settings.update(layer.settings)
     include = PathPatterns([pattern for layer in layers for pattern in layer.extend_include], root)
+    settings["target_torch"] = next((layer.target_torch for layer in reversed(layers) if layer.target_torch),
+                                    required_torch)
     return Config(root, source, RuleSelection(layers), output_format, settings,
                   PathPatterns([*exclude, *extend_exclude], root), include, ignores)
 

@@ -1,23 +1,40 @@
-"""Generate optlint/torch_facts.json from the installed torch, by introspection.
+"""Generate the torch facts tables optlint/torch_facts/<minor>.json, by introspection of torch.
 
-The static linter never imports torch: everything it knows about torch comes from this table.
-`tests/test_torch_facts.py` regenerates it and fails when it drifts from the installed torch.
+The static linter never imports torch: everything it knows about torch comes from these tables,
+one per minor release (RELEASES). Each table is measured from that release itself: the installed
+torch directly, every other release in a scratch venv under ~/.cache/optlint-facts (its wheels are
+installed with their dependencies, since `import torch` from a CUDA wheel needs the CUDA libraries,
+and the venv is deleted afterwards). A release's table is cached there too, keyed by this script's
+own hash, so a rerun downloads only what a changed generator must measure again.
+`tests/test_torch_facts.py` regenerates the installed torch's table and fails when it drifts.
 
-    python scripts/gen_torch_facts.py            # rewrite the table
-    python scripts/gen_torch_facts.py --check    # exit 1 when the table is stale
+    python scripts/gen_torch_facts.py               # every release (downloads; ~2 min a release)
+    python scripts/gen_torch_facts.py --installed   # only the installed torch's table
+    python scripts/gen_torch_facts.py --check       # exit 1 when the installed torch's table is stale
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import inspect
 import json
+import os
+import shutil
+import subprocess
 import sys
 import typing
 import warnings
 from pathlib import Path
 
-TABLE = Path(__file__).resolve().parent.parent / "optlint" / "torch_facts.json"
+TABLES = Path(__file__).resolve().parent.parent / "optlint" / "torch_facts"
+CACHE = Path(os.environ.get("OPTLINT_FACTS_CACHE", Path.home() / ".cache" / "optlint-facts"))
+
+# The latest patch of every minor release optlint knows (optlint.facts.KNOWN_MINORS reads the
+# table names, so adding a release here and running `make facts` is all a new torch needs).
+RELEASES = ("2.1.2", "2.2.2", "2.3.1", "2.4.1", "2.5.1", "2.6.0", "2.7.1", "2.8.0", "2.9.1", "2.10.0",
+            "2.11.0", "2.12.1", "2.13.0")
 
 # Steps taken after add_param_group: long enough for every recipe below to finish a cycle, since
 # some classes fail only at a cycle boundary (CosineAnnealingLR at T_max + 1).
@@ -73,10 +90,16 @@ def optimizer_facts(torch) -> dict:
             continue
         entry = signature_facts(cls)
         shape = (2, 2) if name == "Muon" else (2,)
-        opt = cls([torch.zeros(shape, requires_grad=True)])
+        opt = cls([torch.zeros(shape, requires_grad=True)], **_required_lr(cls))
         entry["group_keys"] = sorted(opt.param_groups[0])
         facts[name] = entry
     return facts
+
+
+def _required_lr(cls) -> dict:
+    """`lr=` for the optimizers whose `lr` has no default (SGD before torch 2.2)."""
+    default = inspect.signature(cls.__init__).parameters["lr"].default
+    return {"lr": 1e-3} if not isinstance(default, (float, int)) else {}
 
 
 def _new_group_behaviour(torch, make) -> str:
@@ -122,8 +145,30 @@ def scheduler_facts(torch) -> dict:
         if name in SCHEDULER_RECIPES:
             entry["added_group"] = _new_group_behaviour(torch, SCHEDULER_RECIPES[name])
             entry["added_group_keys"] = _keys_added_by(torch, SCHEDULER_RECIPES[name])
+            if "verbose" in entry["keywords"]:
+                entry["verbose"] = _verbose_behaviour(torch, name)
         facts[name] = entry
     return facts
+
+
+class _CalledWith:
+    """The lr_scheduler module, with `name` called with extra keywords (for a recipe to build)."""
+
+    def __init__(self, module, name: str, **keywords):
+        self._module, self._name, self._keywords = module, name, keywords
+
+    def __getattr__(self, attr: str):
+        value = getattr(self._module, attr)
+        return functools.partial(value, **self._keywords) if attr == self._name else value
+
+
+def _verbose_behaviour(torch, name: str) -> str:
+    """What `verbose=True` does: "warns" (a deprecation warning naming it, torch 2.2-2.6) or "silent"."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-3, momentum=0.9)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SCHEDULER_RECIPES[name](_CalledWith(torch.optim.lr_scheduler, name, verbose=True), opt)
+    return "warns" if any("verbose" in str(w.message) for w in caught) else "silent"
 
 
 def _keys_added_by(torch, make) -> list[str]:
@@ -182,7 +227,7 @@ def _methods_returning_self(torch) -> list[str]:
     for name, method in inspect.getmembers(torch.nn.Module, inspect.isfunction):
         if name.startswith("_"):
             continue
-        if inspect.signature(method).return_annotation is typing.Self:
+        if _annotated_as_self(method):
             found.append(name)
             continue
         module = torch.nn.Linear(1, 1)
@@ -193,6 +238,16 @@ def _methods_returning_self(torch) -> list[str]:
         if returned is module:
             found.append(name)
     return sorted(found)
+
+
+def _annotated_as_self(method) -> bool:
+    """`-> Self` (torch >= 2.4), or `def train(self: T, ...) -> T` with a TypeVar (older torch)."""
+    signature = inspect.signature(method)
+    returned = signature.return_annotation
+    if returned is typing.Self:
+        return True
+    first = next(iter(signature.parameters.values()), None)
+    return isinstance(returned, typing.TypeVar) and first is not None and first.annotation is returned
 
 
 def _module_facts(torch, cls, module) -> dict:
@@ -247,17 +302,74 @@ def render(facts: dict) -> str:
     return json.dumps(facts, indent=1, sort_keys=True) + "\n"
 
 
+def minor(version: str) -> str:
+    return ".".join(version.split("+")[0].split(".")[:2])
+
+
+def table_path(version: str) -> Path:
+    return TABLES / f"{minor(version)}.json"
+
+
+def _installed_version() -> str | None:
+    try:
+        from importlib.metadata import version
+        return version("torch")
+    except Exception:  # noqa: BLE001 - no torch installed: every table comes from a scratch venv
+        return None
+
+
+def _measured_in_scratch_venv(release: str) -> str:
+    """The table of `release`, generated by this script inside a fresh venv holding that torch."""
+    venv = CACHE / f"venv-{release}"
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    try:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-cache-dir", f"torch=={release}"],
+                       check=True)
+        emitted = venv / "facts.json"
+        subprocess.run([str(python), __file__, "--emit", str(emitted)], check=True)
+        return emitted.read_text()
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
+
+
+def _table_of(release: str, installed: str | None) -> str:
+    if installed is not None and minor(installed) == minor(release):
+        return render(generate())
+    cached = CACHE / f"{release}-{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}.json"
+    if not cached.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        cached.write_text(_measured_in_scratch_venv(release))
+    return cached.read_text()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when the checked-in table is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the installed torch's table is stale")
+    parser.add_argument("--installed", action="store_true", help="rewrite only the installed torch's table")
+    parser.add_argument("--emit", type=Path, help=argparse.SUPPRESS)  # used inside a scratch venv
     args = parser.parse_args()
-    text = render(generate())
-    if args.check:
-        stale = TABLE.read_text() != text
-        print(f"{TABLE.name} is {'stale: run make facts' if stale else 'up to date'}")
-        return 1 if stale else 0
-    TABLE.write_text(text)
-    print(f"wrote {TABLE}")
+    if args.emit:
+        args.emit.write_text(render(generate()))
+        return 0
+    installed = _installed_version()
+    if args.check or args.installed:
+        if installed is None:
+            print("torch is not installed", file=sys.stderr)
+            return 2
+        text, table = render(generate()), table_path(installed)
+        if args.check:
+            stale = not table.exists() or table.read_text() != text
+            print(f"{table.name} is {'stale: run make facts' if stale else 'up to date'}")
+            return 1 if stale else 0
+        table.write_text(text)
+        print(f"wrote {table}")
+        return 0
+    TABLES.mkdir(exist_ok=True)
+    for release in RELEASES:
+        table_path(release).write_text(_table_of(release, installed))
+        print(f"wrote {table_path(release)}", flush=True)
     return 0
 
 

@@ -265,6 +265,7 @@ def test_every_documented_key_is_accepted(tmp_path):
         output-format = "text"
         optimizer-step-names = ["optimizer_step"]
         scheduler-names = ["warmup"]
+        target-torch = "2.6"
     """)
     options = cfg.read(root / "pyproject.toml")
     assert options.select == ("OPT0",) and options.per_file_ignores == (("tests/**", ("OPT002",)),)

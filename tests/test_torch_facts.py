@@ -20,14 +20,23 @@ def _generator():
 def test_checked_in_table_matches_the_installed_torch():
     generator = _generator()
     fresh = json.loads(generator.render(generator.generate()))
-    stored = json.loads((ROOT / "optlint" / "torch_facts.json").read_text())
+    table = generator.table_path(fresh["torch_version"])
+    stored = json.loads(table.read_text())
     for section in fresh:
-        assert stored[section] == fresh[section], f"torch_facts.json section {section!r} is stale: run `make facts`"
+        assert stored[section] == fresh[section], f"{table.name} section {section!r} is stale: run `make facts`"
+
+
+def test_there_is_a_table_for_every_release_the_generator_measures():
+    generator = _generator()
+    for release in generator.RELEASES:
+        assert json.loads(generator.table_path(release).read_text())["torch_version"] == release
+    assert sorted(p.name for p in generator.TABLES.iterdir()) == sorted(
+        generator.table_path(r).name for r in generator.RELEASES)
 
 
 def test_added_group_behaviour_matches_rules_md():
-    """RULES.md's measured table for schedulers built before add_param_group (OPT017/OPT112)."""
-    table = json.loads((ROOT / "optlint" / "torch_facts.json").read_text())["schedulers"]
+    """RULES.md's measured table for schedulers built before add_param_group (OPT017/OPT112), torch 2.13."""
+    table = json.loads((ROOT / "optlint" / "torch_facts" / "2.13.json").read_text())["schedulers"]
     behaviour = {name: entry["added_group"].split(":")[0] for name, entry in table.items() if "added_group" in entry}
     assert {n for n, b in behaviour.items() if b == "ok"} == {
         "StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "ReduceLROnPlateau"}

@@ -46,11 +46,12 @@ class CheckOptions:
     stdin_filename: str | None = None
     jobs: int | None = None
     no_cache: bool = False
+    target_torch: str | None = None
 
     def overrides(self) -> Options:
         return Options(select=self.select, extend_select=self.extend_select or (), ignore=self.ignore or (),
                        exclude=self.exclude, extend_exclude=self.extend_exclude or (),
-                       output_format=self.output_format)
+                       output_format=self.output_format, target_torch=self.target_torch)
 
 
 @dataclass

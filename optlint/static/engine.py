@@ -36,7 +36,7 @@ def lint_source(
     module = parse(source, filename)
     if isinstance(module, Finding):
         return [module]
-    model = SemanticModel(module, torch_facts.load())
+    model = SemanticModel(module, torch_facts.load((settings or {}).get("target_torch")))
     ctx = FileContext(module, model, settings or {})
     for rule in rules if rules is not None else all_rules():
         ctx.current_code = rule.code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from optlint.spelling import close_match, renaming_is_the_fix
 from optlint.static.rule import Replace, Rule
+from optlint.static.semantic import spans, versions_accepting
 
 
 class UnknownKeywordRule(Rule):
@@ -28,7 +29,7 @@ class UnknownKeywordRule(Rule):
     def _report(self, ctx, cls, keyword, valid, given) -> None:
         name = keyword.value
         suggestion = close_match(name, valid)
-        message = f"`{cls}()` has no keyword `{name}`: torch raises TypeError (unexpected keyword argument)."
+        message = f"`{cls}()` has no keyword `{name}`: {_who_raises(ctx.facts, f'{_module(self.kind)}.{cls}', name)}."
         if suggestion is not None and suggestion not in given:
             if not renaming_is_the_fix(name):
                 ctx.report(keyword, f"{message} Did you mean `{suggestion}`?",
@@ -39,6 +40,15 @@ class UnknownKeywordRule(Rule):
             return
         shown = ", ".join(f"`{k}`" for k in valid if k not in ("params", "optimizer"))
         ctx.report(keyword, message, hint=f"Remove `{name}=`. `{cls}` accepts: {shown}.")
+
+
+def _who_raises(target, qualname: str, keyword: str) -> str:
+    """Names the target release when another known release takes the keyword (`verbose=` until 2.6)."""
+    accepting = versions_accepting(qualname, keyword)
+    if not accepting:
+        return "torch raises TypeError (unexpected keyword argument)"
+    return (f"torch {target.minor} raises TypeError (unexpected keyword argument; "
+            f"torch {spans(accepting)} accept it)")
 
 
 def _module(kind: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule
-from optlint.static.semantic import CallSite, Instance, add_param_group_calls, runs_before
+from optlint.static.semantic import CallSite, Instance, add_param_group_calls, differs_by_release, runs_before
 
 
 class ParamGroupAddedAfterScheduler(Rule):
@@ -110,7 +110,7 @@ class ParamGroupAddedAfterScheduler(Rule):
             ]
             if stale:  # one finding per call; a scheduler that raises says the most
                 behaviour, scheduler = min(stale, key=lambda found: not found[0].startswith("raises"))
-                ctx.report(site.node, _message(scheduler, behaviour), hint=HINT)
+                ctx.report(site.node, _message(scheduler, behaviour, ctx.facts), hint=HINT)
 
 
 HINT = (
@@ -119,19 +119,21 @@ HINT = (
 )
 
 
-def _message(scheduler: Instance, behaviour: str) -> str:
+def _message(scheduler: Instance, behaviour: str, target) -> str:
     if behaviour.startswith("raises"):
         error = behaviour.partition(":")[2]
         what = f"a later `step()` raises {error}: the run dies when the schedule next needs the new group"
     else:
         what = "the new group's LR is silently rescaled from another group's base LR (its own `lr` is lost)"
-    return f"Param group added after `{scheduler.cls}` was built: it does not know the new group, so {what}."
+    varies = differs_by_release(lambda table: _added_group_behaviour(table, scheduler))
+    release = f" (torch {target.minor}; other releases differ)" if varies else ""
+    return f"Param group added after `{scheduler.cls}` was built: it does not know the new group, so {what}{release}."
 
 
-def _added_group_behaviour(facts, scheduler: Instance) -> str:
+def _added_group_behaviour(table, scheduler: Instance) -> str:
     """What torch does with a group added after this scheduler was built. A container built from
     other schedulers (`ChainedScheduler([...])`) only steps its children, which are builds themselves."""
-    entry = facts.schedulers.get(scheduler.cls or "", {})
+    entry = table.schedulers.get(scheduler.cls or "", {})
     if entry.get("positional", [""])[0] == "schedulers":
         return "ok"
     return entry.get("added_group", "ok")

@@ -19,10 +19,11 @@ answer here:
 - loops (`loops`): the optimizer and scheduler steps a loop runs, in order (`loop_events`).
 - ordering (`ordering`): whether an assignment runs before a call (`runs_before`).
 - iterators (`exhaustion`, on `flow`): the uses of a one-shot iterator that find it exhausted.
+- torch releases (`optlint.facts`): which releases accept a keyword or behave otherwise.
 - access paths (`paths`): `model.fc.weight` as ("model", "fc", "weight"), from the scope that binds it.
 """
 
-from optlint.facts import LR_SCHEDULER, OPTIM
+from optlint.facts import LR_SCHEDULER, OPTIM, differs_by_release, spans, versions_accepting
 from optlint.static.semantic.exhaustion import OPTIMIZER_USE, ExhaustedUse, exhausted_uses
 from optlint.static.semantic.groups import (
     ELEMENTS,
@@ -65,8 +66,8 @@ __all__ = [
     "Assignment", "CallSite", "Construction", "ExhaustedUse", "Group", "Instance", "Loop", "ModuleBuild",
     "ParamGroup", "ParameterSource", "Scope", "SemanticModel", "StepEvent",
     "access_path", "add_param_group_calls", "added_groups", "all_groups", "argument", "bool_literal",
-    "constructions", "describe", "dict_groups", "dotted", "exhausted_uses", "is_none", "is_parameterless",
+    "constructions", "describe", "dict_groups", "differs_by_release", "dotted", "exhausted_uses", "is_none", "is_parameterless",
     "loop_events", "module_builds", "not_type_dispatched", "number_literal", "optimizer_matches", "optimizers",
     "parameter_sources", "parameters_call", "runs_before", "same_objects", "scheduler_calls", "sources",
-    "terminal_name",
+    "spans", "terminal_name", "versions_accepting",
 ]  # fmt: skip
