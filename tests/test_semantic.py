@@ -66,3 +66,22 @@ def test_every_rule_module_is_named_after_its_rule_or_is_a_shared_rule_base():
         if path.stem.startswith("_"):
             continue
         assert path.stem.startswith(by_module[path.stem].lower() + "_"), path.name
+
+
+DISPATCH = '''\
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+s = ReduceLROnPlateau(opt)
+if isinstance(s, ReduceLROnPlateau):
+    s.step(loss)
+else:
+    s.step()
+'''
+
+
+def test_only_the_builtin_isinstance_says_the_code_dispatches_on_the_scheduler_class():
+    def plateau_findings(text):
+        return [f.row for f in lint_text(text, "train.py") if f.code == "OPT013"]
+
+    assert plateau_findings(DISPATCH) == []
+    shadowed = DISPATCH.replace("s = ReduceLROnPlateau", "from checks import isinstance\ns = ReduceLROnPlateau")
+    assert plateau_findings(shadowed) == [7]
