@@ -3,7 +3,7 @@
 Rules import only `optlint.static.rule` (and its examples) and this package. Each question has one
 answer here:
 
-- names and scopes (`model`): `SemanticModel.qualname`, `torch_class`, `is_builtin` /
+- names and scopes (`model`, on the one pass of `scopes`; `expressions` for what a node says alone): `SemanticModel.qualname`, `torch_class`, `is_builtin` /
   `builtin_name` (a user's own `dict` or `list` is not the builtin), `binding_scope`, the `Scope`
   of every function and class, and `values_of(expr, scope)`: what an expression holds, as the
   `Assignment`s (a value and the scope its names resolve in) that may reach it. Today those are
@@ -41,21 +41,9 @@ from optlint.static.semantic.groups import (
     sources,
 )
 from optlint.static.semantic.loops import Loop, StepEvent, loop_events, optimizer_matches
-from optlint.static.semantic.model import (
-    OPTIMIZER,
-    SCHEDULER,
-    Assignment,
-    CallSite,
-    Instance,
-    Scope,
-    SemanticModel,
-    argument,
-    bool_literal,
-    dotted,
-    is_none,
-    number_literal,
-    terminal_name,
-)
+from optlint.static.semantic.expressions import argument, bool_literal, dotted, is_none, number_literal, terminal_name
+from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
+from optlint.static.semantic.scopes import Assignment, CallSite, Scope
 from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterless, module_builds
 from optlint.static.semantic.ordering import runs_before
 from optlint.static.semantic.paths import ParameterSource, access_path, parameter_sources, same_objects

@@ -17,7 +17,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.semantic.model import OPTIMIZER, CallSite, Instance, Scope, SemanticModel, call_method
+from optlint.static.semantic.expressions import call_method
+from optlint.static.semantic.model import OPTIMIZER, Instance, SemanticModel
+from optlint.static.semantic.scopes import CallSite, Scope
 
 WHOLE, GROUP, ELEMENTS = "whole", "group", "elements"
 

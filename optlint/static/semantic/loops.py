@@ -25,18 +25,10 @@ from typing import Iterator
 
 import libcst as cst
 
+from optlint.static.semantic.expressions import call_method, dotted
+from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel, conventional_kind
+from optlint.static.semantic.scopes import Scope
 from optlint.static.walk import calls_in
-
-from optlint.static.semantic.model import (
-    OPTIMIZER,
-    SCHEDULER,
-    Instance,
-    Scope,
-    SemanticModel,
-    call_method,
-    conventional_kind,
-    dotted,
-)
 
 Loop = cst.For | cst.While
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from optlint.static.semantic.model import Scope, SemanticModel, argument, bool_literal, terminal_name
+from optlint.static.semantic.expressions import argument, bool_literal, terminal_name
+from optlint.static.semantic.model import SemanticModel
+from optlint.static.semantic.scopes import Scope
 
 _MAX_DEPTH = 12  # name -> attribute -> name ... chains longer than this are given up
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from optlint.static.semantic.model import Assignment, CallSite, Scope, SemanticModel
+from optlint.static.semantic.model import SemanticModel
+from optlint.static.semantic.scopes import Assignment, CallSite, Scope
 
 
 def runs_before(model: SemanticModel, assignment: Assignment, site: CallSite) -> bool:

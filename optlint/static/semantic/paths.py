@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from optlint.static.semantic.groups import Group, parameters_call, sources
-from optlint.static.semantic.model import Scope, SemanticModel
+from optlint.static.semantic.model import SemanticModel
+from optlint.static.semantic.scopes import Scope
 from optlint.static.semantic.modules import module_builds
 
 _LISTS = (cst.List, cst.Tuple, cst.ListComp)

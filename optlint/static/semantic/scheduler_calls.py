@@ -11,7 +11,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.semantic.model import SCHEDULER, CallSite, Instance, Scope, SemanticModel, call_method, dotted, is_none
+from optlint.static.semantic.expressions import call_method, dotted, is_none
+from optlint.static.semantic.model import SCHEDULER, Instance, SemanticModel
+from optlint.static.semantic.scopes import CallSite, Scope
 from optlint.static.walk import calls_in, walk
 
 
