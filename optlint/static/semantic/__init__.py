@@ -25,6 +25,7 @@ answer here:
 
 from optlint.facts import LR_SCHEDULER, OPTIM, differs_by_release, spans, versions_accepting
 from optlint.static.semantic.exhaustion import OPTIMIZER_USE, ExhaustedUse, exhausted_uses
+from optlint.static.semantic.expressions import argument, bool_literal, dotted, is_none, number_literal, terminal_name
 from optlint.static.semantic.groups import (
     ELEMENTS,
     WHOLE,
@@ -41,21 +42,20 @@ from optlint.static.semantic.groups import (
     sources,
 )
 from optlint.static.semantic.loops import Loop, StepEvent, loop_events, optimizer_matches
-from optlint.static.semantic.expressions import argument, bool_literal, dotted, is_none, number_literal, terminal_name
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
-from optlint.static.semantic.scopes import Assignment, CallSite, Scope
 from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterless, module_builds
 from optlint.static.semantic.ordering import runs_before
 from optlint.static.semantic.paths import ParameterSource, access_path, parameter_sources, same_objects
 from optlint.static.semantic.scheduler_calls import not_type_dispatched, scheduler_calls
+from optlint.static.semantic.scopes import Assignment, CallSite, Scope
 
 __all__ = [
     "ELEMENTS", "LR_SCHEDULER", "OPTIM", "OPTIMIZER", "OPTIMIZER_USE", "SCHEDULER", "WHOLE",
     "Assignment", "CallSite", "Construction", "ExhaustedUse", "Group", "Instance", "Loop", "ModuleBuild",
     "ParamGroup", "ParameterSource", "Scope", "SemanticModel", "StepEvent",
     "access_path", "add_param_group_calls", "added_groups", "all_groups", "argument", "bool_literal",
-    "constructions", "describe", "dict_groups", "differs_by_release", "dotted", "exhausted_uses", "is_none", "is_parameterless",
-    "loop_events", "module_builds", "not_type_dispatched", "number_literal", "optimizer_matches", "optimizers",
+    "constructions", "describe", "dict_groups", "differs_by_release", "dotted", "exhausted_uses", "is_none",
+    "is_parameterless", "loop_events", "module_builds", "not_type_dispatched", "number_literal", "optimizer_matches", "optimizers",
     "parameter_sources", "parameters_call", "runs_before", "same_objects", "scheduler_calls", "sources",
     "spans", "terminal_name", "versions_accepting",
 ]  # fmt: skip
