@@ -14,9 +14,9 @@ from typing import Sequence
 
 import libcst as cst
 
+from optlint.static.semantic.expressions import call_method
 from optlint.static.semantic.flow import FlowWalker, Paths, State
 from optlint.static.semantic.groups import as_group, parameters_call, sources
-from optlint.static.semantic.expressions import call_method
 from optlint.static.semantic.model import OPTIMIZER, SemanticModel
 from optlint.static.semantic.scopes import Scope
 from optlint.static.walk import calls_in

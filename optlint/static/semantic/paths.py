@@ -13,8 +13,8 @@ import libcst as cst
 
 from optlint.static.semantic.groups import Group, parameters_call, sources
 from optlint.static.semantic.model import SemanticModel
-from optlint.static.semantic.scopes import Scope
 from optlint.static.semantic.modules import module_builds
+from optlint.static.semantic.scopes import Scope
 
 _LISTS = (cst.List, cst.Tuple, cst.ListComp)
 
