@@ -85,3 +85,21 @@ def test_only_the_builtin_isinstance_says_the_code_dispatches_on_the_scheduler_c
     assert plateau_findings(DISPATCH) == []
     shadowed = DISPATCH.replace("s = ReduceLROnPlateau", "from checks import isinstance\ns = ReduceLROnPlateau")
     assert plateau_findings(shadowed) == [7]
+
+
+REPLACED_HEAD = '''\
+import torch
+from torch import nn
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+setattr(model, 'fc', nn.Linear(512, 20))
+opt.add_param_group({'params': model.fc.parameters()})
+'''
+
+
+def test_only_the_builtin_setattr_replaces_a_child_module():
+    def overlaps(text):
+        return [f.row for f in lint_text(text, "train.py") if f.code == "OPT008"]
+
+    assert overlaps(REPLACED_HEAD) == []
+    shadowed = REPLACED_HEAD.replace("from torch import nn\n", "from torch import nn\nfrom logs import setattr\n")
+    assert overlaps(shadowed) == [6]

@@ -70,7 +70,10 @@ class SemanticModel:
         self.classes: dict[str, tuple[cst.ClassDef, Scope]] = collector.classes  # module-level and nested, by name
         self.scope_of_function: dict[cst.FunctionDef, Scope] = collector.scope_of_function
         # Assigned attributes and items other than `self.x`: `model.fc = ...`, `self.net.fc = ...`, `seq[1] = ...`.
-        self.attribute_stores: list[cst.Attribute | cst.Subscript] = collector.attribute_stores
+        self.attribute_stores: list[cst.Attribute | cst.Subscript] = collector.attribute_stores + [
+            store for store, call, scope in collector.child_stores
+            if not isinstance(call.func, cst.Name) or self.is_builtin(call.func, "setattr", scope)
+        ]
         self.import_froms: list[cst.ImportFrom] = collector.import_froms  # in file order, for rules that edit them
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}

@@ -95,6 +95,7 @@ class Collector(cst.CSTVisitor):
         self.scope_of_function: dict[cst.FunctionDef, Scope] = {}
         self.attribute_stores: list[cst.Attribute | cst.Subscript] = []
         self.import_froms: list[cst.ImportFrom] = []
+        self.child_stores: list[tuple[cst.Attribute, cst.Call, Scope]] = []  # once names resolve: `setattr` the builtin?
 
     @property
     def scope(self) -> Scope:
@@ -261,7 +262,7 @@ class Collector(cst.CSTVisitor):
         self.calls.append(CallSite(node, self.scope, self._tick(), self.loop_depth))
         store = _child_module_store(node)
         if store is not None:
-            self.attribute_stores.append(store)
+            self.child_stores.append((store, node, self.scope))
 
 
 _ADD_CHILD = ("add_module", "register_module")
