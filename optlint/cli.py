@@ -160,9 +160,9 @@ def main() -> None:
 
 CHECK_SECTIONS = {
     "Rule selection": ("select", "extend_select", "ignore"),
-    "File selection": ("exclude", "extend_exclude", "stdin_filename"),
+    "File selection": ("exclude", "extend_exclude", "respect_gitignore", "stdin_filename"),
     "Fixes": ("fix", "unsafe_fixes", "diff", "add_noqa"),
-    "Output": ("output_format", "show_source", "statistics", "quiet", "exit_zero"),
+    "Output": ("output_format", "output_file", "show_source", "statistics", "quiet", "exit_zero"),
     "Configuration": ("config_file", "isolated", "target_torch"),
     "Speed": ("jobs", "no_cache"),
 }
@@ -184,6 +184,9 @@ CHECK_SECTIONS = {
                    "dist, node_modules, ...).")
 @click.option("--extend-exclude", metavar="GLOBS", multiple=True, callback=_path_patterns,
               help="Like --exclude, but adds to the configured list.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+              help="Skip the files that .gitignore, .git/info/exclude and git's global excludes file ignore "
+                   "(the default; files named on the command line are always linted).")
 @click.option("--stdin-filename", metavar="PATH",
               help="The name to report (and to match exclusions and per-file ignores) when reading the source "
                    "from '-' (read from stdin when no path is given).")
@@ -195,8 +198,10 @@ CHECK_SECTIONS = {
 @click.option("--add-noqa", is_flag=True,
               help="Add `# noqa: CODE` to every line with a finding, to adopt optlint in an existing codebase.")
 @click.option("--output-format", type=click.Choice(FORMATS), metavar="FORMAT",
-              help="How findings are printed: text (the default), json, sarif (GitHub code scanning) or github "
-                   "(workflow annotations).")
+              help="How findings are printed: text (the default), json (ruff's fields), sarif (GitHub code "
+                   "scanning), github (workflow annotations), gitlab (Code Quality report) or junit (XML).")
+@click.option("--output-file", "-o", metavar="PATH", type=click.Path(dir_okay=False),
+              help="Write the report to this file (replaced whole when done) instead of stdout.")
 @click.option("--show-source", is_flag=True, help="Show each finding's line with a caret under it (text format).")
 @click.option("--statistics", is_flag=True, help="Show how many findings each rule has, instead of the findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print the findings and nothing else: no summary, no warnings.")

@@ -9,6 +9,7 @@
     extend-exclude = ["legacy/", "*_pb2.py"]   # added to it
     extend-include = ["*.md", "docs/**/*.rst"] # linted too when walking folders (code blocks of tutorials)
     output-format = "github"
+    respect-gitignore = true                   # skip what .gitignore & co. ignore (named files are linted)
     optimizer-step-names = ["optimizer_step"]  # rule settings (SETTINGS), see below
     scheduler-names = ["warmup"]
     target-torch = "2.6"                       # the torch the rules speak for (see target_torch.py)
@@ -54,7 +55,7 @@ SETTINGS = {
     "scheduler-names": "scheduler_names",
 }
 KEYS = ("select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "extend-include",
-        "output-format", "target-torch", *SETTINGS)
+        "output-format", "target-torch", "respect-gitignore", *SETTINGS)
 DEFAULT_EXCLUDE = tuple(sorted(SKIPPED_DIRS))
 SELECTOR = re.compile(r"OPT\d{0,3}")
 DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -78,6 +79,7 @@ class Options:
     output_format: str | None = None
     target_torch: str | None = None
     settings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    respect_gitignore: bool | None = None
 
 
 class RuleSelection:
@@ -112,6 +114,7 @@ class Config:
     exclude: PathPatterns
     include: PathPatterns  # extend-include
     per_file_ignores: tuple[tuple[PathPatterns, frozenset[str]], ...]
+    respect_gitignore: bool = True
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -193,6 +196,7 @@ def read(path: Path) -> Options:
         output_format=get("output-format", _output_format),
         target_torch=get("target-torch", _target_torch),
         settings={SETTINGS[key]: get(key, _dotted_names) for key in SETTINGS if key in table},
+        respect_gitignore=get("respect-gitignore", _boolean),
     )
 
 
@@ -257,6 +261,12 @@ def _output_format(value, where: str) -> str:
     return value
 
 
+def _boolean(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {_toml_repr(value)}")
+    return value
+
+
 def _dotted_names(value, where: str) -> tuple[str, ...]:
     for name in _strings(value, where):
         if not DOTTED_NAME.fullmatch(name):
@@ -293,8 +303,10 @@ def resolve(layers: Sequence[Options], root: Path, source: Path | None = None,
     include = PathPatterns([pattern for layer in layers for pattern in layer.extend_include], root)
     settings["target_torch"] = next((layer.target_torch for layer in reversed(layers) if layer.target_torch),
                                     required_torch)
+    respect_gitignore = next((layer.respect_gitignore for layer in reversed(layers)
+                              if layer.respect_gitignore is not None), True)
     return Config(root, source, RuleSelection(layers), output_format, settings,
-                  PathPatterns([*exclude, *extend_exclude], root), include, ignores)
+                  PathPatterns([*exclude, *extend_exclude], root), include, ignores, respect_gitignore)
 
 
 def expand(selectors_: Iterable[str]) -> frozenset[str]:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from optlint.static.command import use_color
+
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = [
     ("Static findings on realistic broken training scripts", ["check", "fixtures/static/bad"]),
@@ -20,11 +22,17 @@ STEPS = [
 ]
 
 
+def heading(title: str, args: list[str], color: bool) -> str:
+    """A step's title, bold on a terminal (as `optlint check` colours: NO_COLOR and FORCE_COLOR honoured)."""
+    shown = f"\033[1m== {title}\033[0m" if color else f"== {title}"
+    return f"\n{shown}\n$ optlint {' '.join(args)}"
+
+
 def main() -> int:
     for title, args in STEPS:
         if args[0] in ("runtime", "probe") and not (ROOT / args[1].split(":")[0]).exists():
             continue
-        print(f"\n\033[1m== {title}\033[0m\n$ optlint {' '.join(args)}", flush=True)
+        print(heading(title, args, use_color(sys.stdout)), flush=True)
         code = subprocess.run([sys.executable, "-m", "optlint", *args], cwd=ROOT).returncode
         if code == 2:
             print(f"demo step failed (exit {code})", file=sys.stderr)

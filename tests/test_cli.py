@@ -39,7 +39,8 @@ def test_exit_zero_keeps_findings_but_not_errors_quiet(project):
 
 def test_statistics_replace_the_findings(project):
     result = invoke("check", "--statistics", "train.py")
-    assert result.output.splitlines() == ["2  OPT001  [*] unknown-optimizer-kwarg"]
+    assert result.output.splitlines() == ["2  OPT001  [*] unknown-optimizer-kwarg",
+                                          "Found 2 problems in 1 file: 2 errors (1 fixable with --fix)."]
     assert result.exit_code == 1
     rows = json.loads(invoke("check", "--statistics", "--output-format", "json", "train.py").output)
     assert rows == [{"code": "OPT001", "name": "unknown-optimizer-kwarg", "count": 2, "fixable": True}]

@@ -72,7 +72,8 @@ ERRORS = [
     ('extend-exclude = ["[!]"]', "extend-exclude: `[!]` is not a valid glob: [!] is not a character class"),
     ('extend-include = ["doc[z-a].md"]', "extend-include: `doc[z-a].md` is not a valid glob: [z-a] is not a"),
     ('per-file-ignores = { "[!]" = ["OPT011"] }', "per-file-ignores: `[!]` is not a valid glob"),
-    ('output-format = "xml"', "output-format: expected one of text, json, sarif, github, got a string ('xml')"),
+    ('output-format = "xml"', "output-format: expected one of text, json, sarif, github, gitlab, junit, got a string ('xml')"),
+    ('respect-gitignore = "no"', "respect-gitignore: expected true or false, got a string ('no')"),
     ('scheduler-names = ["my sched"]', "scheduler-names: `my sched` is not a Python name"),
     ('optimizer-step-names = "step"', "optimizer-step-names: expected a list of strings"),
 ]
@@ -263,11 +264,13 @@ def test_every_documented_key_is_accepted(tmp_path):
         extend-exclude = ["legacy/"]
         extend-include = ["*.md"]
         output-format = "text"
+        respect-gitignore = false
         optimizer-step-names = ["optimizer_step"]
         scheduler-names = ["warmup"]
         target-torch = "2.6"
     """)
     options = cfg.read(root / "pyproject.toml")
+    assert options.respect_gitignore is False
     assert options.select == ("OPT0",) and options.per_file_ignores == (("tests/**", ("OPT002",)),)
     assert set(cfg.KEYS) == {key for key in (root / "pyproject.toml").read_text().split() if key in cfg.KEYS}
 

@@ -79,6 +79,11 @@ def test_a_cell_run_by_another_language_is_skipped_but_a_timed_cell_is_python(tm
     assert [(f.cell, f.row) for f in lint_file(str(nb))] == [(3, 2)]
 
 
+def test_a_code_cell_that_does_not_decode_is_reported_in_that_cell_not_the_markdown_before_it(tmp_path):
+    nb = write(tmp_path / "nb.ipynb", [markdown("# Train"), code(lines("import torch\x00"))])
+    assert [(f.cell, f.row, f.code) for f in lint_file(str(nb))] == [(2, 1, "OPT000")]
+
+
 def test_noqa_on_a_cell_line_silences_that_line_only(tmp_path):
     nb = write(tmp_path / "nb.ipynb", [code(lines("import torch", TYPO + "  # noqa: OPT001", TYPO))])
     assert [(f.row, f.code) for f in lint_file(str(nb))] == [(3, "OPT001")]
@@ -88,7 +93,8 @@ def test_json_github_and_sarif_carry_the_cell(typo_notebook):
     [finding] = json.loads(check("--output-format", "json", typo_notebook).output)
     assert (finding["cell"], finding["location"], finding["end_location"]) == (
         4, {"row": 2, "column": 45}, {"row": 2, "column": 58})
-    assert finding["fix"]["edits"] == [{"start": 74, "end": 87, "content": "lr"}]  # offsets in the cell's source
+    assert finding["fix"]["edits"] == [{"start": 74, "end": 87, "content": "lr",  # offsets in the cell's source
+                                        "location": {"row": 2, "column": 45}, "end_location": {"row": 2, "column": 58}}]
     assert "title=OPT001 unknown-optimizer-kwarg (cell 4)" in check("--output-format", "github", typo_notebook).output
     [result] = json.loads(check("--output-format", "sarif", typo_notebook).output)["runs"][0]["results"]
     assert result["properties"] == {"cell": 4}
@@ -146,6 +152,14 @@ def test_fix_keeps_a_source_written_as_one_string(tmp_path):
     check("--fix", nb)
     fixed = TYPO.replace("learning_rate", "lr")
     assert json.loads(nb.read_text())["cells"][0]["source"] == "import torch\n" + fixed + "\n"
+
+
+def test_fix_keeps_the_line_endings_of_the_cells_it_does_not_change(tmp_path):
+    nb = write(tmp_path / "nb.ipynb", [code("import torch\r\nmodel = torch.nn.Linear(2, 2)\r\n"), code(lines(TYPO))])
+    check("--fix", nb)
+    crlf, fixed = json.loads(nb.read_text())["cells"]
+    assert (crlf["source"], fixed["source"]) == ("import torch\r\nmodel = torch.nn.Linear(2, 2)\r\n",
+                                                 lines(TYPO.replace("learning_rate", "lr")))
 
 
 def test_diff_shows_the_change_and_writes_nothing(typo_notebook):

@@ -246,7 +246,7 @@ def test_invalid_output_format_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "optlint: error: Invalid value for '--output-format': 'xml' is not one of 'text', 'json', 'sarif', 'github'. "
+        "optlint: error: Invalid value for '--output-format': 'xml' is not one of 'text', 'json', 'sarif', 'github', 'gitlab', 'junit'. "
         "(see 'python -m optlint check --help')"
     ]
 

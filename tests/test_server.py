@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -11,8 +12,11 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import pytest_lsp
+from click.testing import CliRunner
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from optlint.cli import main
 
 TIMEOUT_S = 30  # generous: the machine may be loaded; every wait ends as soon as its condition holds
 
@@ -240,6 +244,42 @@ async def test_notebook_cells_get_their_own_findings(client: LanguageClient, tmp
     client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
         types.NotebookDocumentIdentifier(notebook_uri), [types.TextDocumentIdentifier(u) for u in cell_uris]))
     await _diagnostics(client, cell_uris[1], [])
+
+
+NOTEBOOK_CELLS = [
+    ("markdown", "# Train"),
+    ("code", "%matplotlib inline\nimport torch\nfiles = !ls\ntorch.optim.AdamW?\n?torch.optim\n"
+             "model = torch.nn.Linear(2, 2)\nopt = torch.optim.AdamW(model.parameters(), learning_rate=1e-3)"),
+    ("code", "%%bash\necho $((1 + 1))"),
+    ("code", "%%time\nfor epoch in range(2):\n    !echo $epoch\n"
+             "    tuned = torch.optim.SGD(model.parameters(), learning_rate=0.1)"),
+]
+
+
+@pytest.mark.asyncio
+async def test_the_editor_shows_what_optlint_check_reports_for_a_notebook(client: LanguageClient, tmp_path: Path):
+    path = tmp_path / "train.ipynb"
+    path.write_text(json.dumps({"cells": [{"cell_type": kind, "metadata": {}, "source": source}
+                                          for kind, source in NOTEBOOK_CELLS],
+                                "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}))
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json", str(path)])
+    reported = sorted((f["code"], f["cell"], f["location"]["row"], f["location"]["column"])
+                      for f in json.loads(result.output))
+    assert {cell for _, cell, _, _ in reported} == {2, 4}  # after masked lines, in a `%%time` cell; no `%%bash`
+
+    cell_uris = [f"{path.as_uri()}#cell{i}" for i in range(len(NOTEBOOK_CELLS))]
+    kinds = {"markdown": types.NotebookCellKind.Markup, "code": types.NotebookCellKind.Code}
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=path.as_uri(), notebook_type="jupyter-notebook", version=1,
+            cells=[types.NotebookCell(kind=kinds[kind], document=u) for u, (kind, _) in zip(cell_uris, NOTEBOOK_CELLS)]),
+        cell_text_documents=[types.TextDocumentItem(uri=u, language_id="markdown" if kind == "markdown" else "python",
+                                                    version=1, text=text)
+                             for u, (kind, text) in zip(cell_uris, NOTEBOOK_CELLS)]))
+    shown = []
+    for number, uri in enumerate(cell_uris[1:], start=2):
+        for d in await _diagnostics(client, uri, sorted(code for code, cell, _, _ in reported if cell == number)):
+            shown.append((d.code, number, d.range.start.line + 1, d.range.start.character + 1))
+    assert sorted(shown) == reported
 
 
 @pytest.mark.asyncio

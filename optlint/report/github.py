@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from optlint.findings import Severity
 from optlint.report.escape import escape
+from optlint.report.locations import repository_path
 
 
 def render(findings, **_) -> str:
@@ -16,7 +17,7 @@ def render(findings, **_) -> str:
 def annotation(f) -> str:
     command = "error" if f.severity == Severity.ERROR else "warning"
     properties = {
-        "file": _shown(f.filename),
+        "file": _shown(repository_path(f.filename)),
         "line": f.row,
         "col": f.column,
         "endLine": f.end_row,

@@ -1,5 +1,6 @@
 """SARIF 2.1.0 for GitHub code scanning and other viewers: every static rule's metadata, with its page
-from rules/*.md as help, and one result per finding (relative paths under %SRCROOT%, the run's directory).
+from rules/*.md as help, and one result per finding (relative paths under %SRCROOT%, the repository's
+root: see locations.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from urllib.parse import quote
 from optlint import __version__
 from optlint.findings import Severity
 from optlint.registry import doc_page, registry
+from optlint.report.locations import relative_to_root, report_root
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 ROOT = "%SRCROOT%"
@@ -24,7 +26,7 @@ def render(findings, **_) -> str:
     run = {
         "tool": {"driver": {"name": "optlint", "semanticVersion": __version__, "version": __version__,
                             "rules": [_rule(info) for info in infos]}},
-        "originalUriBaseIds": {ROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
+        "originalUriBaseIds": {ROOT: {"uri": Path(report_root()).as_uri().rstrip("/") + "/"}},
         "columnKind": "unicodeCodePoints",
         "results": [_result(f, index) for f in findings],
     }
@@ -78,12 +80,8 @@ def _result(f, index: dict[str, int]) -> dict:
 
 
 def _artifact(filename: str) -> dict:
-    """A path under the current directory relative to %SRCROOT% (what code scanning expects), else a file URI."""
-    absolute = os.path.abspath(filename)
-    try:
-        relative = os.path.relpath(absolute, os.getcwd())
-    except ValueError:  # another drive
-        relative = ".."
-    if relative == ".." or relative.startswith(".." + os.sep):
-        return {"uri": Path(absolute).as_uri()}
-    return {"uri": quote(Path(relative).as_posix()), "uriBaseId": ROOT}
+    """A path under the root relative to %SRCROOT% (what code scanning expects), else a file URI."""
+    relative = relative_to_root(filename)
+    if relative is None:
+        return {"uri": Path(os.path.abspath(filename)).as_uri()}
+    return {"uri": quote(relative), "uriBaseId": ROOT}

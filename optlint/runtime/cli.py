@@ -128,13 +128,14 @@ def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interva
 
 
 def save_plot(draw, path: str) -> None:
-    """Run `draw`, turning a missing matplotlib or an unwritable path into one clear BadInput."""
+    """Run `draw`, turning a missing matplotlib or an unwritable path into one clear BadInput; say where it went."""
     try:
         draw()
     except ImportError as exc:
         raise BadInput("--plot needs matplotlib, which is not installed", "pip install 'optlint[plot]'") from exc
     except OSError as exc:
         raise BadInput(f"cannot write the plot to {path}: {exc.strerror or exc}", "pass a writable .png path") from exc
+    click.echo(f"optlint: wrote the plot to {escape(path)}", err=True)
 
 
 def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,

@@ -60,11 +60,8 @@ def rule_href(code: str) -> str:
 def published(target: Target, findings: Iterable[Finding], positions: Positions) -> dict[str, list[Published]]:
     """Every document of the target (each cell of a notebook) with the findings shown in it."""
     by_uri: dict[str, list[Published]] = {uri: [] for uri in target.documents}
-    for finding in findings:
-        start = target.place(finding.row - 1, finding.column - 1)
-        end = target.place(finding.end_row - 1, finding.end_column - 1)
-        if end.uri != start.uri:  # a span across cells: shown up to the end of its first line
-            end = Place(start.uri, start.line + 1, 0)
+    findings = list(findings)
+    for finding, (start, end) in zip(findings, target.spans(findings)):
         by_uri.setdefault(start.uri, []).append(Published(_diagnostic(finding, positions.range(start, end)),
                                                           finding, target))
     return by_uri

@@ -29,6 +29,7 @@ from optlint import __version__
 from optlint.config import ConfigError
 from optlint.server import actions, targets
 from optlint.server.linting import EDITOR_SELECTORS, Configurations, Outcome, lint
+from optlint.static import notebooks
 
 DEBOUNCE_S = 0.12
 SETTINGS_SECTION = "optlint"
@@ -80,16 +81,22 @@ class OptlintServer(LanguageServer):
         """The text document or notebook `key` as the editor holds it now; None once closed."""
         notebook = self.workspace.get_notebook_document(notebook_uri=key)
         if notebook is not None:
-            cells = [(cell.document, self.workspace.get_text_document(cell.document)) for cell in notebook.cells
-                     if cell.kind == types.NotebookCellKind.Code]
-            return targets.notebook(key, self._path(key), [(uri, document.source) for uri, document in cells
-                                                            if document.language_id in (None, "python")])
+            return targets.notebook(key, self._path(key), [self._cell(cell) for cell in notebook.cells])
         document = self.workspace.text_documents.get(key)
         if document is None or self.workspace.get_notebook_document(cell_uri=key) is not None:
             return None
         if document.language_id not in (None, "python") and not key.endswith(PYTHON_SUFFIXES):
             return None  # a client that sends every file it opens: only Python is optlint's
         return targets.text_document(key, self._path(key), document.source)
+
+    def _cell(self, cell: types.NotebookCell) -> tuple[str, str, str]:
+        """(URI, kind, text) of a notebook cell, its kind notebooks.CODE when it is Python code; the text
+        of any other cell is not needed, only its place in the count."""
+        if cell.kind != types.NotebookCellKind.Code:
+            return cell.document, "markup", ""
+        document = self.workspace.get_text_document(cell.document)
+        python = document.language_id in (None, "python")
+        return cell.document, notebooks.CODE if python else f"code in {document.language_id}", document.source
 
     def _path(self, uri: str) -> str:
         """The file a document is, for the configuration; an unsaved one is named after its URI, in the

@@ -1,8 +1,10 @@
 """What one lint covers, and the way from its positions back to the editor's documents.
 
-A text document is linted as it is. A notebook's code cells are joined into one module
-(optlint.static.notebook_cells), and a finding's row is sent back to the cell it came from. Positions
-here are 0-based rows and code-point columns; the server converts them to the client's units.
+A text document is linted as it is. A notebook goes through the CLI's own code (optlint.static.notebooks):
+its Python code cells joined into one module with IPython syntax masked, findings placed back in their
+cells, and an edited module read back as the cells' new sources, so the editor shows what `optlint
+check` reports. Positions here are 0-based rows and code-point columns; the server converts them to
+the client's units.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from optlint.static.files import split_lines
-from optlint.static.notebook_cells import JoinedCells, join_cells
+from optlint.findings import Finding
+from optlint.static import notebooks
+from optlint.static.files import line_offsets
 
 
 @dataclass(frozen=True)
@@ -27,38 +30,33 @@ class Target:
     key: str  # the text document's or the notebook's URI: where its results are kept
     path: str  # the file the configuration and the findings speak of
     text: str  # what is linted
-    documents: Mapping[str, str]  # each editor document it covers (the file, or each cell): URI -> text
-    cells: JoinedCells | None = None
-    cell_uris: tuple[str, ...] = ()
-    _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
+    documents: Mapping[str, str]  # each editor document it covers (the file, or each code cell): URI -> text
+    cells: notebooks.CodeCells | None = None
+    cell_uris: Mapping[int, str] = field(default_factory=dict)  # cell number (as `optlint check` counts) -> URI
 
-    def __post_init__(self):
-        starts, total = [0], 0
-        for line in split_lines(self.text, keepends=True):
-            total += len(line)
-            starts.append(total)
-        self._line_starts.extend(starts)
-
-    def place(self, row: int, column: int) -> Place:
-        """The editor position of a 0-based row and column of `text`."""
+    def spans(self, findings: list[Finding]) -> list[tuple[Place, Place]]:
+        """Where each finding of `text` starts and ends in the editor's documents."""
         if self.cells is None:
-            return Place(self.key, row, column)
-        where = self.cells.cell_line(row)
-        return Place(self.cell_uris[where.cell], where.row, column)
+            return [_span(self.key, f) for f in findings]
+        return [_span(self.cell_uris[f.cell], f) for f in self.cells.place(findings)]
 
-    def place_at_offset(self, offset: int) -> Place:
-        row = bisect.bisect_right(self._line_starts, offset) - 1
-        return self.place(row, offset - self._line_starts[row])
+
+def _span(uri: str, finding: Finding) -> tuple[Place, Place]:
+    return (Place(uri, finding.row - 1, finding.column - 1),
+            Place(uri, finding.end_row - 1, finding.end_column - 1))
 
 
 def text_document(uri: str, path: str, text: str) -> Target:
     return Target(uri, path, text, {uri: text})
 
 
-def notebook(uri: str, path: str, cells: list[tuple[str, str]]) -> Target:
-    """A notebook from its code cells, in order: (cell URI, cell text)."""
-    joined = join_cells([text for _, text in cells])
-    return Target(uri, path, joined.text, dict(cells), joined, tuple(cell_uri for cell_uri, _ in cells))
+def notebook(uri: str, path: str, cells: list[tuple[str, str, str]]) -> Target:
+    """A notebook from all its cells, in order: (cell URI, kind, text), a Python code cell's kind being
+    notebooks.CODE."""
+    code = notebooks.code_cells([(kind, text) for _, kind, text in cells])
+    documents = {cell_uri: text for cell_uri, kind, text in cells if kind == notebooks.CODE}
+    numbers = {number: cell_uri for number, (cell_uri, _, _) in enumerate(cells, start=1)}
+    return Target(uri, path, code.view, documents, code, numbers)
 
 
 @dataclass(frozen=True)
@@ -72,18 +70,31 @@ class Change:
 
 def change_between(target: Target, new_text: str) -> Change | None:
     """The smallest single replacement that turns `target.text` into `new_text`, in editor positions;
-    None when there is no change, or when it spans two cells (no one edit can say it)."""
-    old = target.text
-    if new_text == old:
+    None when there is no change, or when it changes two cells (no one edit can say it)."""
+    if target.cells is None:
+        return _change_in(target.key, target.text, new_text)
+    old = {cell.number: cell.text for cell in target.cells.cells}
+    changed = [(n, source) for n, source in notebooks.sources(target.cells, new_text).items() if source != old[n]]
+    if len(changed) != 1:
+        return None
+    [(number, source)] = changed
+    return _change_in(target.cell_uris[number], old[number], source)
+
+
+def _change_in(uri: str, old: str, new: str) -> Change | None:
+    if new == old:
         return None
     start = 0
-    limit = min(len(old), len(new_text))
-    while start < limit and old[start] == new_text[start]:
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
         start += 1
-    end_old, end_new = len(old), len(new_text)
-    while end_old > start and end_new > start and old[end_old - 1] == new_text[end_new - 1]:
+    end_old, end_new = len(old), len(new)
+    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
         end_old, end_new = end_old - 1, end_new - 1
-    first, last = target.place_at_offset(start), target.place_at_offset(end_old)
-    if first.uri != last.uri:
-        return None
-    return Change(first, last, new_text[start:end_new])
+    line_starts = line_offsets(old)
+
+    def place(offset: int) -> Place:
+        row = bisect.bisect_right(line_starts, offset) - 1
+        return Place(uri, row, offset - line_starts[row])
+
+    return Change(place(start), place(end_old), new[start:end_new])

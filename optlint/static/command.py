@@ -7,9 +7,11 @@ with --diff, fixes to apply), 2 bad usage or configuration, an unreadable path, 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -21,6 +23,7 @@ from optlint.config import Config, ConfigError, Options, load
 from optlint.findings import Finding
 from optlint.report import render, statistics
 from optlint.static import files, notebooks
+from optlint.static.gitignore import GitIgnore
 from optlint.static.runner import (CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text,
                                    lint_text_or_error)
 
@@ -36,7 +39,9 @@ class CheckOptions:
     ignore: tuple[str, ...] | None = None
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] | None = None
+    respect_gitignore: bool | None = None
     output_format: str | None = None
+    output_file: str | None = None
     show_source: bool = False
     statistics: bool = False
     quiet: bool = False
@@ -51,7 +56,8 @@ class CheckOptions:
     def overrides(self) -> Options:
         return Options(select=self.select, extend_select=self.extend_select or (), ignore=self.ignore or (),
                        exclude=self.exclude, extend_exclude=self.extend_exclude or (),
-                       output_format=self.output_format, target_torch=self.target_torch)
+                       output_format=self.output_format, target_torch=self.target_torch,
+                       respect_gitignore=self.respect_gitignore)
 
 
 @dataclass
@@ -83,8 +89,8 @@ def run(paths: tuple[str, ...], options: CheckOptions) -> int:
         return 2 if _unreadable_input(result) else 1 if diffs else 0
     if stdin is not None and options.fix:
         click.echo(stdin.fixed if stdin.fixed is not None else stdin.text, nl=False)
-    _report(result, config, options, stdin, fixed, to_stderr=stdin is not None and options.fix)
-    if _unreadable_input(result):
+    written = _report(result, config, options, stdin, fixed, to_stderr=stdin is not None and options.fix)
+    if _unreadable_input(result) or not written:
         return 2
     return 0 if options.exit_zero or not result.findings else 1
 
@@ -108,8 +114,9 @@ def _read_stdin(name: str) -> Stdin:
 def lint(paths: tuple[str, ...], config: Config, stdin: Stdin | None, options: CheckOptions) -> LintResult:
     named = [p for p in paths if p != "-"]
     speed = {"jobs": options.jobs, "cache_dir": None if options.no_cache else CACHE_DIR}
+    gitignore = GitIgnore() if config.respect_gitignore else None
     result = (lint_paths(named, config.rules(), config.settings, config.is_excluded, included=config.is_included,
-                         **speed) if named else LintResult())
+                         gitignore=gitignore, **speed) if named else LintResult())
     if stdin is not None and stdin.error:
         result.errors.append(stdin.error)
     elif stdin is not None and not (stdin.name != "-" and config.is_excluded(stdin.name)):
@@ -202,23 +209,51 @@ def _print_errors(result: LintResult, options: CheckOptions, findings_shown: boo
     unparsable = [] if findings_shown else [f for f in result.findings if f.code == "OPT000"]
     for error in [*result.errors, *(f"{f.filename}:{f.row}:{f.column}: {f.message}" for f in unparsable)]:
         say(error)
+    for path in [] if options.quiet else result.skipped:
+        say(f"{path}: not a Python file; skipped", "warning")
     if result.files_checked == 0 and not result.errors and not options.quiet:
         say("no Python files found under the given paths (or all are excluded).", "warning")
 
 
 def _report(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin | None, fixed: int,
-            to_stderr: bool) -> None:
-    color = use_color(sys.stderr if to_stderr else sys.stdout)
+            to_stderr: bool) -> bool:
+    """Print (or write to --output-file) the report; False when the file cannot be written."""
+    color = use_color(sys.stderr if to_stderr else sys.stdout) and not options.output_file
     fmt = config.output_format
+    text_of, lines_of = _sources(stdin)
     if options.statistics:
-        text = statistics.render(result.findings, "json" if fmt == "json" else "text")
+        text = statistics.render(result.findings, "json" if fmt == "json" else "text",
+                                 total=None if options.quiet else result.files_checked)
     else:
         unsafe = 0 if options.unsafe_fixes else sum(1 for f in result.findings if f.fix and not f.fix.safe)
         text = render(fmt, result.findings, files_checked=result.files_checked, show_source=options.show_source,
-                      source=_source_lines(stdin), color=color, with_summary=not options.quiet, fixed=fixed,
+                      source=lines_of, text_of=text_of, color=color, with_summary=not options.quiet, fixed=fixed,
                       unsafe_fixable=unsafe, errors=len(result.errors))
+    if options.output_file:
+        return _write_report(options.output_file, text)
     if text:
         click.echo(text, err=to_stderr, color=color)
+    return True
+
+
+def _write_report(path: str, text: str) -> bool:
+    """The whole report or none of it: a temporary file beside `path`, then os.replace."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".optlint")
+    except OSError as error:
+        say(f"cannot write the report to {path}: {error.strerror or error}")
+        return False
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text + "\n" if text else "")
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        say(f"cannot write the report to {path}: {error.strerror or error}")
+        return False
+    return True
 
 
 def use_color(stream) -> bool:
@@ -228,15 +263,22 @@ def use_color(stream) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or (hasattr(stream, "isatty") and stream.isatty())
 
 
-def _source_lines(stdin: Stdin | None):
+def _sources(stdin: Stdin | None):
+    """(text_of, lines_of): a file's text and its lines as the report shows them, or with a cell number a
+    notebook cell's (where its findings' rows and fix offsets are); None: unreadable."""
     @functools.cache
-    def lines(filename: str, cell: int | None = None) -> list[str] | None:
+    def text_of(filename: str, cell: int | None = None) -> str | None:
         if stdin is not None and filename == stdin.name:
-            return files.split_lines(stdin.fixed if stdin.fixed is not None else stdin.text)
+            return stdin.fixed if stdin.fixed is not None else stdin.text
         try:
             text = files.decode(files.read(filename), filename).text
-            return files.split_lines(text if cell is None else notebooks.cell_text(notebooks.read(text), cell))
+            return text if cell is None else notebooks.cell_text(notebooks.read(text), cell)
         except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError, notebooks.NotebookError):
             return None
 
-    return lines
+    @functools.cache
+    def lines_of(filename: str, cell: int | None = None) -> list[str] | None:
+        text = text_of(filename, cell)
+        return None if text is None else files.split_lines(text)
+
+    return text_of, lines_of

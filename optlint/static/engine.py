@@ -18,10 +18,11 @@ from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
 from optlint.static.files import line_offsets, split_lines  # noqa: E402
-from optlint.static.semantic.model import SemanticModel  # noqa: E402
+from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule, Swap  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
+from optlint.static.semantic.model import SemanticModel  # noqa: E402
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
@@ -43,7 +44,8 @@ def lint_source(
         rule().check(ctx)
     if not ctx.reports:
         return []
-    findings = _to_findings(ctx, source, filename)
+    exempted = file_exemption(source)
+    findings = [f for f in _to_findings(ctx, source, filename) if not exempted(f.code)]
     return sorted(_without_noqa(findings, split_lines(source)), key=Finding.sort_key)
 
 

@@ -64,16 +64,18 @@ def is_not_included(path: str) -> bool:
     return False
 
 
-def discover(paths: list[str], excluded=is_default_excluded, included=is_not_included) -> Iterator[str | InputError]:
+def discover(paths: list[str], excluded=is_default_excluded, included=is_not_included,
+             gitignore=None) -> Iterator[str | InputError]:
     """Every lintable file under `paths`, in a stable order, each once (under the name it is first
     reached by: `. train.py` lints `./train.py` alone); unreadable paths as InputError.
 
     `excluded(path)` prunes directories and files, named paths included (a pre-commit hook names
     every staged file, and the project's exclusions must still hold). A walk finds the SUFFIXES files,
-    and those that `included(path)` adds (`extend-include`: Markdown tutorials, say).
+    and those that `included(path)` adds (`extend-include`: Markdown tutorials, say). `gitignore` (a
+    GitIgnore, or None) prunes what git ignores, but never a path named here: naming it is asking for it.
     """
     seen: set[str] = set()  # absolute paths, not resolved: a symbolic link is a file of its own, as in ruff
-    for item in _discover_all(paths, excluded, included):
+    for item in _discover_all(paths, excluded, included, gitignore):
         key = str(item) if isinstance(item, InputError) else same_file_key(item)
         if key not in seen:
             seen.add(key)
@@ -84,13 +86,13 @@ def same_file_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _discover_all(paths: list[str], excluded, included) -> Iterator[str | InputError]:
+def _discover_all(paths: list[str], excluded, included, gitignore) -> Iterator[str | InputError]:
     for raw in paths:
         path = Path(raw)
         if path.exists() and excluded(raw):
             continue
         if path.is_dir():
-            yield from _walk(path, excluded, included)
+            yield from _walk(path, excluded, included, _walk_ignores(raw, gitignore))
         elif path.is_file():
             yield str(path)
         elif path.is_symlink():
@@ -101,6 +103,14 @@ def _discover_all(paths: list[str], excluded, included) -> Iterator[str | InputE
             yield InputError(f"{raw}: not a regular file")
 
 
+def _walk_ignores(root: str, gitignore):
+    """`ignored(path, is_dir)` below a named folder; in a folder git ignores, only its own .gitignore files."""
+    if gitignore is None:
+        return lambda path, is_dir: False
+    floor = root if gitignore.ignores(root, is_dir=True) else None
+    return lambda path, is_dir: gitignore.ignores(path, is_dir, floor)
+
+
 def _loops(link: Path) -> bool:
     try:
         link.stat()
@@ -109,16 +119,21 @@ def _loops(link: Path) -> bool:
     return False
 
 
-def _walk(root: Path, excluded, included) -> Iterator[str | InputError]:
+def _walk(root: Path, excluded, included, ignored) -> Iterator[str | InputError]:
     unreadable: list[OSError] = []  # a folder that cannot be listed is reported; the walk goes on
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append):
-        dirnames[:] = sorted(d for d in dirnames if not excluded(os.path.join(dirpath, d)))
+        dirnames[:] = sorted(d for d in dirnames if not _pruned(os.path.join(dirpath, d), excluded, ignored, True))
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
-            if (name.endswith(SUFFIXES) or included(full)) and not excluded(full) and os.path.isfile(full):
+            if (name.endswith(SUFFIXES) or included(full)) and not _pruned(full, excluded, ignored, False) \
+                    and os.path.isfile(full):
                 yield full
     for error in unreadable:
         yield InputError(f"{error.filename}: {error.strerror or error}")
+
+
+def _pruned(path: str, excluded, ignored, is_dir: bool) -> bool:
+    return excluded(path) or ignored(path, is_dir)
 
 
 def decode(data: bytes, path: str) -> SourceFile:

@@ -8,7 +8,9 @@ IPython line (`%magic`, `!shell`, `obj?`, `x = !cmd`, `get_ipython()`) is replac
 (or `pass` where a block needs a body) that names the original line. Fixes edit the view; the markers
 say, afterwards, which lines belong to which cell and which lines to put back. A cell that starts with
 a cell magic that runs it as something else (`%%bash`, `%%html`) is left out; one
-that runs it as Python (`%%time`, `%%capture`) is masked like a line magic.
+that runs it as Python (`%%time`, `%%capture`) is masked like a line magic. All of this works on
+(kind, source) cells (code_cells), so the language server reads an editor's notebook exactly as `optlint
+check` reads the file.
 
 The notebook is written back by re-serializing its JSON only when that reproduces the file byte for
 byte (indent, key order, `ensure_ascii`, final newline); otherwise it is left alone with one line saying why.
@@ -21,6 +23,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 from optlint.findings import Edit, Finding, Fix
 from optlint.static.files import line_offsets, split_lines
@@ -34,6 +37,7 @@ CELL_MAGIC = re.compile(r"\s*%%(\w*)")
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "debug", "prun", "python", "python3", "pypy"})  # as ruff's
 COMMENT_OR_BLANK = re.compile(r"\s*(?:#.*)?$")
 MARKER_WORD = "optlint-notebook"
+CODE = "code"  # the kind of a cell that is linted (in a Python notebook); any other kind is only counted
 
 
 class NotebookError(Exception):
@@ -51,10 +55,10 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class Notebook:
-    text: str  # the file's JSON text
-    document: dict
-    cells: tuple[Cell, ...]  # the Python code cells
+class CodeCells:
+    """The Python code cells of a notebook, read from its JSON (read) or sent by an editor (code_cells)."""
+
+    cells: tuple[Cell, ...]
     marker: str  # a word found in no cell, so marker comments cannot be confused with code
 
     @functools.cached_property
@@ -63,7 +67,7 @@ class Notebook:
         parts = []
         for cell in self.cells:
             parts.append(f"# {self.marker} cell {cell.number}\n")
-            parts.extend(_masked(split_lines(cell.text), self.marker, cell.number))
+            parts.extend(_masked(split_lines(cell.text, keepends=True), self.marker, cell.number))
         return "".join(parts)
 
     @functools.cached_property
@@ -75,6 +79,20 @@ class Notebook:
         return place(self, findings)
 
 
+@dataclass(frozen=True)
+class Notebook(CodeCells):
+    text: str  # the file's JSON text
+    document: dict
+
+
+def code_cells(cells: Sequence[tuple[str, str]]) -> CodeCells:
+    """The Python code cells among (kind, source) cells, numbered 1-based among all of them, as ruff counts;
+    a cell whose cell magic runs it as something else (`%%bash`) is left out."""
+    code = tuple(Cell(number, source) for number, (kind, source) in enumerate(cells, start=1)
+                 if kind == CODE and _is_python(source))
+    return CodeCells(code, _unused_marker("".join(cell.text for cell in code)))
+
+
 def read(text: str) -> Notebook:
     try:
         document = json.loads(text)
@@ -83,14 +101,14 @@ def read(text: str) -> Notebook:
     cells = document.get("cells") if isinstance(document, dict) else None
     if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
         raise NotebookError("not a valid notebook: no list of cells (nbformat 4 is supported)")
-    code = []
+    kinds_and_sources = []
     for number, cell in enumerate(cells, start=1):
         source = _joined(cell.get("source", ""))
         if source is None:
             raise NotebookError(f"not a valid notebook: cell {number} has a source that is not text")
-        if cell.get("cell_type") == "code" and _is_python(document, source):
-            code.append(Cell(number, source))
-    return Notebook(text, document, tuple(code), _unused_marker("".join(cell.text for cell in code)))
+        kinds_and_sources.append((cell.get("cell_type"), source))
+    code = code_cells(kinds_and_sources if _kernel_language(document) == "python" else [])
+    return Notebook(code.cells, code.marker, text, document)
 
 
 def _reason(error: Exception) -> str:
@@ -105,13 +123,16 @@ def _joined(source) -> str | None:
     return None
 
 
-def _is_python(document: dict, source: str) -> bool:
-    """A code cell of a Python kernel, unless a cell magic runs it as something else (`%%bash`)."""
+def _kernel_language(document: dict) -> str:
     metadata = document.get("metadata")
     info = metadata.get("language_info") if isinstance(metadata, dict) else None
-    language = info.get("name", "python") if isinstance(info, dict) else "python"
+    return str(info.get("name", "python") if isinstance(info, dict) else "python").lower()
+
+
+def _is_python(source: str) -> bool:
+    """Unless a cell magic runs the cell as something else (`%%bash`)."""
     magic = CELL_MAGIC.match(source)
-    return str(language).lower() == "python" and (magic is None or magic.group(1) in PYTHON_CELL_MAGICS)
+    return magic is None or magic.group(1) in PYTHON_CELL_MAGICS
 
 
 def _unused_marker(code: str) -> str:
@@ -123,17 +144,18 @@ def _unused_marker(code: str) -> str:
 
 
 def _masked(lines: list[str], marker: str, cell: int) -> list[str]:
-    """The cell's lines, each ending in a newline, IPython lines replaced by a marker (`pass` after a `:`)."""
+    """The cell's lines (with their own line endings, so that they come back as they were), each ending in
+    a newline, IPython lines replaced by a marker (`pass` after a `:`)."""
     out, opener = [], False
     for row, line in enumerate(lines, start=1):
-        if IPYTHON_LINE.match(line):
-            indent = line[: len(line) - len(line.lstrip())]
-            body = f"{indent}pass  " if opener else ""
-            out.append(f"{body}# {marker} line {cell} {row}\n")
+        body = line.rstrip("\r\n")
+        if IPYTHON_LINE.match(body):
+            indent = body[: len(body) - len(body.lstrip())]
+            out.append(f"{indent}pass  # {marker} line {cell} {row}\n" if opener else f"# {marker} line {cell} {row}\n")
             continue
-        out.append(line + "\n")
-        if not COMMENT_OR_BLANK.match(line):
-            opener = line.split("#")[0].rstrip().endswith(":")
+        out.append(line if body != line else line + "\n")
+        if not COMMENT_OR_BLANK.match(body):
+            opener = body.split("#")[0].rstrip().endswith(":")
     return out
 
 
@@ -163,7 +185,7 @@ class _View:
     offsets: list[int]  # where each line starts
 
 
-def place(notebook: Notebook, findings: list[Finding]) -> list[Finding]:
+def place(notebook: CodeCells, findings: list[Finding]) -> list[Finding]:
     """The findings of the notebook's view with cell-relative rows, and fixes as edits of the cell's source."""
     view = notebook.view
     lines = split_lines(view)
@@ -171,9 +193,9 @@ def place(notebook: Notebook, findings: list[Finding]) -> list[Finding]:
     return [_placed(notebook, f, table) for f in findings]
 
 
-def _placed(notebook: Notebook, f: Finding, view: _View) -> Finding:
-    cell, row = _cell_of(view.rows, f.row)
-    end_cell, end_row = _cell_of(view.rows, f.end_row)
+def _placed(notebook: CodeCells, f: Finding, view: _View) -> Finding:
+    cell, row = _cell_of(notebook, f.row)
+    end_cell, end_row = _cell_of(notebook, f.end_row)
     end_column = f.end_column
     if end_cell != cell:  # ends on the marker of the next cell (the end of input): the end of this cell
         end_row, end_column = row, f.column
@@ -181,23 +203,25 @@ def _placed(notebook: Notebook, f: Finding, view: _View) -> Finding:
                    fix=_cell_fix(notebook, f.fix, cell, view))
 
 
-def view_row(notebook: Notebook, cell: int | None, row: int) -> int:
+def view_row(notebook: CodeCells, cell: int | None, row: int) -> int:
     """The view's row of a cell's row (OPT000 of an unreadable notebook has no cell: row 0, no line)."""
     rows = notebook.rows
     return rows.index((cell, row)) + 1 if (cell, row) in rows else 0
 
 
-def _cell_of(rows, row: int) -> tuple[int, int]:
-    """The cell and row of a view row; a marker row belongs to the end of the cell before it."""
+def _cell_of(notebook: CodeCells, row: int) -> tuple[int, int]:
+    """The cell and row of a view row; a marker row belongs to the end of the cell before it, and the
+    first cell's marker (where OPT000 of a view that does not decode sits) to that cell's first row."""
+    rows = notebook.rows
     if not rows:  # no code cell: nothing was linted but the (empty) view
         return 1, 1
     index = min(max(row, 1), len(rows)) - 1
     while index > 0 and rows[index] is None:
         index -= 1
-    return rows[index] or (1, 1)
+    return rows[index] or (notebook.cells[0].number, 1)
 
 
-def _cell_fix(notebook: Notebook, fix: Fix | None, cell: int, view: _View) -> Fix | None:
+def _cell_fix(notebook: CodeCells, fix: Fix | None, cell: int, view: _View) -> Fix | None:
     """The fix with offsets into the cell's source; None if an edit leaves the cell or touches a magic."""
     if fix is None:
         return None
@@ -220,7 +244,7 @@ def _cell_offset(at: int, cell: int, view: _View, source: list[str]) -> int | No
     return sum(len(line) for line in source[: where[1] - 1]) + at - view.offsets[index]
 
 
-def sources(notebook: Notebook, view: str) -> dict[int, str]:
+def sources(notebook: CodeCells, view: str) -> dict[int, str]:
     """Each code cell's source as `view` (a fixed view) has it, IPython lines put back."""
     originals = {cell.number: split_lines(cell.text, keepends=True) for cell in notebook.cells}
     masked = re.compile(rf"(?:\s*pass  )?# {re.escape(notebook.marker)} line (\d+) (\d+)$")
@@ -239,7 +263,7 @@ def sources(notebook: Notebook, view: str) -> dict[int, str]:
             for number, lines in cells.items()}
 
 
-def cell_text(notebook: Notebook, number: int) -> str:
+def cell_text(notebook: CodeCells, number: int) -> str:
     """The source of code cell `number`; NotebookError when there is no such code cell."""
     text = next((cell.text for cell in notebook.cells if cell.number == number), None)
     if text is None:

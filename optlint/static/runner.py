@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from optlint import __version__
 from optlint.findings import Finding
-from optlint.static import files
+from optlint.static import files, markdown
 from optlint.static.cache import Cache, content_digest, open_cache
 from optlint.static.containers import Container, open_container
 from optlint.static.syntax import python_syntax_error
@@ -27,6 +27,7 @@ CACHE_DIR = ".optlint_cache"
 class LintResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each: unreadable paths, internal errors
+    skipped: list[str] = field(default_factory=list)  # named files that are not Python
     files_checked: int = 0
 
 
@@ -89,16 +90,22 @@ def lint_paths(
     included=files.is_not_included,
     jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
+    gitignore=None,
 ) -> LintResult:
     """Lint every file under `paths`, in a stable order. `jobs`: worker processes (default: the
     cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache);
-    `included`: files a walk lints besides Python files and notebooks (see files.discover)."""
+    `included`: files a walk lints besides Python files and notebooks (see files.discover); `gitignore`:
+    a GitIgnore whose ignored paths the walk skips."""
     cache = open_cache(cache_dir, rules, settings) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
-    outcomes = [_scan(item, cache, names, named=isinstance(item, str) and files.same_file_key(item) in named)
-                for item in files.discover(paths, excluded, included)]
+    result, outcomes = LintResult(), []
+    for item in files.discover(paths, excluded, included, gitignore):
+        is_named = isinstance(item, str) and files.same_file_key(item) in named
+        if is_named and not is_lintable(item):
+            result.skipped.append(item)
+        else:
+            outcomes.append(_scan(item, cache, names, named=is_named))
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
-    result = LintResult()
     for outcome in outcomes:
         if isinstance(outcome, _Parse):
             parse, outcome = outcome, next(parsed)
@@ -114,6 +121,22 @@ def lint_paths(
     if cache is not None:
         cache.save()
     return result
+
+
+def is_lintable(path: str) -> bool:
+    """A file optlint lints when named: by its suffix (files.SUFFIXES, or a Markdown or reStructuredText
+    document), or, without a suffix, by a `#!...python` first line (pre-commit's `types: [python]`
+    names such scripts too)."""
+    if path.endswith(files.SUFFIXES) or markdown.is_document(path):
+        return True
+    if os.path.splitext(path)[1]:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        return True  # reading it is where its error gets reported
+    return first.startswith(b"#!") and b"python" in first
 
 
 def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, ...],

@@ -20,7 +20,7 @@ CODE_LINES = ["import torch", "x = 1  # why?", "opt = torch.optim.SGD(p, lr=0.1)
               "%matplotlib inline", "!pip install torch", "files = !ls", "torch.optim.SGD?", "?opt",
               "get_ipython().run_line_magic('time', '')", "# optlint-notebook cell 1", "x %= 2",
               "if x:", "    y = 2", "    %time y", "for i in range(2):", "    !echo $i"]
-CELL = st.lists(st.sampled_from(CODE_LINES), max_size=8).map(lambda rows: "\n".join(rows))
+CELL = st.builds(str.join, st.sampled_from(["\n", "\r\n", "\r"]), st.lists(st.sampled_from(CODE_LINES), max_size=8))
 SOURCE = st.one_of(CELL, CELL.map(lambda text: split_lines(text, keepends=True)))
 CELLS = st.lists(st.tuples(st.sampled_from(["code", "markdown", "raw"]), SOURCE), max_size=6)
 LAYOUT = st.tuples(st.sampled_from([1, 2, 4, "\t"]), st.booleans(), st.sampled_from(["\n", ""]))

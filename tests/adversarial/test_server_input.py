@@ -1,20 +1,20 @@
 """What an editor can send the language server: any text, any cells, any settings. Linting never raises
 (a bad input is OPT000 or one problem line, as in the CLI); a notebook's rows map back to the very
-line of the very cell they came from; every edit the server sends turns the old text into the new."""
+line of the very cell they came from, read as `optlint check` reads it; every edit the server sends turns the old text into the new."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from optlint.config import ConfigError
 from optlint.server import targets
 from optlint.server.linting import Configurations, editor_options, lint
+from optlint.static import notebooks
 from optlint.static.files import split_lines
-from optlint.static.notebook_cells import join_cells
 
 FUZZ = settings(settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci")))
 FEW = settings(FUZZ, max_examples=max(FUZZ.max_examples // 5, 10))
@@ -39,15 +39,48 @@ def test_lint_of_any_text_returns_findings_or_one_problem_line(tmp_path_factory,
     assert all(f.filename == str(root / "train.py") for f in outcome.findings)
 
 
+CELLS = st.lists(st.tuples(st.sampled_from([notebooks.CODE, notebooks.CODE, "markup"]), SOURCES), max_size=5)
+
+
+def _notebook(cells) -> targets.Target:
+    return targets.notebook("file:///nb.ipynb", "/nb.ipynb",
+                            [(f"file:///nb.ipynb#{n}", kind, text) for n, (kind, text) in enumerate(cells)])
+
+
+@FEW
+@given(cells=CELLS)
+def test_every_finding_of_any_notebook_is_shown_within_one_of_its_code_cells(tmp_path_factory, cells):
+    root = tmp_path_factory.mktemp("project")
+    target = _notebook(cells)
+    findings = lint(target.text, str(root / "nb.ipynb"), _configurations(root)).findings
+    for start, end in target.spans(findings):
+        assert start.uri == end.uri and start.uri in target.documents
+        rows = len(split_lines(target.documents[start.uri]))
+        assert (start.line, start.character) <= (end.line, end.character) and end.line <= max(rows - 1, 0)
+
+
 @FUZZ
-@given(cells=st.lists(SOURCES, max_size=6))
-def test_each_row_of_the_joined_cells_is_the_line_of_its_cell(cells):
-    joined = join_cells(cells)
-    rows = split_lines(joined.text)
-    assert len(rows) == len(joined.lines)
-    for row, where in zip(rows, joined.lines):
-        assert split_lines(cells[where.cell])[where.row] == row
-        assert not row.lstrip().startswith(("%", "!"))
+@given(cells=CELLS, data=st.data())
+def test_an_edited_line_of_the_module_is_one_change_of_its_cell(cells, data):
+    target = _notebook(cells)
+    view = split_lines(target.text, keepends=True)
+    editable = [(cell, row) for cell in target.cells.cells for row in range(1, len(split_lines(cell.text)) + 1)
+                if target.cells.marker not in view[notebooks.view_row(target.cells, cell.number, row) - 1]]
+    assume(editable)
+    cell, row = data.draw(st.sampled_from(editable))
+    at = notebooks.view_row(target.cells, cell.number, row) - 1
+    view[at] = _edited(view[at])
+    change = targets.change_between(target, "".join(view))
+    lines = split_lines(cell.text, keepends=True)
+    expected = "".join([*lines[:row - 1], _edited(lines[row - 1]), *lines[row:]])
+    assert change.start.uri == target.cell_uris[cell.number]
+    start, end = _offset(cell.text, change.start), _offset(cell.text, change.end)
+    assert cell.text[:start] + change.text + cell.text[end:] == expected
+
+
+def _edited(line: str) -> str:
+    body = line.rstrip("\r\n")
+    return body + "  # edited" + line[len(body):]
 
 
 @FUZZ

@@ -58,3 +58,10 @@ def test_cli_plot_without_a_file_prints_the_chart_and_with_an_unwritable_one_fai
     assert failed.returncode == 2
     assert failed.stderr.splitlines()[0].startswith("optlint: error: cannot write the plot")
     assert "Traceback" not in failed.stderr
+
+
+def test_cli_plot_to_a_file_says_where_it_wrote(tmp_path):
+    pytest.importorskip("matplotlib")
+    target = str(REPO / "fixtures" / "runtime" / "demo_setup.py") + ":build"
+    drawn = run(target, "--device", "cpu", "--plot", "lr.png", cwd=tmp_path)
+    assert drawn.stderr.splitlines() == ["optlint: wrote the plot to lr.png"] and (tmp_path / "lr.png").is_file()

@@ -47,6 +47,7 @@ def test_plot_writes_a_png(tmp_path):
     path = tmp_path / "ratios.png"
     result = probe(f"{SETUP}:build", "--plot", str(path), "--device", "cpu")
     assert result.exit_code == 1 and path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert result.stderr.splitlines() == [f"optlint: wrote the plot to {path}"]
 
 
 def test_plot_without_matplotlib_is_bad_input(tmp_path, monkeypatch):
