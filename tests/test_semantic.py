@@ -68,6 +68,10 @@ def test_every_rule_module_is_named_after_its_rule_or_is_a_shared_rule_base():
         assert path.stem.startswith(by_module[path.stem].lower() + "_"), path.name
 
 
+def rows(code: str, text: str) -> list[int]:
+    return [f.row for f in lint_text(text, "train.py") if f.code == code]
+
+
 DISPATCH = '''\
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 s = ReduceLROnPlateau(opt)
@@ -76,17 +80,6 @@ if isinstance(s, ReduceLROnPlateau):
 else:
     s.step()
 '''
-
-
-def test_only_the_builtin_isinstance_says_the_code_dispatches_on_the_scheduler_class():
-    def plateau_findings(text):
-        return [f.row for f in lint_text(text, "train.py") if f.code == "OPT013"]
-
-    assert plateau_findings(DISPATCH) == []
-    shadowed = DISPATCH.replace("s = ReduceLROnPlateau", "from checks import isinstance\ns = ReduceLROnPlateau")
-    assert plateau_findings(shadowed) == [7]
-
-
 REPLACED_HEAD = '''\
 import torch
 from torch import nn
@@ -96,10 +89,12 @@ opt.add_param_group({'params': model.fc.parameters()})
 '''
 
 
-def test_only_the_builtin_setattr_replaces_a_child_module():
-    def overlaps(text):
-        return [f.row for f in lint_text(text, "train.py") if f.code == "OPT008"]
-
-    assert overlaps(REPLACED_HEAD) == []
-    shadowed = REPLACED_HEAD.replace("from torch import nn\n", "from torch import nn\nfrom logs import setattr\n")
-    assert overlaps(shadowed) == [6]
+@pytest.mark.parametrize("code, source, anchor, shadowing, row", [
+    # Code that dispatches on the scheduler's class, by the builtin isinstance only, handles the other classes.
+    ("OPT013", DISPATCH, "s = ReduceLROnPlateau", "from checks import isinstance", 7),
+    # Only the builtin setattr replaces the child module, whose parameters are then new.
+    ("OPT008", REPLACED_HEAD, "opt = torch", "from logs import setattr", 6),
+])
+def test_a_shadowed_builtin_no_longer_stands_for_what_the_builtin_does(code, source, anchor, shadowing, row):
+    assert rows(code, source) == []
+    assert rows(code, source.replace(anchor, f"{shadowing}\n{anchor}")) == [row]
