@@ -4,7 +4,7 @@ import libcst as cst
 import pytest
 
 from optlint.facts import load
-from optlint.static.model import OPTIMIZER, SCHEDULER, SemanticModel
+from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, SemanticModel
 
 
 def model_of(source: str) -> SemanticModel:

@@ -18,11 +18,11 @@ from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
 from optlint.static.files import line_offsets, split_lines  # noqa: E402
-from optlint.static.model import SemanticModel  # noqa: E402
 from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
+from optlint.static.semantic.model import SemanticModel  # noqa: E402
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 

@@ -3,7 +3,8 @@
 A rule reads the file's semantic model and calls `ctx.report(node, message, ...)`. Adding a rule
 means adding its module under `optlint/static/rules/` (its class declares `code` and its logic), its
 page `rules/OPTxxx.md` (the declaration: name, severity, fix, ... see optlint.registry) and fixtures:
-the engine and the registry find them by themselves.
+the engine and the registry find them by themselves. A rule module imports this module, its
+examples and `optlint.static.semantic`, which answers every question about the code (tests/test_semantic.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import libcst as cst
 
 from optlint import facts as torch_facts
 from optlint.registry import RuleInfo, registry
-from optlint.static.model import SemanticModel
+from optlint.static.semantic.model import SemanticModel
 
 
 @dataclass(frozen=True)

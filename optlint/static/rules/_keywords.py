@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from optlint import facts
 from optlint.spelling import close_match, renaming_is_the_fix
 from optlint.static.rule import Replace, Rule
+from optlint.static.semantic import spans, versions_accepting
 
 
 class UnknownKeywordRule(Rule):
@@ -44,11 +44,11 @@ class UnknownKeywordRule(Rule):
 
 def _who_raises(target, qualname: str, keyword: str) -> str:
     """Names the target release when another known release takes the keyword (`verbose=` until 2.6)."""
-    accepting = facts.versions_accepting(qualname, keyword)
+    accepting = versions_accepting(qualname, keyword)
     if not accepting:
         return "torch raises TypeError (unexpected keyword argument)"
     return (f"torch {target.minor} raises TypeError (unexpected keyword argument; "
-            f"torch {facts.spans(accepting)} accept it)")
+            f"torch {spans(accepting)} accept it)")
 
 
 def _module(kind: str) -> str:

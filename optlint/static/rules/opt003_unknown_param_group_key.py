@@ -4,10 +4,8 @@ import libcst as cst
 
 from optlint.spelling import ALIASES, close_match, normalise, renaming_is_the_fix
 from optlint.static.examples import Invalid, Valid
-from optlint.spelling import ALIASES, close_match, normalise
 from optlint.static.rule import Replace, Rule
-from optlint.static.rules._dict_groups import dict_groups
-from optlint.static.semantic_extra import param_group_writes
+from optlint.static.semantic import dict_groups, param_group_writes
 
 
 class UnknownParamGroupKey(Rule):
@@ -91,6 +89,13 @@ class UnknownParamGroupKey(Rule):
             for g in opt.param_groups:
                 g = dict(g)
                 g["learning_rate"] = 1e-3
+        """),
+        # A user's own `dict` builds whatever it likes: not a param group.
+        Valid("""
+            import torch
+            def dict(**kw):
+                return kw
+            opt = torch.optim.SGD([dict(params=a, momentun=0.9)], lr=0.1)
         """),
     )
     INVALID = (

@@ -1,10 +1,8 @@
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.groups import constructions
-from optlint.static.model import argument
 from optlint.static.rule import Rule
-from optlint.static.rules._dict_groups import dict_groups
+from optlint.static.semantic import OPTIMIZER, constructions, dict_groups
 
 # Literals that can never be a learning rate: collections and text (f-strings and "1e" "-3" too).
 _NOT_A_NUMBER = {
@@ -94,9 +92,7 @@ class LrNotANumber(Rule):
 
     def check(self, ctx) -> None:
         for construction in constructions(ctx.model):
-            positional = ctx.facts.optimizers[construction.cls]["positional"]
-            position = positional.index("lr") if "lr" in positional else None
-            lr = argument(construction.call, position, "lr")
+            lr = ctx.model.torch_argument(construction.call, OPTIMIZER, construction.cls, "lr")
             self._check(ctx, construction.cls, lr, "when the optimizer is built")
         for cls, group in dict_groups(ctx.model):
             self._check(ctx, cls, group.value("lr"), "at the first step (or when a scheduler reads it)")

@@ -3,10 +3,8 @@ import re
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import terminal_name
-from optlint.static.modules import describe, module_builds
-from optlint.static.params import ELEMENTS, WHOLE, Group, all_groups
 from optlint.static.rule import Rule
+from optlint.static.semantic import ELEMENTS, WHOLE, Group, all_groups, describe, module_builds, terminal_name
 
 # `model`, `net`, `student_model`, `d_net`, `model2`: names that say "this is a module".
 _MODEL_NAME = re.compile(r"^(model|net|network)\d*$|_(model|net|network)\d*$")
@@ -174,7 +172,7 @@ def _named_model(model, expr: cst.BaseExpression, scope) -> bool:
     variable, or calls like `timm.create_model(...)`, `accelerator.prepare(model)`."""
     if not (isinstance(expr, cst.Name) and _MODEL_NAME.search(expr.value)) or "param" in expr.value.lower():
         return False  # `params_or_model`, `param_net`: the name itself says it may be parameters
-    values = [a.value for a in model.assignments_of(expr, scope)]
+    values = [a.value for a in model.values_of(expr, scope)]
     callees = [terminal_name(v.func) if isinstance(v, cst.Call) else None for v in values]
     return all(callee is not None and not _PARAMETER_ISH.search(callee) for callee in callees)
 

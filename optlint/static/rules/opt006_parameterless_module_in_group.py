@@ -1,9 +1,10 @@
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.modules import ModuleBuild, describe, is_parameterless, module_builds
-from optlint.static.params import ELEMENTS, WHOLE, all_groups, parameters_call, sources
 from optlint.static.rule import Rule
+from optlint.static.semantic import (
+    ELEMENTS, WHOLE, ModuleBuild, all_groups, describe, is_parameterless, module_builds, parameters_call, sources
+)
 
 
 class ParameterlessModuleInGroup(Rule):

@@ -3,11 +3,8 @@ from typing import Iterator
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.walk import walk
-
-from optlint.facts import LR_SCHEDULER, OPTIM
-from optlint.static.model import Scope, dotted
 from optlint.static.rule import Replace, Rule
+from optlint.static.semantic import LR_SCHEDULER, OPTIM, Scope, dotted
 
 
 class SchedulerInWrongNamespace(Rule):
@@ -170,7 +167,8 @@ class SchedulerInWrongNamespace(Rule):
                 _report_attribute(ctx, expr)
         imported = {qualname for scope in model.scopes for qualname in scope.imports.values()}
         if any(f"{OPTIM}.{name}" in imported for name in misplaced):
-            walk(ctx.module, _MisplacedImports(ctx, misplaced))  # rare: walk the file only then
+            for node in model.import_froms:
+                _report_import(ctx, node, misplaced)
 
 
 def _lookups(model) -> Iterator[tuple[cst.BaseExpression, Scope]]:
@@ -211,28 +209,24 @@ def _report_attribute(ctx, expr: cst.Attribute) -> None:
     )
 
 
-class _MisplacedImports(cst.CSTVisitor):
-    def __init__(self, ctx, misplaced: set[str]):
-        self.ctx, self.misplaced = ctx, misplaced
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-            return
-        if dotted(node.module) != OPTIM:
-            return
-        moved = [alias for alias in node.names if dotted(alias.name) in self.misplaced]
-        if not moved:
-            return
-        fix = {"fix": "Import it from `torch.optim.lr_scheduler`", "edits": _moved_import(self.ctx.module, node, moved)}
-        for alias in moved:
-            name = dotted(alias.name)
-            self.ctx.report(
-                alias,
-                f"`torch.optim` has no `{name}`: this import raises ImportError."
-                " It lives in `torch.optim.lr_scheduler`.",
-                hint=f"Write `from torch.optim.lr_scheduler import {name}`.",
-                **(fix if fix["edits"] else {}),
-            )
+def _report_import(ctx, node: cst.ImportFrom, misplaced: set[str]) -> None:
+    if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        return
+    if dotted(node.module) != OPTIM:
+        return
+    moved = [alias for alias in node.names if dotted(alias.name) in misplaced]
+    if not moved:
+        return
+    fix = {"fix": "Import it from `torch.optim.lr_scheduler`", "edits": _moved_import(ctx.module, node, moved)}
+    for alias in moved:
+        name = dotted(alias.name)
+        ctx.report(
+            alias,
+            f"`torch.optim` has no `{name}`: this import raises ImportError."
+            " It lives in `torch.optim.lr_scheduler`.",
+            hint=f"Write `from torch.optim.lr_scheduler import {name}`.",
+            **(fix if fix["edits"] else {}),
+        )
 
 
 def _moved_import(module: cst.Module, node: cst.ImportFrom, moved: list[cst.ImportAlias]) -> list[Replace]:

@@ -1,35 +1,8 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import libcst as cst
-
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import Scope, SemanticModel
-from optlint.static.modules import module_builds
-from optlint.static.params import Group, builtin_name, optimizers, parameters_call, sources
 from optlint.static.rule import Rule
-
-_LISTS = (cst.List, cst.Tuple, cst.ListComp)
-
-
-@dataclass(frozen=True)
-class Source:
-    """What one group draws parameters from, as far as the file proves it."""
-
-    node: cst.BaseExpression
-    root: Scope  # where the path's first name is bound (the class for `self`)
-    path: tuple[str, ...]  # ("model", "fc") for `model.fc.parameters()` / `model.fc.weight`
-    tree: bool  # `X.parameters()`: every parameter under X
-    text: str  # the expression, for "the same expression twice"
-
-    def overlaps(self, other: Source) -> bool:
-        if self.root is not other.root:
-            return False
-        if self.tree and other.tree:
-            shorter = min(len(self.path), len(other.path))
-            return self.path[:shorter] == other.path[:shorter]
-        return self.text == other.text
+from optlint.static.semantic import Group, ParameterSource, optimizers, parameter_sources, parameters_call, same_objects
 
 
 class OverlappingParamGroups(Rule):
@@ -120,17 +93,16 @@ class OverlappingParamGroups(Rule):
 
     def check(self, ctx) -> None:
         model = ctx.model
-        replaced = {'.'.join(path) for store in model.attribute_stores if (path := _path(store))}
         for optimizer in optimizers(model):
-            earlier: list[tuple[Group, Source]] = []
+            earlier: list[tuple[Group, ParameterSource]] = []
             for group in optimizer.groups:
-                found = [s for e in group.expressions for s in _sources(model, e, group.scope)]
+                found = [s for e in group.expressions for s in parameter_sources(model, e, group.scope)]
                 for source in found:
                     clash = next(
                         (
                             old
                             for g, old in earlier
-                            if old.overlaps(source) and _same_objects(model, g, group, old, source, replaced)
+                            if old.overlaps(source) and same_objects(model, g, group, old, source)
                         ),
                         None,
                     )
@@ -138,7 +110,7 @@ class OverlappingParamGroups(Rule):
                         self._report(ctx, source, clash)
                 earlier.extend((group, s) for s in found)
 
-    def _report(self, ctx, source: Source, clash: Source) -> None:
+    def _report(self, ctx, source: ParameterSource, clash: ParameterSource) -> None:
         code, other = ctx.module.code_for_node(source.node), ctx.module.code_for_node(clash.node)
         if source.tree and clash.tree and source.path != clash.path:
             relation = "is part of" if len(source.path) > len(clash.path) else "includes"
@@ -158,87 +130,3 @@ class OverlappingParamGroups(Rule):
             f"{fact}: torch raises ValueError (some parameters appear in more than one parameter group).",
             hint=hint,
         )
-
-
-def _sources(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> list[Source]:
-    return [s for item in sources(model, expr, scope, filters=False) if (s := _source(model, item, scope))]
-
-
-def _source(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Source | None:
-    receiver = parameters_call(expr)
-    if receiver is not None:
-        path, tree = _path(receiver), not expr.args and not _overrides_parameters(model)
-    elif _holds_same_tensors(model, expr, scope):
-        path, tree = _path(expr), False
-    else:
-        return None
-    root = _root_scope(model, path[0], scope) if path else None
-    if root is None:
-        return None
-    return Source(expr, root, path, tree, "".join(cst.Module([]).code_for_node(expr).split()))
-
-
-def _overrides_parameters(model: SemanticModel) -> bool:
-    """A class of this file defines its own `parameters()`: `x.parameters()` may not hold all of `x.y`'s."""
-    own = ("parameters", "named_parameters")
-    return any(name in s.functions for s in model.scopes if s.kind == "class" for name in own)
-
-
-def _path(expr: cst.BaseExpression) -> tuple[str, ...] | None:
-    """`model.layers[0].fc` -> ("model", "layers", "0", "fc"): the names `named_parameters` uses."""
-    if isinstance(expr, cst.Name):
-        return (expr.value,)
-    if isinstance(expr, cst.Attribute):
-        head = _path(expr.value)
-        return head + (expr.attr.value,) if head else None
-    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-        key, head = expr.slice[0].slice.value, _path(expr.value)
-        if head and isinstance(key, cst.Integer):
-            return head + (key.value,)
-        if head and isinstance(key, cst.SimpleString):
-            return head + (str(key.evaluated_value),)
-    return None
-
-
-def _holds_same_tensors(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> bool:
-    """Twice the same name or attribute is twice the same tensors, unless it may be a generator
-    (OPT009's case: the second use is empty) or a module (OPT005's case)."""
-    if module_builds(model, expr, scope) is not None:
-        return False
-    if isinstance(expr, cst.Name) or model.attribute_owner(expr, scope) is not None:
-        if model.receives_parameter(expr, scope):
-            return False  # the caller's value: maybe a generator
-        assignments = model.assignments_of(expr, scope)
-        return bool(assignments) and all(_is_list(model, a.value, a.resolution_scope) for a in assignments)
-    return True  # `model.fc.weight`: a tensor attribute
-
-
-def _is_list(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> bool:
-    if isinstance(expr, _LISTS):
-        return True
-    return isinstance(expr, cst.Call) and builtin_name(model, expr.func, scope) in ("list", "tuple")
-
-
-def _root_scope(model: SemanticModel, name: str, scope: Scope) -> Scope | None:
-    if name == "self":
-        return scope.enclosing_class
-    return model.binding_scope(name, scope) or model.module_scope
-
-
-def _same_objects(model, first: Group, second: Group, a: Source, b: Source, replaced: set[str]) -> bool:
-    """Within one call both groups see the same objects. Across calls (`add_param_group` later), only
-    when the root is assigned once and no module between the two paths was replaced in between."""
-    if first.site is second.site:
-        return True
-    outer, inner = sorted((a.path, b.path), key=len)
-    if _assignment_count(model, inner, first.scope) > 1:
-        return False
-    return not any(".".join(inner[:n]) in replaced for n in range(len(outer) + 1, len(inner) + 1))
-
-
-def _assignment_count(model: SemanticModel, path: tuple[str, ...], scope: Scope) -> int:
-    """How often the path's root is bound: the name, or for `self.x.y` the attribute `self.x`."""
-    if path[0] != "self":
-        return len(model.assignments_of(cst.Name(path[0]), scope))
-    owner = scope.enclosing_class
-    return len(owner.attributes.get(path[1], [])) if owner is not None and len(path) > 1 else 0

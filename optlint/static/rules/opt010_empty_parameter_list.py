@@ -1,8 +1,8 @@
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.groups import constructions
 from optlint.static.rule import Rule
+from optlint.static.semantic import constructions
 
 
 class EmptyParameterList(Rule):
@@ -63,7 +63,7 @@ class EmptyParameterList(Rule):
     def check(self, ctx) -> None:
         for construction in constructions(ctx.model):
             params = construction.params
-            if params is not None and _is_empty(params, construction.scope):
+            if params is not None and _is_empty(ctx.model, params, construction.scope):
                 ctx.report(
                     params,
                     f"`{construction.cls}` is given an empty parameter list: torch raises ValueError"
@@ -72,13 +72,9 @@ class EmptyParameterList(Rule):
                 )
 
 
-def _is_empty(params: cst.BaseExpression, scope) -> bool:
+def _is_empty(model, params: cst.BaseExpression, scope) -> bool:
     if isinstance(params, (cst.List, cst.Tuple)):
         return not params.elements
-    if isinstance(params, cst.Call) and isinstance(params.func, cst.Name) and not params.args:
-        return params.func.value in ("list", "tuple") and _is_builtin(params.func.value, scope)
+    if isinstance(params, cst.Call) and not params.args:
+        return model.builtin_name(params.func, scope) in ("list", "tuple")
     return False
-
-
-def _is_builtin(name: str, scope) -> bool:
-    return not any(name in s.bound or name in s.imports for s in scope.lookup_chain())

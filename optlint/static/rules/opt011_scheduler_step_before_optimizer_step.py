@@ -1,7 +1,6 @@
 from optlint.static.examples import Invalid, Valid
-from optlint.static.loops import StepEvent, loop_events, optimizer_matches
-from optlint.static.model import OPTIMIZER, SCHEDULER
 from optlint.static.rule import Rule, Swap
+from optlint.static.semantic import OPTIMIZER, SCHEDULER, StepEvent, loop_events, optimizer_matches
 
 
 class SchedulerStepBeforeOptimizerStep(Rule):

@@ -1,9 +1,10 @@
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.loops import Loop, loop_events, optimizer_matches
-from optlint.static.model import OPTIMIZER, SCHEDULER, argument, number_literal
 from optlint.static.rule import Rule
+from optlint.static.semantic import (
+    OPTIMIZER, SCHEDULER, Instance, Loop, Scope, loop_events, number_literal, optimizer_matches
+)
 
 PER_BATCH = frozenset({"OneCycleLR", "CyclicLR"})
 
@@ -83,7 +84,7 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
             for event in events:
                 if event.kind != SCHEDULER or event.depth != 0 or event.instance is None:
                     continue
-                if event.instance.cls not in PER_BATCH or _sized_per_iteration(ctx.module, event.instance.call, loop):
+                if event.instance.cls not in PER_BATCH or _sized_per_iteration(ctx, event.instance, loop, scope):
                     continue
                 steps = [e for e in events if e.kind == OPTIMIZER and optimizer_matches(event, e)]
                 if steps and all(step.depth > 0 for step in steps):
@@ -100,21 +101,21 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
         )
 
 
-def _sized_per_iteration(module: cst.Module, build: cst.Call, loop: Loop) -> bool:
+def _sized_per_iteration(ctx, build: Instance, loop: Loop, scope: Scope) -> bool:
     """A OneCycleLR built for one step per iteration of the loop that steps it (`steps_per_epoch=1`,
     `total_steps=epochs` for `for epoch in range(epochs)`) completes its cycle there, as designed."""
-    if number_literal(argument(build, 4, "steps_per_epoch")) == 1:
+    if number_literal(ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "steps_per_epoch")) == 1:
         return True
-    total = argument(build, 2, "total_steps")
-    bound = _range_bound(loop)
-    return total is not None and bound is not None and module.code_for_node(total) == module.code_for_node(bound)
+    total = ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "total_steps")
+    bound = _range_bound(ctx.model, loop, scope)
+    return total is not None and bound is not None and ctx.module.code_for_node(total) == ctx.module.code_for_node(bound)
 
 
-def _range_bound(loop: Loop) -> cst.BaseExpression | None:
+def _range_bound(model, loop: Loop, scope: Scope) -> cst.BaseExpression | None:
     """`n` for `for x in range(n)` or `range(start, n)`."""
     if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
         return None
     func, args = loop.iter.func, loop.iter.args
-    if isinstance(func, cst.Name) and func.value == "range" and len(args) in (1, 2) and not args[-1].star:
+    if model.is_builtin(func, "range", scope) and len(args) in (1, 2) and not args[-1].star:
         return args[-1].value if len(args) == 1 else args[1].value
     return None

@@ -1,9 +1,8 @@
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import dotted
 from optlint.static.rule import Rule
-from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
+from optlint.static.semantic import dotted, not_type_dispatched, scheduler_calls
 
 PLATEAU = "ReduceLROnPlateau"
 

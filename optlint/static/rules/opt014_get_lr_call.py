@@ -1,7 +1,6 @@
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import dotted
 from optlint.static.rule import Replace, Rule
-from optlint.static.rules._scheduler_calls import scheduler_calls
+from optlint.static.semantic import dotted, scheduler_calls
 
 # Their `get_*` schedule factories return torch schedulers (mostly `LambdaLR`). Their classes may
 # override `get_lr` (transformers' `AdafactorSchedule` does), so only the factories count.

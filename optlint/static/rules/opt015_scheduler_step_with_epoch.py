@@ -1,7 +1,6 @@
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import argument, dotted, is_none
 from optlint.static.rule import Rule
-from optlint.static.rules._scheduler_calls import scheduler_calls, not_type_dispatched
+from optlint.static.semantic import argument, dotted, is_none, not_type_dispatched, scheduler_calls
 
 # The argument of ReduceLROnPlateau.step is the metric; CosineAnnealingWarmRestarts documents
 # `step(epoch + i / iters)` for restarts within an epoch.

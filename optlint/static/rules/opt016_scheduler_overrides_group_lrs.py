@@ -3,12 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.groups import Construction, constructions
-from optlint.static.model import argument, number_literal
 from optlint.static.rule import Rule
+from optlint.static.semantic import OPTIMIZER, SCHEDULER, Construction, constructions, number_literal
 
-# The arguments (name, position) each class writes into every group's `lr` when it is built.
-OVERRIDING_ARGUMENTS = {"OneCycleLR": (("max_lr", 1),), "CyclicLR": (("base_lr", 1), ("max_lr", 2))}
+# The arguments each class writes into every group's `lr` when it is built.
+OVERRIDING_ARGUMENTS = {"OneCycleLR": ("max_lr",), "CyclicLR": ("base_lr", "max_lr")}
 
 
 class SchedulerOverridesGroupLrs(Rule):
@@ -66,11 +65,11 @@ class SchedulerOverridesGroupLrs(Rule):
             if not arguments or scheduler.optimizer is None or scheduler.optimizer.call not in by_call:
                 continue
             scope = scheduler.assignment.resolution_scope
-            given = [argument(scheduler.call, position, name) for name, position in arguments]
+            given = [ctx.model.torch_argument(scheduler.call, SCHEDULER, scheduler.cls, name) for name in arguments]
             scalars = [g for g in given if g is not None and _is_scalar(ctx.model, g, scope)]
             if not scalars:
                 continue
-            problem = _differential_lrs(by_call[scheduler.optimizer.call])
+            problem = _differential_lrs(ctx.model, by_call[scheduler.optimizer.call])
             if problem:
                 ctx.report(
                     scalars[0],
@@ -84,7 +83,7 @@ def _is_scalar(model, expr: cst.BaseExpression, scope) -> bool:
     if isinstance(expr, (cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp)):
         return False
     if isinstance(expr, (cst.Name, cst.Attribute)):
-        values = [a.value for a in model.assignments_of(expr, scope)]
+        values = [a.value for a in model.values_of(expr, scope)]
         if values:
             return all(_is_scalar(model, v, scope) for v in values)
         name = expr.value if isinstance(expr, cst.Name) else expr.attr.value
@@ -92,12 +91,12 @@ def _is_scalar(model, expr: cst.BaseExpression, scope) -> bool:
     return True
 
 
-def _differential_lrs(construction: Construction) -> str | None:
+def _differential_lrs(model, construction: Construction) -> str | None:
     """'set different LRs' / 'include one at lr=0' when the groups provably do, else None."""
     dict_groups = [g for g in construction.groups if g.is_dict]
     if not dict_groups:
         return None
-    default = argument(construction.call, 1, "lr")
+    default = model.torch_argument(construction.call, OPTIMIZER, construction.cls, "lr")
     values = []
     for group in dict_groups:
         lr = group.value("lr")

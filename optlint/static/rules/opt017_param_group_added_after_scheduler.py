@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from optlint import facts
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import OPTIMIZER, CallSite, Instance, call_method
 from optlint.static.rule import Rule
+from optlint.static.semantic import CallSite, Instance, add_param_group_calls, differs_by_release, runs_before
 
 
 class ParamGroupAddedAfterScheduler(Rule):
@@ -101,20 +98,14 @@ class ParamGroupAddedAfterScheduler(Rule):
 
     def check(self, ctx) -> None:
         model = ctx.model
-        for site in model.calls:
-            method = call_method(site.node)
-            if method is None or method[1] != "add_param_group":
-                continue
-            optimizer = model.instance_of(method[0], site.scope)
-            if optimizer is None or optimizer.kind != OPTIMIZER:
-                continue
+        for site, optimizer in add_param_group_calls(model):
             stale = [
                 (behaviour, scheduler)
                 for scheduler in model.scheduler_builds()
                 if (behaviour := _added_group_behaviour(ctx.facts, scheduler)) != "ok"
                 and scheduler.optimizer is not None
                 and scheduler.optimizer.call is optimizer.call
-                and _built_before(model, scheduler, site)
+                and runs_before(model, scheduler.assignment, site)
                 and not _rebuilt_after(model, scheduler, site)
             ]
             if stale:  # one finding per call; a scheduler that raises says the most
@@ -134,7 +125,7 @@ def _message(scheduler: Instance, behaviour: str, target) -> str:
         what = f"a later `step()` raises {error}: the run dies when the schedule next needs the new group"
     else:
         what = "the new group's LR is silently rescaled from another group's base LR (its own `lr` is lost)"
-    varies = facts.differs_by_release(lambda table: _added_group_behaviour(table, scheduler))
+    varies = differs_by_release(lambda table: _added_group_behaviour(table, scheduler))
     release = f" (torch {target.minor}; other releases differ)" if varies else ""
     return f"Param group added after `{scheduler.cls}` was built: it does not know the new group, so {what}{release}."
 
@@ -146,30 +137,6 @@ def _added_group_behaviour(table, scheduler: Instance) -> str:
     if entry.get("positional", [""])[0] == "schedulers":
         return "ok"
     return entry.get("added_group", "ok")
-
-
-def _method_of(scope):
-    """The `def` a scope belongs to: a lambda runs its body where it is called, later."""
-    while scope is not None and not isinstance(scope.node, cst.FunctionDef):
-        scope = scope.parent
-    return scope
-
-
-def _built_before(model, scheduler: Instance, site: CallSite) -> bool:
-    """Same function: textual order. `self.` attributes across methods: the add runs in another method."""
-    built_in = _method_of(scheduler.assignment.resolution_scope)
-    added_in = _method_of(site.scope)
-    if built_in is added_in:
-        return scheduler.assignment.order < site.order
-    if not scheduler.is_self_attribute or added_in is None or added_in.node.name.value == "__init__":
-        return False
-    # A method the building method calls before it builds the scheduler runs first.
-    return not any(
-        call.scope is built_in
-        and call.order < scheduler.assignment.order
-        and model.function_called(call.node, call.scope) is added_in.node
-        for call in model.calls
-    )
 
 
 def _rebuilt_after(model, scheduler: Instance, site: CallSite) -> bool:

@@ -3,10 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.loops import StepEvent, loop_events
-from optlint.static.model import SCHEDULER, dotted, is_none
+from optlint.static.semantic import SCHEDULER, dotted, guards_of, is_none, loop_events, StepEvent
 from optlint.static.rule import Rule
-from optlint.static.semantic_extra import guards_of
 
 
 class SchedulerSteppedAtTwoDepths(Rule):

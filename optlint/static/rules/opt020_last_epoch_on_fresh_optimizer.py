@@ -5,10 +5,10 @@ from typing import Sequence
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.flow import FlowWalker, State
-from optlint.static.model import OPTIMIZER, SCHEDULER, Scope, argument, call_method, dotted, number_literal
+from optlint.static.semantic import (
+    OPTIMIZER, SCHEDULER, argument, call_method, calls_in, dotted, FlowWalker, number_literal, Scope, State, walk
+)
 from optlint.static.rule import Rule
-from optlint.static.walk import calls_in, walk
 
 # The classes whose constructor, given `last_epoch >= 0`, reads `initial_lr` from every group
 # (tests/test_torch_behaviour_wave2.py measures each on the installed torch).

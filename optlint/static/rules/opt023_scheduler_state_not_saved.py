@@ -3,16 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.model import OPTIMIZER, SCHEDULER, CallSite, Instance, SemanticModel, call_method
-from optlint.static.rule import Rule
-from optlint.static.semantic_extra import (
-    checkpoint_contents,
-    in_lightning_module,
-    mentions,
-    scheduler_is_restored,
-    scheduler_steps,
+from optlint.static.semantic import (
+    OPTIMIZER, SCHEDULER, call_method, calls_in, CallSite, checkpoint_contents, in_lightning_module, Instance,
+    mentions, scheduler_is_restored, scheduler_steps, SemanticModel
 )
-from optlint.static.walk import calls_in
+from optlint.static.rule import Rule
 
 
 class SchedulerStateNotSaved(Rule):

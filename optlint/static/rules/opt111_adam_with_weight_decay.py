@@ -5,9 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.groups import ParamGroup, added_groups, constructions
-from optlint.static.model import argument, bool_literal, number_literal
 from optlint.static.rule import Rule
+from optlint.static.semantic import OPTIMIZER, ParamGroup, added_groups, bool_literal, constructions, number_literal
 
 DECAY = "weight_decay"
 DECOUPLED = "decoupled_weight_decay"
@@ -102,15 +101,15 @@ class AdamWithWeightDecay(Rule):
         for construction in constructions(ctx.model):
             if not self._has_flag(ctx, construction.cls) or _unpacks_keywords(construction.call):
                 continue
-            default_decoupled = self._argument(ctx, construction.cls, construction.call, DECOUPLED)
-            decay = self._argument(ctx, construction.cls, construction.call, DECAY)
+            default_decoupled = ctx.model.torch_argument(construction.call, OPTIMIZER, construction.cls, DECOUPLED)
+            decay = ctx.model.torch_argument(construction.call, OPTIMIZER, construction.cls, DECAY)
             if _positive(decay) and any(_uses_default(g, default_decoupled) for g in construction.groups):
                 self._report(ctx, construction.cls, decay)
             for group in construction.groups:
                 self._check_group(ctx, construction.cls, group, default_decoupled)
         for _, instance, group in added_groups(ctx.model):
             if instance.cls is not None and self._has_flag(ctx, instance.cls) and not _unpacks_keywords(instance.call):
-                self._check_group(ctx, instance.cls, group, self._argument(ctx, instance.cls, instance.call, DECOUPLED))
+                self._check_group(ctx, instance.cls, group, ctx.model.torch_argument(instance.call, OPTIMIZER, instance.cls, DECOUPLED))
 
     def _check_group(self, ctx, cls: str, group: ParamGroup, default_decoupled) -> None:
         decay = group.value(DECAY) if group.is_dict else None
@@ -120,11 +119,6 @@ class AdamWithWeightDecay(Rule):
     @staticmethod
     def _has_flag(ctx, cls: str) -> bool:
         return DECOUPLED in ctx.facts.optimizers[cls]["keywords"]
-
-    @staticmethod
-    def _argument(ctx, cls: str, call: cst.Call, name: str) -> cst.BaseExpression | None:
-        positional = ctx.facts.optimizers[cls]["positional"]
-        return argument(call, positional.index(name) if name in positional else None, name)
 
     def _report(self, ctx, cls: str, decay: cst.BaseExpression) -> None:
         value = cst.Module([]).code_for_node(decay)

@@ -1,5 +1,5 @@
-"""Model questions of the second-wave rules (OPT003 writes, OPT019, OPT020, OPT023), to be folded
-into the semantic package: param groups written by hand, scheduler steps and restores, checkpoints.
+"""What a file does with an optimizer's and a scheduler's state (the questions of OPT003's writes, OPT019,
+OPT020 and OPT023): param groups written by hand, scheduler steps and restores, checkpoints.
 
 Every answer is conservative: an expression counts only when it provably is what the question asks
 (a param group of a resolved torch optimizer, a step of a resolved scheduler instance).
@@ -8,11 +8,14 @@ Every answer is conservative: an expression counts only when it provably is what
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import libcst as cst
 
-from optlint.static.groups import string_value
-from optlint.static.loops import loop_events
-from optlint.static.model import OPTIMIZER, SCHEDULER, CallSite, Instance, Scope, SemanticModel, call_method, dotted
+from optlint.static.semantic.groups import string_value
+from optlint.static.semantic.loops import loop_events
+from optlint.static.semantic.expressions import call_method, dotted
+from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
+from optlint.static.semantic.scopes import CallSite, Scope
 from optlint.static.walk import walk
 
 

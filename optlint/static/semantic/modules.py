@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from optlint.static.model import Scope, SemanticModel, argument, bool_literal, terminal_name
+from optlint.static.semantic.expressions import argument, bool_literal, terminal_name
+from optlint.static.semantic.model import SemanticModel
+from optlint.static.semantic.scopes import Scope
 
 _MAX_DEPTH = 12  # name -> attribute -> name ... chains longer than this are given up
 
@@ -76,7 +78,7 @@ def _bound_builds(model, expr, scope, depth) -> list[ModuleBuild] | None:
         return None  # the caller decides what it holds
     if isinstance(expr, cst.Attribute) and expr.attr.value in _stored_members(model)[0]:
         return None  # `model.head = ...` outside the class may replace `self.head`
-    assignments = model.assignments_of(expr, scope)
+    assignments = model.values_of(expr, scope)
     return _all_builds(model, [(a.value, a.resolution_scope) for a in assignments], depth)
 
 

@@ -11,7 +11,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.model import SCHEDULER, CallSite, Instance, SemanticModel, call_method, dotted, is_none
+from optlint.static.semantic.expressions import call_method, dotted, is_none
+from optlint.static.semantic.model import SCHEDULER, Instance, SemanticModel
+from optlint.static.semantic.scopes import CallSite, Scope
 from optlint.static.walk import calls_in, walk
 
 
@@ -23,7 +25,7 @@ def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSit
         if found is None or found[1] != method:
             continue
         builds = []
-        for assignment in model.assignments_of(found[0], site.scope):
+        for assignment in model.values_of(found[0], site.scope):
             if is_none(assignment.value):
                 continue
             instance = by_assignment.get(assignment)
@@ -40,19 +42,19 @@ def not_type_dispatched(model: SemanticModel, sites: list[CallSite]) -> list[Cal
     branch): code that checks the type expects other scheduler classes than the one built here."""
     if not sites:
         return []
-    checked = {(site.scope, _type_checked(site.node)) for site in model.calls}
+    checked = {(site.scope, _type_checked(model, site.node, site.scope)) for site in model.calls}
     suspects = [site for site in sites if (site.scope, dotted(site.node.func.value)) in checked]
     found: set[cst.Call] = set()
     for scope in {site.scope for site in suspects}:  # walk only the functions that check a type
-        visitor = _TypeDispatch({site.node for site in suspects if site.scope is scope})
+        visitor = _TypeDispatch(model, scope, {site.node for site in suspects if site.scope is scope})
         walk(scope.node, visitor)
         found |= visitor.found
     return [site for site in sites if site.node not in found]
 
 
 class _TypeDispatch(cst.CSTVisitor):
-    def __init__(self, targets: set[cst.Call]):
-        self.targets = targets
+    def __init__(self, model: SemanticModel, scope: Scope, targets: set[cst.Call]):
+        self.model, self.scope, self.targets = model, scope, targets
         self.tests: list[cst.BaseExpression] = []
         self.found: set[cst.Call] = set()
 
@@ -71,12 +73,13 @@ class _TypeDispatch(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if node in self.targets:
             receiver = dotted(node.func.value)
-            if any(_type_checked(check) == receiver for test in self.tests for check in calls_in(test)):
+            checks = (check for test in self.tests for check in calls_in(test))
+            if any(_type_checked(self.model, check, self.scope) == receiver for check in checks):
                 self.found.add(node)
 
 
-def _type_checked(call: cst.Call) -> str | None:
-    """`s` for `isinstance(s, ...)` or `type(s)`."""
-    if isinstance(call.func, cst.Name) and call.func.value in ("isinstance", "type") and call.args:
+def _type_checked(model: SemanticModel, call: cst.Call, scope: Scope) -> str | None:
+    """`s` for `isinstance(s, ...)` or `type(s)` (the builtins)."""
+    if model.builtin_name(call.func, scope) in ("isinstance", "type") and call.args:
         return dotted(call.args[0].value)
     return None

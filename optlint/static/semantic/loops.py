@@ -25,18 +25,10 @@ from typing import Iterator
 
 import libcst as cst
 
+from optlint.static.semantic.expressions import call_method, dotted
+from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel, conventional_kind
+from optlint.static.semantic.scopes import Scope
 from optlint.static.walk import calls_in
-
-from optlint.static.model import (
-    OPTIMIZER,
-    SCHEDULER,
-    Instance,
-    Scope,
-    SemanticModel,
-    call_method,
-    conventional_kind,
-    dotted,
-)
 
 Loop = cst.For | cst.While
 
@@ -240,7 +232,7 @@ class _Walker:
         if receiver_takes_model_outputs(self.model, receiver):
             return False
         name = dotted(receiver)
-        for assignment in self.model.assignments_of(receiver, scope):
+        for assignment in self.model.values_of(receiver, scope):
             value = assignment.value
             if not isinstance(value, cst.Call) or any(dotted(a.value) == name for a in value.args):
                 continue  # not a build, or a re-wrap: `scheduler = accelerator.prepare(scheduler)`

@@ -1,0 +1,300 @@
+"""The semantic model of one file: what each name is.
+
+One libcst visit (`scopes.Collector`) collects scopes, imports, assignments, calls and definitions;
+then optimizer and scheduler instances are resolved from them. Rules ask the model questions (`qualname`,
+`instance_of`, `module_class_of`, ...) instead of walking the tree themselves.
+
+Resolution is deliberately conservative: a name bound both by a torch import and by anything else
+in the same scope resolves to nothing, so user classes that shadow torch names are never mistaken
+for torch's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from optlint.facts import LR_SCHEDULER, NN, OPTIM, TorchFacts
+from optlint.static.semantic.expressions import argument, dotted, terminal_name
+from optlint.static.semantic.scopes import Assignment, CallSite, Collector, Scope, parameter_names
+from optlint.static.walk import walk
+
+OPTIMIZER, SCHEDULER = "optimizer", "scheduler"
+
+
+@dataclass(eq=False)
+class Instance:
+    """An optimizer or scheduler object the file builds."""
+
+    kind: str  # OPTIMIZER or SCHEDULER
+    cls: str | None  # the torch class name, None when unknown (e.g. `get_scheduler(...)`)
+    call: cst.Call
+    assignment: Assignment
+    optimizer: Instance | None = None  # what a scheduler is bound to
+
+    @property
+    def is_self_attribute(self) -> bool:
+        return self.assignment.scope.kind == "class"
+
+
+_CONVENTIONAL_OPTIMIZER = re.compile(r"^(opt|optim|optimizer|optimiser)s?(_\w+)?$|_(opt|optim|optimizer)$|optimizer")
+_CONVENTIONAL_SCHEDULER = re.compile(r"sched")
+_NOT_LR_SCHEDULER = re.compile(r"noise|diffusion|sampler|timestep")
+
+
+def conventional_kind(expr: cst.BaseExpression) -> str | None:
+    """What a receiver's name says it is, when nothing resolves (loop-order rules only)."""
+    name = terminal_name(expr)
+    if name is None:
+        return None
+    lowered = name.lower()
+    if _CONVENTIONAL_SCHEDULER.search(lowered) and not _NOT_LR_SCHEDULER.search(lowered):
+        return SCHEDULER
+    if _CONVENTIONAL_OPTIMIZER.search(lowered):
+        return OPTIMIZER
+    return None
+
+
+class SemanticModel:
+    def __init__(self, module: cst.Module, facts: TorchFacts):
+        self.module = module
+        self.facts = facts
+        collector = Collector(module)
+        walk(module, collector)
+        self.module_scope: Scope = collector.root
+        self.scopes: list[Scope] = collector.scopes
+        self.calls: list[CallSite] = collector.calls
+        self.loops: list[tuple[cst.CSTNode, Scope]] = collector.loops
+        self.classes: dict[str, tuple[cst.ClassDef, Scope]] = collector.classes  # module-level and nested, by name
+        self.scope_of_function: dict[cst.FunctionDef, Scope] = collector.scope_of_function
+        # Assigned attributes and items other than `self.x`: `model.fc = ...`, `self.net.fc = ...`, `seq[1] = ...`.
+        self.attribute_stores: list[cst.Attribute | cst.Subscript] = collector.attribute_stores + [
+            store for store, call, scope in collector.child_stores
+            if not isinstance(call.func, cst.Name) or self.is_builtin(call.func, "setattr", scope)
+        ]
+        self.import_froms: list[cst.ImportFrom] = collector.import_froms  # in file order, for rules that edit them
+        self.instances: list[Instance] = []
+        self._instance_by_assignment: dict[Assignment, Instance] = {}
+        self._resolve_instances()
+        self._memo: dict = {}
+
+    def memoized(self, key, compute):
+        """Analyses derived from the model (constructions, loop events) are computed once per file."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    # -- names ---------------------------------------------------------------------------------
+    def qualname(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """`torch.optim.Adam` for `optim.Adam`, `A` (from torch.optim import Adam as A), ..."""
+        if isinstance(expr, cst.Attribute):
+            head = self.qualname(expr.value, scope)
+            return f"{head}.{expr.attr.value}" if head else None
+        if not isinstance(expr, cst.Name):
+            return None
+        for candidate in scope.lookup_chain():
+            if expr.value in candidate.bound:
+                return None  # shadowed (or ambiguous) by a local binding
+            if expr.value in candidate.imports:
+                return candidate.imports[expr.value]
+        return None
+
+    def torch_class(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, str] | None:
+        """("optimizer"|"scheduler", class name) when expr names a torch optimizer or scheduler class."""
+        qualname = self.qualname(expr, scope)
+        if qualname is None:
+            return None
+        module, _, name = qualname.rpartition(".")
+        if module == OPTIM and name in self.facts.optimizers:
+            return OPTIMIZER, name
+        if module == LR_SCHEDULER and name in self.facts.schedulers:
+            return SCHEDULER, name
+        return None
+
+    def torch_argument(self, call: cst.Call, kind: str, cls: str, name: str) -> cst.BaseExpression | None:
+        """What a call of torch's optimizer or scheduler class `cls` gives for its parameter `name`: by
+        keyword, or at the position torch's signature (the facts) puts it."""
+        table = self.facts.optimizers if kind == OPTIMIZER else self.facts.schedulers
+        positional = table.get(cls, {}).get("positional", [])
+        return argument(call, positional.index(name) if name in positional else None, name)
+
+    def nn_class(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """The class name when expr names a `torch.nn` module class."""
+        qualname = self.qualname(expr, scope)
+        if qualname is None:
+            return None
+        module, _, name = qualname.rpartition(".")
+        if module in (NN, "torch.nn.modules") or module.startswith("torch.nn.modules."):
+            return name
+        return None
+
+    def values_of(self, expr: cst.BaseExpression, scope: Scope) -> list[Assignment]:
+        """What an expression may hold: every value assigned to a plain name (in the scope that binds
+        it) or to `self.x`, each with the scope its names resolve in. The one place that answers it:
+        values that reach a name through a parameter, a return or another module are to come from here."""
+        if isinstance(expr, cst.Name):
+            for candidate in scope.lookup_chain():
+                if expr.value in candidate.bound or expr.value in candidate.imports:
+                    return candidate.assignments.get(expr.value, [])
+            return []
+        owner = self.attribute_owner(expr, scope)
+        if owner is not None:
+            return owner.attributes.get(expr.attr.value, [])
+        return []
+
+    def attribute_owner(self, expr: cst.BaseExpression, scope: Scope) -> Scope | None:
+        """The class scope for `self.x` inside one of its methods."""
+        if not (isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name)):
+            return None
+        if expr.value.value != "self":
+            return None
+        return scope.enclosing_class
+
+    def binding_scope(self, name: str, scope: Scope) -> Scope | None:
+        """The scope whose binding a plain name refers to (None for builtins and undefined names)."""
+        return next((s for s in scope.lookup_chain() if name in s.bound or name in s.imports), None)
+
+    def builtin_name(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """`list` for `list` when no import or binding of the file shadows the builtin (a user's own
+        `def dict(**kw)` is not `dict`)."""
+        if not isinstance(expr, cst.Name) or self.binding_scope(expr.value, scope) is not None:
+            return None
+        return expr.value
+
+    def is_builtin(self, expr: cst.BaseExpression, name: str, scope: Scope) -> bool:
+        return self.builtin_name(expr, scope) == name
+
+    def receives_parameter(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """Whether a plain name is a parameter of the function that binds it, reassigned or not."""
+        if not isinstance(expr, cst.Name):
+            return False
+        binding = self.binding_scope(expr.value, scope)
+        return binding is not None and binding.kind == "function" and expr.value in parameter_names(binding.node)
+
+    # -- instances -----------------------------------------------------------------------------
+    def instance_of(self, expr: cst.BaseExpression, scope: Scope) -> Instance | None:
+        """The optimizer or scheduler a name or `self.x` holds, when every build of it agrees."""
+        found = [self._instance_by_assignment.get(a) for a in self.values_of(expr, scope)]
+        found = [i for i in found if i is not None]
+        if not found:
+            return None
+        if len({i.kind for i in found}) > 1:
+            return None
+        if len({i.cls for i in found}) > 1 or len({id(i.optimizer) for i in found}) > 1:
+            # Branches build different classes: keep the kind, forget the class.
+            first = found[0]
+            return Instance(first.kind, None, first.call, first.assignment, None)
+        return found[0]
+
+    def instances_of_kind(self, kind: str) -> list[Instance]:
+        return [i for i in self.instances if i.kind == kind]
+
+    def scheduler_builds(self) -> list[Instance]:
+        """Every scheduler the file builds: the assigned instances, and the calls of a torch scheduler
+        class that no name holds (`return OneCycleLR(opt, ...)`, `ChainedScheduler([ConstantLR(opt), ...])`).
+        An unnamed build's assignment has an empty target and stands at the call itself."""
+        return self.memoized("scheduler-builds", self._scheduler_builds)
+
+    def _scheduler_builds(self) -> list[Instance]:
+        builds = self.instances_of_kind(SCHEDULER)
+        named = {instance.call for instance in builds}
+        for site in self.calls:
+            resolved = self.torch_class(site.node.func, site.scope)
+            if resolved is None or resolved[0] != SCHEDULER or site.node in named:
+                continue
+            unnamed = Assignment("", site.node, site.node, site.scope, site.order)
+            builds.append(Instance(SCHEDULER, resolved[1], site.node, unnamed, self.scheduler_optimizer(site.node, site.scope)))
+        return builds
+
+    def _resolve_instances(self) -> None:
+        assignments = sorted(
+            (a for s in self.scopes for group in (*s.assignments.values(), *s.attributes.values()) for a in group),
+            key=lambda a: a.order,
+        )
+        # Optimizers first: a scheduler may name an optimizer assigned later in the file (another method).
+        for pass_kind in (OPTIMIZER, SCHEDULER):
+            for assignment in assignments:
+                value = assignment.value
+                if not isinstance(value, cst.Call):
+                    continue
+                instance = self._instance_from_call(value, assignment, pass_kind)
+                if instance is not None:
+                    self.instances.append(instance)
+                    self._instance_by_assignment[assignment] = instance
+
+    def _instance_from_call(self, call: cst.Call, assignment: Assignment, kind: str) -> Instance | None:
+        scope = assignment.resolution_scope
+        resolved = self.torch_class(call.func, scope)
+        if resolved is not None:
+            if resolved[0] != kind:
+                return None
+            instance = Instance(kind, resolved[1], call, assignment)
+            if kind == SCHEDULER:
+                instance.optimizer = self.scheduler_optimizer(call, scope)
+            return instance
+        if kind != SCHEDULER:
+            return None
+        # `get_scheduler("linear", optimizer=opt)`, `get_cosine_schedule_with_warmup(opt, ...)`.
+        callee = (terminal_name(call.func) or "").lower()
+        if "sched" not in callee and "sched" not in assignment.target.lower():
+            return None
+        for arg in call.args:
+            optimizer = self.instance_of(arg.value, scope)
+            if optimizer is not None and optimizer.kind == OPTIMIZER:
+                return Instance(SCHEDULER, None, call, assignment, optimizer)
+        return None
+
+    def scheduler_optimizer(self, call: cst.Call, scope: Scope) -> Instance | None:
+        expr = argument(call, 0, "optimizer")
+        if expr is None:
+            return None
+        instance = self.instance_of(expr, scope)
+        return instance if instance is not None and instance.kind == OPTIMIZER else None
+
+    # -- definitions ---------------------------------------------------------------------------
+    def function_called(self, call: cst.Call, scope: Scope) -> cst.FunctionDef | None:
+        """The same-file function or method a call runs: `helper(...)` or `self.method(...)`."""
+        if isinstance(call.func, cst.Name):
+            for candidate in scope.lookup_chain():
+                if call.func.value in candidate.functions:
+                    return candidate.functions[call.func.value]
+                if call.func.value in candidate.bound or call.func.value in candidate.imports:
+                    return None
+            return None
+        owner = self.attribute_owner(call.func, scope)
+        if owner is not None:
+            return owner.functions.get(call.func.attr.value)
+        return None
+
+    def class_scope(self, name: str) -> Scope | None:
+        entry = self.classes.get(name)
+        return self.scopes_by_node.get(entry[0]) if entry else None
+
+    @property
+    def scopes_by_node(self) -> dict[cst.CSTNode, Scope]:
+        return self.memoized("scopes-by-node", lambda: {s.node: s for s in self.scopes})
+
+    def is_module_subclass(self, class_name: str) -> bool:
+        """Whether a class of this file subclasses a torch.nn.Module (or a Lightning module)."""
+        seen: set[str] = set()
+        while class_name in self.classes and class_name not in seen:
+            seen.add(class_name)
+            node, scope = self.classes[class_name]
+            for base in node.bases:
+                qualname = self.qualname(base.value, scope) or ""
+                if qualname in ("torch.nn.Module", "torch.nn.modules.module.Module") or qualname.endswith(
+                    "LightningModule"
+                ):
+                    return True
+            local_bases = [dotted(b.value) for b in node.bases]
+            class_name = next((b for b in local_bases if b in self.classes), "")
+        return False
+
+    def is_scheduler_subclass(self, class_node: cst.ClassDef, scope: Scope) -> bool:
+        for base in class_node.bases:
+            qualname = self.qualname(base.value, scope) or dotted(base.value) or ""
+            if qualname.startswith(LR_SCHEDULER) or re.search(r"(LR|Scheduler|Schedule)$", qualname):
+                return True
+        return False
