@@ -112,7 +112,7 @@ class _GroupWrites(cst.CSTVisitor):
             return self._groups_owner(expr.value)
         if not isinstance(expr, cst.Name):
             return None
-        assignments = self.model.assignments_of(expr, self.scopes[-1])
+        assignments = self.model.values_of(expr, self.scopes[-1])
         for name, owner in reversed(self.loop_groups):
             if name == expr.value:
                 return owner if not assignments else None
@@ -203,7 +203,7 @@ def checkpoint_contents(model: SemanticModel, save: CallSite) -> list[cst.BaseEx
         return _dict_values(saved)
     if not isinstance(saved, cst.Name):
         return None
-    assignments = _reaching(model.assignments_of(saved, save.scope), save.order)
+    assignments = _reaching(model.values_of(saved, save.scope), save.order)
     if not assignments or not all(isinstance(a.value, cst.Dict) for a in assignments):
         return None
     literals = [_dict_values(a.value) for a in assignments]
