@@ -10,15 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from optlint.findings import Finding
+from optlint.static.files import MARKDOWN_SUFFIXES, NOTEBOOK_SUFFIX, RST_SUFFIXES
 
 if TYPE_CHECKING:
     from optlint.static import markdown, notebooks
 
     Container = notebooks.Notebook | markdown.Document
-
-NOTEBOOK_SUFFIX = ".ipynb"
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-RST_SUFFIXES = (".rst",)
 
 
 def is_notebook(path: str) -> bool:

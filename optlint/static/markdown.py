@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass, replace
 
 from optlint.findings import Finding
-from optlint.static.containers import RST_SUFFIXES
-from optlint.static.files import split_lines
+from optlint.static.files import RST_SUFFIXES, split_lines
 from optlint.static.syntax import python_syntax_error
 
 PYTHON_LANGUAGES = frozenset({"python", "py", "python3", "py3", "pycon"})
