@@ -107,6 +107,8 @@ def open_cache(directory: str | os.PathLike, rules=None, settings=None) -> Cache
 
 
 class Cache:
+    content_digest = staticmethod(content_digest)  # for the runner, which imports this module only with a cache
+
     def __init__(self, directory: str | os.PathLike, configuration: str, key: bytes):
         self.directory = Path(directory)
         self.name = f"{configuration}.json"

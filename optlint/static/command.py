@@ -22,7 +22,8 @@ from optlint.console import say
 from optlint.config import Config, ConfigError, Options, load
 from optlint.findings import Finding
 from optlint.report import render, statistics
-from optlint.static import files, notebooks
+from optlint.static import files
+from optlint.static.containers import is_notebook
 from optlint.static.gitignore import GitIgnore
 from optlint.static.runner import (CACHE_DIR, LintResult, decoded_text, lint_paths, lint_text,
                                    lint_text_or_error)
@@ -159,7 +160,7 @@ def _fix(result: LintResult, config: Config, options: CheckOptions, stdin: Stdin
                 before, outcome = stdin.text, fix_text(stdin.text, lint_one, unsafe=options.unsafe_fixes)
                 stdin.fixed = outcome.text
             else:
-                fixer = fix_notebook if notebooks.is_notebook(filename) else fix_file
+                fixer = fix_notebook if is_notebook(filename) else fix_file
                 before, outcome = fixer(filename, lint_one, unsafe=options.unsafe_fixes, write=not options.diff)
         except (FixError, files.InputError) as error:
             result.errors.append(str(error) if isinstance(error, files.InputError) else f"{filename}: {error}")
@@ -185,7 +186,7 @@ def _add_noqa(result: LintResult, options: CheckOptions) -> int:
     for filename, group in _by_file(result.findings):
         try:
             source = read_for_rewrite(filename)
-            silence = add_noqa_to_notebook if notebooks.is_notebook(filename) else add_noqa
+            silence = add_noqa_to_notebook if is_notebook(filename) else add_noqa
             outcome = silence(source.text, list(group))
             if outcome.text != source.text:
                 write_back(source, outcome.text)
@@ -272,8 +273,8 @@ def _sources(stdin: Stdin | None):
             return stdin.fixed if stdin.fixed is not None else stdin.text
         try:
             text = files.decode(files.read(filename), filename).text
-            return text if cell is None else notebooks.cell_text(notebooks.read(text), cell)
-        except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError, notebooks.NotebookError):
+            return text if cell is None else _cell_text(text, cell)
+        except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError):
             return None
 
     @functools.cache
@@ -282,3 +283,12 @@ def _sources(stdin: Stdin | None):
         return None if text is None else files.split_lines(text)
 
     return text_of, lines_of
+
+
+def _cell_text(text: str, cell: int) -> str | None:
+    from optlint.static import notebooks  # imported here: a run without notebooks never needs it
+
+    try:
+        return notebooks.cell_text(notebooks.read(text), cell)
+    except notebooks.NotebookError:
+        return None

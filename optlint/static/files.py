@@ -21,6 +21,9 @@ from optlint.facts import load as load_facts
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "build", "dist", "__pycache__", "node_modules",
                           ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".optlint_cache"})
 SUFFIXES = (".py", ".pyi", ".ipynb")  # and Markdown or reStructuredText when `extend-include` names them
+NOTEBOOK_SUFFIX = ".ipynb"
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+RST_SUFFIXES = (".rst",)
 # libcst needs about 25 s and 0.5 GB per MB of source: a bigger file is generated data, not a
 # training script, and would stall the run (a 50 MB one would exhaust the memory).
 MAX_FILE_BYTES = 2 * 2**20

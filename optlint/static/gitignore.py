@@ -34,9 +34,15 @@ class GitIgnore:
     """`ignores(path, is_dir)` for paths met while walking; each ignore file is read once per run."""
 
     def __init__(self, global_excludes: str | None = None):
-        self._global_excludes = global_excludes if global_excludes is not None else global_excludes_file()
+        self._given_global_excludes = global_excludes
         self._spec = functools.cache(_read_spec)
         self._root = functools.cache(repository_root)
+
+    @functools.cached_property
+    def _global_excludes(self) -> str | None:
+        """Found on first need: a run outside any repository never reads the user's git configuration."""
+        given = self._given_global_excludes
+        return given if given is not None else global_excludes_file()
 
     def ignores(self, path: str, is_dir: bool, floor: str | None = None) -> bool:
         """Whether git ignores `path`. `floor`: a folder named on the command line that git ignores; the

@@ -20,19 +20,13 @@ import re
 from dataclasses import dataclass, replace
 
 from optlint.findings import Finding
-from optlint.static.files import split_lines
+from optlint.static.files import RST_SUFFIXES, split_lines
 from optlint.static.syntax import python_syntax_error
 
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-RST_SUFFIXES = (".rst",)
 PYTHON_LANGUAGES = frozenset({"python", "py", "python3", "py3", "pycon"})
 FENCE = re.compile(r"(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*\{?\.?(?P<language>[\w+-]*)")
 DIRECTIVE = re.compile(r"(?P<indent>[ \t]*)\.\.\s+(?:code-block|code|sourcecode)::\s*(?P<language>[\w+-]*)\s*$")
 PROMPT = re.compile(r"(?:>>>|\.\.\.)(?: |$)")
-
-
-def is_document(path: str) -> bool:
-    return path.lower().endswith(MARKDOWN_SUFFIXES + RST_SUFFIXES)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from typing import Sequence
 from optlint.findings import Edit, Finding, Fix
 from optlint.static.files import line_offsets, split_lines
 
-SUFFIX = ".ipynb"
 IPYTHON_LINE = re.compile(
     r"\s*(?:[%!?]|get_ipython\(\)"  # a magic, a shell escape, help (`?obj`), the IPython object
     r"|[\w.]+\?\??\s*$"  # help: `obj?`, `obj.attr??`
@@ -42,10 +41,6 @@ CODE = "code"  # the kind of a cell that is linted (in a Python notebook); any o
 
 class NotebookError(Exception):
     """Not a notebook optlint can read or rewrite: one line for the user."""
-
-
-def is_notebook(path: str) -> bool:
-    return path.lower().endswith(SUFFIX)
 
 
 @dataclass(frozen=True)

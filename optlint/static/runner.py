@@ -12,13 +12,17 @@ import contextlib
 import os
 import signal
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from optlint import __version__
 from optlint.findings import Finding
-from optlint.static import files, markdown
-from optlint.static.cache import Cache, content_digest, open_cache
-from optlint.static.containers import Container, open_container
+from optlint.static import files
+from optlint.static.containers import is_document, open_container
 from optlint.static.syntax import python_syntax_error
+
+if TYPE_CHECKING:
+    from optlint.static.cache import Cache
+    from optlint.static.containers import Container
 
 CACHE_DIR = ".optlint_cache"
 
@@ -96,7 +100,7 @@ def lint_paths(
     cores); `cache_dir`: where results are kept between runs (None, or no key to sign them: no cache);
     `included`: files a walk lints besides Python files and notebooks (see files.discover); `gitignore`:
     a GitIgnore whose ignored paths the walk skips."""
-    cache = open_cache(cache_dir, rules, settings) if cache_dir is not None else None
+    cache = _open_cache(cache_dir, rules, settings) if cache_dir is not None else None
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
     result, outcomes = LintResult(), []
     for item in files.discover(paths, excluded, included, gitignore):
@@ -123,11 +127,17 @@ def lint_paths(
     return result
 
 
+def _open_cache(directory: str | os.PathLike, rules, settings) -> Cache | None:
+    from optlint.static.cache import open_cache  # imported here: `--no-cache` never needs it (nor hmac)
+
+    return open_cache(directory, rules, settings)
+
+
 def is_lintable(path: str) -> bool:
     """A file optlint lints when named: by its suffix (files.SUFFIXES, or a Markdown or reStructuredText
     document), or, without a suffix, by a `#!...python` first line (pre-commit's `types: [python]`
     names such scripts too)."""
-    if path.endswith(files.SUFFIXES) or markdown.is_document(path):
+    if path.endswith(files.SUFFIXES) or is_document(path):
         return True
     if os.path.splitext(path)[1]:
         return False
@@ -151,7 +161,7 @@ def _scan(item: str | files.InputError, cache: Cache | None, names: tuple[str, .
     except files.InputError as error:
         return str(error)
     # A named file is also checked for syntax: its entries must not stand in for a walked file's, or back.
-    digest = content_digest(data) + ":named" * named if cache is not None else None
+    digest = cache.content_digest(data) + ":named" * named if cache is not None else None
     if digest is not None and (known := cache.get(digest, item)) is not None:
         return known
     source = _python_of(decoded_text(data, item), item)
