@@ -118,3 +118,24 @@ def test_a_visit_that_returns_false_skips_the_children():
     visitor = NoFunctionBodies()
     walk(cst.parse_module("def f():\n    inner()\nouter()\n"), visitor)
     assert visitor.calls == ["outer"]
+
+
+def test_a_visitor_class_made_per_call_does_not_outlive_its_walks():
+    """A long-lived process (the language server) lints the same file thousands of times: a visitor
+    class defined inside a function must go with its call, not pile up in walk's tables."""
+    import gc
+    import weakref
+
+    def count_names(tree) -> tuple[int, weakref.ref]:
+        class Names(cst.CSTVisitor):
+            seen = 0
+
+            def visit_Name(self, node):
+                type(self).seen += 1
+
+        walk(tree, Names())
+        return Names.seen, weakref.ref(Names)
+
+    seen, alive = count_names(cst.parse_module("a = b + c\n"))
+    gc.collect()
+    assert seen == 3 and alive() is None

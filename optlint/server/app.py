@@ -30,6 +30,7 @@ from optlint.config import ConfigError
 from optlint.server import actions, targets
 from optlint.server.linting import EDITOR_SELECTORS, Configurations, Outcome, lint
 from optlint.static import notebooks
+from optlint.static.reparse import Document
 
 DEBOUNCE_S = 0.12
 SETTINGS_SECTION = "optlint"
@@ -63,6 +64,7 @@ class OptlintServer(LanguageServer):
         self.configurations = Configurations(self.root_of)
         self.linter = ThreadPoolExecutor(1, thread_name_prefix="optlint-lint")
         self.pending: dict[str, asyncio.Task] = {}  # target key -> its scheduled lint
+        self.parses: dict[str, Document] = {}  # target key -> its last parse, used only on the linter thread
         self.shown: dict[str, list[actions.Published]] = {}  # editor document URI -> what it shows
         self.covers: dict[str, set[str]] = {}  # target key -> the document URIs it published to
         self.problems_shown: set[str] = set()  # each problem pops up once; the log has every one
@@ -136,8 +138,9 @@ class OptlintServer(LanguageServer):
             target = self.target(key)
             if target is None:
                 return
+            document = self.parses.setdefault(key, Document())
             outcome = await asyncio.get_running_loop().run_in_executor(self.linter, lint, target.text, target.path,
-                                                                        self.configurations)
+                                                                        self.configurations, document)
             current = self.target(key)
             if current is not None and current.documents == target.documents:  # else closed or edited meanwhile
                 self.publish(target, outcome)
@@ -172,6 +175,7 @@ class OptlintServer(LanguageServer):
     def forget(self, key: str) -> None:
         if (pending := self.pending.pop(key, None)) is not None:
             pending.cancel()
+        self.parses.pop(key, None)
         for uri in self.covers.pop(key, {key}):
             self.clear(uri)
 

@@ -14,6 +14,7 @@ from optlint import __version__, config
 from optlint.config import Config, ConfigError, Options
 from optlint.findings import Finding
 from optlint.static.files import MAX_FILE_BYTES
+from optlint.static.reparse import Document
 from optlint.static.runner import lint_text
 
 # The editor's settings (`initializationOptions` or `workspace/didChangeConfiguration`, section
@@ -75,8 +76,9 @@ class Configurations:
         return chosen
 
 
-def lint(text: str, path: str, configurations: Configurations) -> Outcome:
-    """The findings `optlint check` keeps for `path` holding `text`, or the one line saying why there are none."""
+def lint(text: str, path: str, configurations: Configurations, document: Document | None = None) -> Outcome:
+    """The findings `optlint check` keeps for `path` holding `text`, or the one line saying why there are none.
+    `document`: the last parse of the editor's document, re-parsed where the text changed."""
     try:
         chosen = configurations.for_path(path)
     except ConfigError as error:
@@ -87,7 +89,7 @@ def lint(text: str, path: str, configurations: Configurations) -> Outcome:
         return Outcome(problem=f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB, optlint's limit for one file; "
                                "skipped")
     try:
-        findings = lint_text(text, path, chosen.rules(), chosen.settings)
+        findings = lint_text(text, path, chosen.rules(), chosen.settings, document)
     except RecursionError:
         return Outcome(problem=f"{path}: too deeply nested for optlint to analyse; skipped")
     except Exception as error:  # noqa: BLE001 - one document's crash must not stop the server

@@ -16,6 +16,7 @@ from typing import Mapping
 from optlint.findings import Finding
 from optlint.static import notebooks
 from optlint.static.files import line_offsets
+from optlint.static.reparse import common_ends
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,7 @@ def change_between(target: Target, new_text: str) -> Change | None:
 def _change_in(uri: str, old: str, new: str) -> Change | None:
     if new == old:
         return None
-    start = 0
-    limit = min(len(old), len(new))
-    while start < limit and old[start] == new[start]:
-        start += 1
-    end_old, end_new = len(old), len(new)
-    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
-        end_old, end_new = end_old - 1, end_new - 1
+    start, end_old, end_new = common_ends(old, new)
     line_starts = line_offsets(old)
 
     def place(offset: int) -> Place:

@@ -7,19 +7,21 @@ costs a second pass over the tree.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Callable, Iterable
 
 from optlint.static.libcst_import import import_libcst
 
 import_libcst()  # before anything below imports libcst the slow way
 
-from libcst.metadata import MetadataWrapper, PositionProvider  # noqa: E402
+import libcst as cst  # noqa: E402
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider  # noqa: E402
 
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
 from optlint.static.files import line_offsets, split_lines  # noqa: E402
 from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
+from optlint.static.reparse import Document  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
 from optlint.static.semantic.model import SemanticModel  # noqa: E402
@@ -32,36 +34,42 @@ def lint_source(
     filename: str = "-",
     rules: Iterable[type[Rule]] | None = None,
     settings: dict | None = None,
+    document: Document | None = None,
 ) -> list[Finding]:
-    """All findings for one file's text, noqa applied, sorted by position."""
-    module = parse(source, filename)
+    """All findings for one file's text, noqa applied, sorted by position. `document`: the text's
+    earlier parse, to re-parse only what changed (the language server)."""
+    module = document.parse(source, filename) if document is not None else parse(source, filename)
     if isinstance(module, Finding):
         return [module]
     model = SemanticModel(module, torch_facts.load((settings or {}).get("target_torch")))
-    ctx = FileContext(module, model, settings or {})
+    ctx = FileContext(module, model, source, settings or {})
     for rule in rules if rules is not None else all_rules():
         ctx.current_code = rule.code
         rule().check(ctx)
     if not ctx.reports:
         return []
     exempted = file_exemption(source)
-    findings = [f for f in _to_findings(ctx, source, filename) if not exempted(f.code)]
+    position = document.position if document is not None else _whole_file_positions(module)
+    findings = [f for f in _to_findings(ctx, source, filename, position) if not exempted(f.code)]
     return sorted(_without_noqa(findings, split_lines(source)), key=Finding.sort_key)
 
 
-def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
-    positions = MetadataWrapper(ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
+def _whole_file_positions(module: cst.Module) -> Callable[[cst.CSTNode], CodeRange]:
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider).__getitem__
+
+
+def _to_findings(ctx: FileContext, source: str, filename: str, position) -> list[Finding]:
     offsets = line_offsets(source)
     findings, seen = [], set()
     for report in ctx.reports:
-        where = positions[report.node]
+        where = position(report.node)
         key = (report.code, where.start.line, where.start.column)
         if key in seen:
             continue  # the same node reached twice (nested loops, helpers)
         seen.add(key)
         fix = None
         if report.fix_title and report.edits:
-            edits = _edits(report.edits, positions, offsets, source)
+            edits = _edits(report.edits, position, offsets, source)
             fix = Fix(report.fix_title, edits, report.safe)
         findings.append(
             Finding(
@@ -79,9 +87,9 @@ def _to_findings(ctx: FileContext, source: str, filename: str) -> list[Finding]:
     return findings
 
 
-def _edits(edits, positions, offsets, source: str) -> tuple[Edit, ...]:
+def _edits(edits, position, offsets, source: str) -> tuple[Edit, ...]:
     def span(node):
-        where = positions[node]
+        where = position(node)
         return offsets[where.start.line - 1] + where.start.column, offsets[where.end.line - 1] + where.end.column
 
     result = []

@@ -24,14 +24,15 @@ class UnsupportedSyntax(Exception):
     """Python parses the file, libcst does not (a gap in libcst's grammar): not the user's syntax error."""
 
 
-def parse(source: str, filename: str) -> cst.Module | Finding:
+def parse(source: str, filename: str, config: cst.PartialParserConfig | None = None) -> cst.Module | Finding:
     """The module, or an OPT000 finding. Raises RecursionError past Python's own nesting limits, and
-    UnsupportedSyntax for valid Python that libcst rejects (runners report it as an internal error)."""
+    UnsupportedSyntax for valid Python that libcst rejects (runners report it as an internal error).
+    `config`: libcst's settings for a part of a file (optlint.static.reparse), else detected."""
     python_error = python_syntax_error(source, filename)
     if python_error is not None and python_error.msg in NESTING_ERRORS:
         return syntax_error(filename, python_error, source)
     try:
-        return _on_roomy_stack(cst.parse_module, source)
+        return _on_roomy_stack(cst.parse_module, source, config or cst.PartialParserConfig())
     except (cst.ParserSyntaxError, cst.CSTValidationError) as error:  # validation: `b"a" "b"`
         if python_error is None:
             raise UnsupportedSyntax(f"libcst cannot parse this valid Python ({first_line(error)})") from None

@@ -53,6 +53,7 @@ class FileContext:
 
     module: cst.Module
     model: SemanticModel
+    source: str  # the text the module was parsed from (`module.code` would generate it again)
     settings: dict = field(default_factory=dict)  # rule settings from [tool.optlint]: see optlint.config.SETTINGS
     reports: list[Report] = field(default_factory=list)
     current_code: str = ""

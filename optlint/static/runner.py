@@ -50,13 +50,14 @@ def configured_names(settings) -> tuple[str, ...]:
     return (*settings.get("optimizer_step_names", ()), *settings.get("scheduler_names", ()))
 
 
-def lint_text(text: str, filename: str, rules=None, settings=None) -> list[Finding]:
-    """Findings for a text named by the user (stdin, a file being fixed): always checked for syntax."""
+def lint_text(text: str, filename: str, rules=None, settings=None, document=None) -> list[Finding]:
+    """Findings for a text named by the user (stdin, a file being fixed, an editor's document): always
+    checked for syntax. `document`: an optlint.static.reparse.Document holding the text's last parse."""
     if not _needs_parse(text, filename, configured_names(settings), named=True):
         return []
     from optlint.static.engine import lint_source
 
-    return lint_source(text, filename, rules, settings)
+    return lint_source(text, filename, rules, settings, document)
 
 
 def lint_text_or_error(text: str, filename: str, rules=None, settings=None) -> list[Finding] | str:

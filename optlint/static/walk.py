@@ -46,10 +46,19 @@ def _is_node(cls: type) -> bool:
     return cst.CSTNode in cls.__mro__  # CSTNode is an ABC: `isinstance` on each child would be slow
 
 
-@functools.cache
 def _hooks(visitor_class: type, node_class: type):
-    name = node_class.__name__
-    return getattr(visitor_class, f"visit_{name}", None), getattr(visitor_class, f"leave_{name}", None)
+    # Kept on the visitor class itself, not in a global cache: a class defined inside a function (one
+    # per call) takes its table with it when it goes, instead of piling up in a long-lived server.
+    table = visitor_class.__dict__.get("_walk_hooks")
+    if table is None:
+        table = {}
+        type.__setattr__(visitor_class, "_walk_hooks", table)
+    hooks = table.get(node_class)
+    if hooks is None:
+        name = node_class.__name__
+        hooks = table[node_class] = (getattr(visitor_class, f"visit_{name}", None),
+                                     getattr(visitor_class, f"leave_{name}", None))
+    return hooks
 
 
 @functools.cache

@@ -295,14 +295,14 @@ class UnknownParamGroupKey(Rule):
             ctx.report(write.node, message, hint=f"Write `{written}` with the values as one tuple.")
             return
         # Another mention of the key (a read for logging) would break once only the write is renamed.
-        alone = _mentions(ctx.module, key) == 1
+        alone = _mentions(ctx.source, key) == 1
         fix = {"fix": f"Rename `{key}` to `{target}`", "edits": [Replace(write.node, renamed)]}
         ctx.report(write.node, message, hint=f"Write `{written}`.", **(fix if alone else {}))
 
 
-def _mentions(module: cst.Module, key: str) -> int:
+def _mentions(source: str, key: str) -> int:
     """How often `key` is written in the file as a word (a string key, a keyword, an attribute)."""
-    return len(re.findall(rf"(?<![\w]){re.escape(key)}(?![\w])", module.code))
+    return len(re.findall(rf"(?<![\w]){re.escape(key)}(?![\w])", source))
 
 
 def _meant_key(key: str, targets: list[str], valid: frozenset[str]) -> str | None:

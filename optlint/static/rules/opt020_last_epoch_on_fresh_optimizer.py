@@ -126,9 +126,9 @@ class LastEpochOnFreshOptimizer(Rule):
     )
 
     def check(self, ctx) -> None:
-        if "initial_lr" in ctx.module.code:  # written by hand somewhere: which groups hold it is unknown
+        if "initial_lr" in ctx.source:  # written by hand somewhere: which groups hold it is unknown
             return
-        declared = _declared_global(ctx.model.module)
+        declared = ctx.model.declared_global
         for scope in ctx.model.scopes:
             if scope.kind in ("module", "function") and not isinstance(scope.node, cst.Lambda):
                 statements = scope.node.body if scope.kind == "module" else scope.node.body.body
@@ -150,7 +150,7 @@ class _Builds(FlowWalker):
     """Follows, along each path of one scope, which plain names hold an int literal >= 0 and which
     optimizers were built there and not yet given `initial_lr` (no scheduler, no state loaded)."""
 
-    def __init__(self, ctx, scope: Scope, declared: set[str]):
+    def __init__(self, ctx, scope: Scope, declared: frozenset[str]):
         super().__init__()
         self.ctx, self.model, self.scope, self.declared = ctx, ctx.model, scope, declared
 
@@ -225,26 +225,16 @@ def _non_negative_int(expr) -> bool:
     return isinstance(expr, cst.Integer) and (number_literal(expr) or 0) >= 0
 
 
+class _Names(cst.CSTVisitor):
+    def __init__(self):
+        self.found: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.append(node)
+
+
 def _names(expr: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
+    names = _Names()
+    walk(expr, names)
+    return names.found
 
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.append(node)
-
-    walk(expr, Names())
-    return found
-
-
-def _declared_global(module: cst.Module) -> set[str]:
-    """Names some function rebinds through `global`/`nonlocal`: a call may change them anywhere."""
-    found: set[str] = set()
-
-    class Declarations(cst.CSTVisitor):
-        def visit_Global(self, node: cst.Global) -> None:
-            found.update(item.name.value for item in node.names)
-
-        visit_Nonlocal = visit_Global
-
-    walk(module, Declarations())
-    return found

@@ -75,6 +75,8 @@ class SemanticModel:
             if not isinstance(call.func, cst.Name) or self.is_builtin(call.func, "setattr", scope)
         ]
         self.import_froms: list[cst.ImportFrom] = collector.import_froms  # in file order, for rules that edit them
+        # Names some function rebinds through `global`/`nonlocal`: a call may change them anywhere.
+        self.declared_global: frozenset[str] = frozenset(collector.declared_global)
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
         self._resolve_instances()

@@ -96,6 +96,7 @@ class Collector(cst.CSTVisitor):
         self.attribute_stores: list[cst.Attribute | cst.Subscript] = []
         self.import_froms: list[cst.ImportFrom] = []
         self.child_stores: list[tuple[cst.Attribute, cst.Call, Scope]] = []  # once names resolve: `setattr` the builtin?
+        self.declared_global: set[str] = set()  # names of `global`/`nonlocal` statements
 
     @property
     def scope(self) -> Scope:
@@ -226,6 +227,10 @@ class Collector(cst.CSTVisitor):
     def visit_Global(self, node: cst.Global) -> None:
         for item in node.names:
             self.scope.bound.add(item.name.value)
+        self.declared_global.update(item.name.value for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.declared_global.update(item.name.value for item in node.names)
 
     def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None, stmt: cst.CSTNode) -> None:
         if isinstance(target, (cst.Tuple, cst.List)):
