@@ -29,7 +29,7 @@ bench: $(STAMP)
 # The properties of tests/test_fuzz.py and the attacks of tests/adversarial/ with many fresh examples
 # (minutes; `make test` runs a few of each).
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/adversarial tests/test_interruption.py
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/test_reparse.py tests/adversarial tests/test_interruption.py
 
 # One table per torch minor release (optlint/torch_facts/): the installed torch's measured here, each
 # other release's in a scratch venv under ~/.cache/optlint-facts (never in the repo), which also caches
