@@ -1,7 +1,8 @@
 """Run the rules over one file: parse -> semantic model -> rules -> findings (noqa applied).
 
-Positions are computed only for files that have something to report: libcst's PositionProvider
-costs a second pass over the tree.
+Positions are computed only for files that have something to report, and then only for the top-level
+statements that hold a finding (optlint.static.positions): libcst's PositionProvider generates the
+code of what it places.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
 from optlint.static.files import line_offsets, split_lines  # noqa: E402
 from optlint.static.noqa import file_exemption  # noqa: E402
-from optlint.static.parse import parse  # noqa: E402
+from optlint.static.parse import parse_with_python_tree  # noqa: E402
+from optlint.static.positions import from_python_lines  # noqa: E402
 from optlint.static.reparse import Document  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
@@ -38,9 +40,10 @@ def lint_source(
 ) -> list[Finding]:
     """All findings for one file's text, noqa applied, sorted by position. `document`: the text's
     earlier parse, to re-parse only what changed (the language server)."""
-    module = document.parse(source, filename) if document is not None else parse(source, filename)
-    if isinstance(module, Finding):
-        return [module]
+    parsed = _parsed(source, filename, document)
+    if isinstance(parsed, Finding):
+        return [parsed]
+    module, position = parsed
     model = SemanticModel(module, torch_facts.load((settings or {}).get("target_torch")))
     ctx = FileContext(module, model, source, settings or {})
     for rule in rules if rules is not None else all_rules():
@@ -49,9 +52,20 @@ def lint_source(
     if not ctx.reports:
         return []
     exempted = file_exemption(source)
-    position = document.position if document is not None else _whole_file_positions(module)
     findings = [f for f in _to_findings(ctx, source, filename, position) if not exempted(f.code)]
     return sorted(_without_noqa(findings, split_lines(source)), key=Finding.sort_key)
+
+
+def _parsed(source: str, filename: str, document: Document | None):
+    """(module, where each of its nodes is) or OPT000."""
+    if document is not None:
+        module = document.parse(source, filename)
+        return module if isinstance(module, Finding) else (module, document.position)
+    parsed = parse_with_python_tree(source, filename)
+    if isinstance(parsed, Finding):
+        return parsed
+    module, tree = parsed
+    return module, from_python_lines(module, tree, source) or _whole_file_positions(module)
 
 
 def _whole_file_positions(module: cst.Module) -> Callable[[cst.CSTNode], CodeRange]:

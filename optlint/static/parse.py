@@ -10,12 +10,13 @@ say more than libcst's ("'(' was never closed" at the bracket), so OPT000 uses t
 
 from __future__ import annotations
 
+import ast
 import threading
 
 import libcst as cst
 
 from optlint.findings import Finding
-from optlint.static.syntax import NESTING_ERRORS, first_line, python_syntax_error, syntax_error
+from optlint.static.syntax import NESTING_ERRORS, first_line, python_tree, syntax_error
 
 PARSER_STACK_BYTES = 512 * 2**20  # address space, touched only as deep as the parse goes
 
@@ -28,15 +29,24 @@ def parse(source: str, filename: str, config: cst.PartialParserConfig | None = N
     """The module, or an OPT000 finding. Raises RecursionError past Python's own nesting limits, and
     UnsupportedSyntax for valid Python that libcst rejects (runners report it as an internal error).
     `config`: libcst's settings for a part of a file (optlint.static.reparse), else detected."""
-    python_error = python_syntax_error(source, filename)
+    parsed = parse_with_python_tree(source, filename, config)
+    return parsed if isinstance(parsed, Finding) else parsed[0]
+
+
+def parse_with_python_tree(source: str, filename: str, config: cst.PartialParserConfig | None = None
+                           ) -> tuple[cst.Module, ast.Module | None] | Finding:
+    """`parse`, with CPython's tree of the same text (None where CPython refuses what libcst reads)."""
+    tree = python_tree(source, filename)
+    python_error = tree if isinstance(tree, SyntaxError) else None
     if python_error is not None and python_error.msg in NESTING_ERRORS:
         return syntax_error(filename, python_error, source)
     try:
-        return _on_roomy_stack(cst.parse_module, source, config or cst.PartialParserConfig())
+        module = _on_roomy_stack(cst.parse_module, source, config or cst.PartialParserConfig())
     except (cst.ParserSyntaxError, cst.CSTValidationError) as error:  # validation: `b"a" "b"`
         if python_error is None:
             raise UnsupportedSyntax(f"libcst cannot parse this valid Python ({first_line(error)})") from None
         return syntax_error(filename, python_error, source)
+    return module, None if python_error is not None else tree
 
 
 def _on_roomy_stack(function, *args):

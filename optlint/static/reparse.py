@@ -17,8 +17,8 @@ either) and reuses every other statement object as it is. The result is the tree
 - blank and comment lines libcst hands to the span's header and footer belong, in the whole file,
   to the statement that follows them.
 
-Positions are computed per top-level statement, on that statement alone, and kept while the
-statement object lives on: a finding's position costs the codegen of its own statement only.
+Positions (optlint.static.positions) are computed per top-level statement, on that statement alone,
+and kept while the statement object lives on: a finding's position costs its own statement's codegen.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from optlint.static.libcst_import import import_libcst
 import_libcst()  # before anything below imports libcst the slow way
 
 import libcst as cst  # noqa: E402
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider  # noqa: E402
 
 from optlint.findings import Finding  # noqa: E402
 from optlint.static.files import line_offsets  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
+from optlint.static.positions import StatementPositions  # noqa: E402
 
 
 def common_ends(old: str, new: str) -> tuple[int, int, int]:
@@ -67,8 +67,7 @@ class Document:
         self._starts: list[int] = []  # where each body statement's code (its leading lines included) starts
         self._has_block: list[bool] = []
         self._lines: list[int] = []
-        self._positions: dict[cst.CSTNode, dict[cst.CSTNode, CodeRange]] = {}  # statement -> its own
-        self._whole: tuple[cst.Module, dict] | None = None
+        self.position: StatementPositions | None = None  # where a node of `module` is
 
     def parse(self, text: str, filename: str) -> cst.Module | Finding:
         """The text's module (or OPT000), from the last tree where the edit allows."""
@@ -81,28 +80,11 @@ class Document:
             header = sum(len(module.code_for_node(line)) for line in module.header)
             self._remember(text, module, _starts(module, module.body, header)[:-1])
         self._lines = line_offsets(text)
+        if self.position is None:
+            self.position = StatementPositions(module, self._lines_before)
+        else:
+            self.position.renew(module, self._lines_before)
         return module
-
-    def position(self, node: cst.CSTNode) -> CodeRange:
-        """Where a node of the last module is (1-based lines, 0-based columns, as PositionProvider)."""
-        for index, statement in enumerate(self.module.body):
-            own = self._positions.get(statement)
-            if own is None:
-                continue
-            if node in own:
-                return _shifted(own[node], self._line_of(index))
-        for index, statement in enumerate(self.module.body):
-            if statement in self._positions:
-                continue
-            own = self._positions[statement] = self._statement_positions(statement)
-            if node in own:
-                return _shifted(own[node], self._line_of(index))
-        return self._whole_file_positions()[node]  # the module itself, or its header and footer
-
-    def _whole_file_positions(self) -> dict[cst.CSTNode, CodeRange]:
-        if self._whole is None or self._whole[0] is not self.module:
-            self._whole = (self.module, MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider))
-        return self._whole[1]
 
     # --- re-parsing ---------------------------------------------------------------------------------------
 
@@ -145,16 +127,8 @@ class Document:
     def _remember(self, text: str, module: cst.Module, starts: list[int]) -> None:
         self.text, self.module, self._starts = text, module, starts
         self._has_block = [_has_block(statement) for statement in module.body]
-        self._positions = {s: self._positions[s] for s in module.body if s in self._positions}
 
-    # --- positions ----------------------------------------------------------------------------------------
-
-    def _statement_positions(self, statement: cst.CSTNode) -> dict[cst.CSTNode, CodeRange]:
-        alone = cst.Module(body=[statement], default_indent=self.module.default_indent,
-                           default_newline=self.module.default_newline)
-        return dict(MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider))
-
-    def _line_of(self, index: int) -> int:
+    def _lines_before(self, index: int) -> int:
         """Lines before statement `index` (its leading lines are its own, as they are alone)."""
         return bisect.bisect_right(self._lines, self._starts[index]) - 1
 
@@ -178,8 +152,3 @@ def _has_block(statement: cst.CSTNode) -> bool:
         clauses.extend(c for c in (getattr(clause, "orelse", None), getattr(clause, "finalbody", None)) if c)
         clauses.extend(getattr(clause, "handlers", ()))
     return False
-
-
-def _shifted(where: CodeRange, lines: int) -> CodeRange:
-    return CodeRange(CodePosition(where.start.line + lines, where.start.column),
-                     CodePosition(where.end.line + lines, where.end.column))

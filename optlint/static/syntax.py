@@ -19,17 +19,22 @@ NESTING_ERRORS = frozenset({"too many nested parentheses"})
 
 
 def python_syntax_error(source: str, filename: str) -> SyntaxError | None:
+    tree = python_tree(source, filename)
+    return tree if isinstance(tree, SyntaxError) else None
+
+
+def python_tree(source: str, filename: str) -> ast.Module | SyntaxError:
+    """CPython's tree of the file, or its SyntaxError."""
     try:
         with warnings.catch_warnings():  # the file's own warnings (invalid escapes...) are not ours to print
             warnings.simplefilter("ignore")
-            compile(source, filename, "exec", ast.PyCF_ONLY_AST)
+            return compile(source, filename, "exec", ast.PyCF_ONLY_AST)
     except SyntaxError as error:  # maybe syntax newer than this Python: libcst has the last word
         return error
     except ValueError as error:  # null bytes, on the Python versions that raise ValueError for them
         return SyntaxError(str(error))
     except (RecursionError, MemoryError):  # MemoryError: "parser stack overflowed"
         raise RecursionError("nested deeper than Python's parser accepts") from None
-    return None
 
 
 def syntax_error(filename: str, error, source: str) -> Finding:

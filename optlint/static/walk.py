@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+from typing import Iterator
 
 import libcst as cst
 
@@ -95,3 +96,15 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     collector = _CallCollector()
     walk(node, collector)
     return collector.calls
+
+
+def code_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The node and every code node under it, in source order (what `walk` visits)."""
+    yield node
+    for name in _code_fields(type(node)):
+        child = getattr(node, name)
+        if isinstance(child, (list, tuple)):
+            for item in child:
+                yield from code_nodes(item)
+        elif _is_node(type(child)):
+            yield from code_nodes(child)
