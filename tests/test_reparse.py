@@ -4,7 +4,6 @@ the same positions, the same findings, for any edit of any file; and it does re-
 import os
 from pathlib import Path
 
-import libcst as cst
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
