@@ -26,11 +26,12 @@ class SetupCheck:
         self.reports: list[OptimizerReport] = []
 
     def check(self, model, optimizers: Sequence, schedulers: Sequence, plans: Sequence[Plan],
-              notes: Sequence[Sequence[str]] = ()) -> SetupReport:
-        """The pipeline's check of the optimizers, each with its scheduler and plan, raising or warning."""
+              notes: Sequence[Sequence[str]] = (), lrs_before: dict[int, list[float]] | None = None) -> SetupReport:
+        """The pipeline's check of the optimizers, each with its scheduler and plan, raising or warning;
+        lrs_before: the group LRs the framework's optimizers had before their schedulers were built (observe.py)."""
         def check_here() -> SetupReport:
             return pipeline.check(model, optimizers, schedulers, plans, select=self.select, ignore=self.ignore,
-                                  notes=notes)
+                                  notes=notes, lrs_before=lrs_before)
 
         self.reports = []
         report = enforce(check_here, strict=self.strict, warn=self.on_error == "warn")

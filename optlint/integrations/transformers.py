@@ -15,6 +15,7 @@ from torch.optim import lr_scheduler
 from transformers import TrainerCallback
 
 from optlint.integrations.common import SetupCheck
+from optlint.runtime.observe import Recorder
 from optlint.runtime.simulate import Plan
 from optlint.runtime.unwrap import unwrap_scheduler
 
@@ -23,13 +24,22 @@ class OptlintCallback(SetupCheck, TrainerCallback):
     """Runs optlint's runtime check on the Trainer's optimizer and scheduler at `on_train_begin`.
 
     Keyword options as `SetupCheck`: on_error="raise" | "warn", strict, select, ignore.
+    From the Trainer's `on_init_end` to `on_train_begin` (while `create_scheduler` runs) it records the group
+    LRs before each scheduler is built, which OneCycleLR and CyclicLR overwrite (OPT107).
     """
+
+    _recorder: Recorder | None = None
+
+    def on_init_end(self, args, state, control, **kwargs):
+        self._recorder = Recorder().start()
 
     def on_train_begin(self, args, state, control, model=None, optimizer=None, lr_scheduler=None, **kwargs):
         self.reports = []
+        recorder, self._recorder = self._recorder, None
+        lrs_before = recorder.stop() if recorder else {}
         if model is None or optimizer is None:  # built later by the backend (DeepSpeed): nothing to check yet
             return
-        self.check(model, [optimizer], [lr_scheduler], [trainer_plan(state, lr_scheduler)])
+        self.check(model, [optimizer], [lr_scheduler], [trainer_plan(state, lr_scheduler)], lrs_before=lrs_before)
 
 
 def trainer_plan(state, scheduler) -> Plan:
