@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from torch.optim import lr_scheduler
 
-from optlint.runtime import simulate
+from optlint.runtime import relative_step, simulate
 from optlint.runtime.coverage import Coverage, coverage_of
 from optlint.runtime.naming import common_prefix
 from optlint.runtime.report import every, setting
@@ -81,7 +81,11 @@ def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, op
     if preview.assumes_a_metric:
         notes.append("ReduceLROnPlateau follows a metric: the preview assumes it never improves, so the LRs drop "
                      "at the earliest epochs they can")
-    before = _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
+    relative = [g for g, group in enumerate(optimizer.param_groups) if relative_step.uses_relative_step(optimizer, group)]
+    if relative:
+        notes.append(relative_step.note(optimizer, relative))
+    # An Adafactor that sets its own LR ignores what a group's `lr` was: OPT107 has nothing to compare with.
+    before = None if relative else _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
     return Analysis(model, optimizer, coverage, group_labels(coverage, optimizer.param_groups), now, preview,
                     before, optimizers, index, other, notes)
 

@@ -19,7 +19,7 @@ from optlint.runtime import frozen, rules
 from optlint.runtime.analysis import group_labels
 from optlint.runtime.coverage import coverage_of
 from optlint.runtime.probe_report import GroupProbe, ProbeReport
-from optlint.runtime.simulate import as_float
+from optlint.runtime.simulate import as_float, lr_list
 from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
 from optlint.words import plural
 
@@ -47,6 +47,7 @@ def probe_step(model, optimizer, loss_fn, batch, *, in_place: bool = False) -> P
     groups = optimizer.param_groups
     coverage = coverage_of(module, groups)
     fresh = not optimizer.state
+    group_lrs = lr_list(optimizer)  # before the step: an Adafactor's relative step depends on the steps taken
     statistics = frozen.frozen_norm_statistics(module)
     if in_place:
         old = [[p.detach().clone() for p in group["params"]] for group in groups]
@@ -57,7 +58,7 @@ def probe_step(model, optimizer, loss_fn, batch, *, in_place: bool = False) -> P
         with torch.random.fork_rng(devices=_cuda_devices(groups)):
             loss, stepped, stepped_model = _step_on_copy(module, optimizer, loss_fn, batch)
     labels = group_labels(coverage, groups)
-    probes = [_measure(g, labels[g], as_float(group["lr"]), group["params"], old[g], stepped.param_groups[g]["params"],
+    probes = [_measure(g, labels[g], group_lrs[g], group["params"], old[g], stepped.param_groups[g]["params"],
                        coverage, fresh) for g, group in enumerate(groups)]
     report = ProbeReport(type(optimizer).__name__, loss, in_place, probes)
     report.frozen_changes = frozen.changes(groups, old, stepped.param_groups, coverage.names, statistics,
