@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from torch.optim import lr_scheduler
 
-from optlint.runtime import relative_step, simulate
+from optlint.runtime import relative_step, schedule_free, simulate
 from optlint.runtime.coverage import Coverage, coverage_of
 from optlint.runtime.naming import common_prefix
 from optlint.runtime.report import every, setting
@@ -81,6 +81,8 @@ def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, op
     if preview.assumes_a_metric:
         notes.append("ReduceLROnPlateau follows a metric: the preview assumes it never improves, so the LRs drop "
                      "at the earliest epochs they can")
+    if schedule_free.is_schedule_free(optimizer):
+        notes.append(schedule_free.note(optimizer, scheduled=scheduler is not None))
     relative = [g for g, group in enumerate(optimizer.param_groups) if relative_step.uses_relative_step(optimizer, group)]
     if relative:
         notes.append(relative_step.note(optimizer, relative))

@@ -25,7 +25,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from optlint import facts
-from optlint.runtime import isolation, relative_step
+from optlint.runtime import isolation, relative_step, schedule_free
 from optlint.runtime.report import SimulationStop
 from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
 
@@ -241,10 +241,14 @@ def run(scheduler, standin, plan: Plan) -> tuple[list[list[float]], SimulationSt
     """
     groups = standin.param_groups
     schedule: list[list[float]] = [[] for _ in groups]
+    steps_itself = schedule_free.is_schedule_free(standin)
+    if steps_itself:
+        schedule_free.prepare(standin)
     for k in range(plan.steps):
-        for lrs, group in zip(schedule, groups):
-            lrs.append(group_lr(standin, group, k))
-        if plan.steps_scheduler_after(k):
+        used = schedule_free.lrs_of_next_step(standin) if steps_itself else [group_lr(standin, g, k) for g in groups]
+        for lrs, lr in zip(schedule, used):
+            lrs.append(lr)
+        if scheduler is not None and plan.steps_scheduler_after(k):
             stop = _step_or_stop(scheduler, k, plan.steps_per_epoch)
             if stop:
                 return schedule, stop
@@ -319,6 +323,9 @@ def group_lr(optimizer, group: dict, step: int | None = None) -> float:
 
 def unscheduled(optimizer, steps: int) -> list[list[float]]:
     """The LRs of a run without a scheduler: constant, but for an Adafactor's relative steps."""
+    if schedule_free.is_schedule_free(optimizer):
+        with quiet(), random_state_kept():
+            return run(None, make_standin(optimizer), Plan(1, steps, "step"))[0]
     if not any(relative_step.uses_relative_step(optimizer, group) for group in optimizer.param_groups):
         return constant(lr_list(optimizer), steps)
     return [[group_lr(optimizer, group, k) for k in range(steps)] for group in optimizer.param_groups]
