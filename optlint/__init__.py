@@ -17,6 +17,7 @@ _RUNTIME_NAMES = {
     "SetupReport": "optlint.runtime.report",
     "SetupReports": "optlint.runtime.report",
     "probe_step": "optlint.runtime.probe",
+    "SwitchLR": "optlint.runtime.switch",
 }
 
 __all__ = ["__version__", *_RUNTIME_NAMES]

@@ -14,6 +14,7 @@ import dataclasses
 import math
 
 from optlint.integrations.common import SetupCheck
+from optlint.runtime.observe import Recorder
 from optlint.runtime.simulate import Plan, resolve_interval
 from optlint.runtime.unwrap import unwrap_scheduler
 
@@ -29,10 +30,26 @@ class OptlintCallback(SetupCheck, Callback):
     """Runs optlint's runtime check on each optimizer (with its scheduler) when `trainer.fit` starts.
 
     Keyword options as `SetupCheck`: on_error="raise" | "warn", strict, select, ignore.
+    From `setup` to `on_fit_start` (while Lightning runs `configure_optimizers`) it records the group LRs
+    before each scheduler is built, which OneCycleLR and CyclicLR overwrite (OPT107).
     """
+
+    _recorder: Recorder | None = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if stage == "fit":
+            self._recorder = Recorder().start()
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        self._stop_recording()
+
+    def _stop_recording(self) -> dict[int, list[float]]:
+        recorder, self._recorder = self._recorder, None
+        return recorder.stop() if recorder else {}
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self.reports = []
+        lrs_before = self._stop_recording()
         plan, loop_notes = lightning_plan(trainer)
         # configure_optimizers returning None leaves Lightning's stand-in, with no param groups: nothing to check
         optimizers = [optimizer for optimizer in trainer.optimizers if optimizer.param_groups]
@@ -47,7 +64,7 @@ class OptlintCallback(SetupCheck, Callback):
             plans.append(optimizer_plan)
             notes.append([*loop_notes, *optimizer_notes])
         if optimizers:
-            self.check(pl_module, optimizers, schedulers, plans, notes)
+            self.check(pl_module, optimizers, schedulers, plans, notes, lrs_before=lrs_before)
 
 
 def lightning_plan(trainer) -> tuple[Plan | None, list[str]]:

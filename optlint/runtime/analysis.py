@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from torch.optim import lr_scheduler
 
-from optlint.runtime import simulate
+from optlint.runtime import relative_step, schedule_free, simulate
 from optlint.runtime.coverage import Coverage, coverage_of
 from optlint.runtime.naming import common_prefix
 from optlint.runtime.report import every, setting
@@ -81,7 +81,13 @@ def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, op
     if preview.assumes_a_metric:
         notes.append("ReduceLROnPlateau follows a metric: the preview assumes it never improves, so the LRs drop "
                      "at the earliest epochs they can")
-    before = _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
+    if schedule_free.is_schedule_free(optimizer):
+        notes.append(schedule_free.note(optimizer, scheduled=scheduler is not None))
+    relative = [g for g, group in enumerate(optimizer.param_groups) if relative_step.uses_relative_step(optimizer, group)]
+    if relative:
+        notes.append(relative_step.note(optimizer, relative))
+    # An Adafactor that sets its own LR ignores what a group's `lr` was: OPT107 has nothing to compare with.
+    before = None if relative else _lrs_before(scheduler, optimizer, aliases, lrs_before, now, notes)
     return Analysis(model, optimizer, coverage, group_labels(coverage, optimizer.param_groups), now, preview,
                     before, optimizers, index, other, notes)
 
@@ -110,12 +116,27 @@ def _lrs_before(scheduler, optimizer, aliases, recorded, now: list[float], notes
         if recorded and id(alias) in recorded and len(recorded[id(alias)]) == len(now):
             return recorded[id(alias)]
     overwriter = next((s for s in simulate.leaves(scheduler) if isinstance(s, OVERWRITE_GROUP_LRS)), None)
+    if overwriter is not None and (kept := _kept_by_earlier_scheduler(scheduler, optimizer)) is not None:
+        return kept
     if overwriter is not None:
         name = type(overwriter).__name__
         notes.append(f"{name} set every group's LR when it was built, so the LRs written before it are gone; "
                      f"to compare with them (OPT107), pass a factory: scheduler=lambda opt: {name}(opt, ...)")
         return None
     return [simulate.as_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+
+
+def _kept_by_earlier_scheduler(scheduler, optimizer) -> list[float] | None:
+    """The group LRs from before an overwriter, when a scheduler of the same SequentialLR/ChainedScheduler built
+    earlier kept them: its `base_lrs` are the groups' `initial_lr` when it was built, and they differ from the
+    `initial_lr` the overwriter wrote (OneCycleLR: `max_lr / div_factor`), so they cannot come after it."""
+    written = [simulate.as_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+    for leaf in simulate.leaves(scheduler):
+        base = getattr(leaf, "base_lrs", None)
+        if (not isinstance(leaf, OVERWRITE_GROUP_LRS) and base is not None and len(base) == len(written)
+                and [simulate.as_float(lr) for lr in base] != written):
+            return [simulate.as_float(lr) for lr in base]
+    return None
 
 
 def _simulation_error(preview: simulate.Preview) -> str:

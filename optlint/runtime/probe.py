@@ -15,11 +15,11 @@ import math
 import torch
 from torch import nn
 
-from optlint.runtime import rules
+from optlint.runtime import frozen, rules
 from optlint.runtime.analysis import group_labels
 from optlint.runtime.coverage import coverage_of
 from optlint.runtime.probe_report import GroupProbe, ProbeReport
-from optlint.runtime.simulate import as_float
+from optlint.runtime.simulate import as_float, lr_list
 from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer
 from optlint.words import plural
 
@@ -47,18 +47,22 @@ def probe_step(model, optimizer, loss_fn, batch, *, in_place: bool = False) -> P
     groups = optimizer.param_groups
     coverage = coverage_of(module, groups)
     fresh = not optimizer.state
+    group_lrs = lr_list(optimizer)  # before the step: an Adafactor's relative step depends on the steps taken
+    statistics = frozen.frozen_norm_statistics(module)
     if in_place:
         old = [[p.detach().clone() for p in group["params"]] for group in groups]
-        loss, stepped = _backward(module, optimizer, loss_fn, batch), optimizer
+        loss, stepped, stepped_model = _backward(module, optimizer, loss_fn, batch), optimizer, module
         optimizer.step()
     else:
         old = [group["params"] for group in groups]  # the originals do not move
         with torch.random.fork_rng(devices=_cuda_devices(groups)):
-            loss, stepped = _step_on_copy(module, optimizer, loss_fn, batch)
+            loss, stepped, stepped_model = _step_on_copy(module, optimizer, loss_fn, batch)
     labels = group_labels(coverage, groups)
-    probes = [_measure(g, labels[g], as_float(group["lr"]), group["params"], old[g], stepped.param_groups[g]["params"],
+    probes = [_measure(g, labels[g], group_lrs[g], group["params"], old[g], stepped.param_groups[g]["params"],
                        coverage, fresh) for g, group in enumerate(groups)]
     report = ProbeReport(type(optimizer).__name__, loss, in_place, probes)
+    report.frozen_changes = frozen.changes(groups, old, stepped.param_groups, coverage.names, statistics,
+                                           stepped_model)
     report.findings = rules.findings_of("probe", report)
     return report
 
@@ -78,7 +82,7 @@ def compute_loss(loss_fn, model: nn.Module, batch) -> torch.Tensor:
 
 
 def _backward(model, optimizer, loss_fn, batch) -> float:
-    optimizer.zero_grad(set_to_none=True)
+    _zero_grads(optimizer)
     loss = compute_loss(loss_fn, model, batch)
     loss.backward()
     return as_float(loss.detach())
@@ -93,6 +97,7 @@ def _step_on_copy(model, optimizer, loss_fn, batch):
     except Exception as exc:  # noqa: BLE001 - whatever the model holds that cannot be copied
         raise TypeError(f"the model and optimizer cannot be deep-copied ({type(exc).__name__}: {exc}); "
                         "probe a copy you make yourself with in_place=True") from exc
+    _carry_frozen_grads(optimizer, optimizer_copy)
     loss = _backward(model_copy, optimizer_copy, rest[0] if rest else loss_fn, batch)
     if _grad_versions(originals) != versions:
         for tensor, grad in zip(originals, grads):
@@ -100,7 +105,27 @@ def _step_on_copy(model, optimizer, loss_fn, batch):
         raise ValueError("loss_fn computed the loss with the original model, not the copy it was given: the "
                          "original's gradients changed. Use the model argument: loss_fn(model, batch)")
     optimizer_copy.step()
-    return loss, optimizer_copy
+    return loss, optimizer_copy, model_copy
+
+
+def _carry_frozen_grads(optimizer, optimizer_copy) -> None:
+    """A deep copy of a Parameter has no `.grad`: the copy of a frozen one gets its gradient tensor back, since
+    whether it holds one decides whether torch steps it."""
+    for group, copied in zip(optimizer.param_groups, optimizer_copy.param_groups):
+        for tensor, twin in zip(group["params"], copied["params"]):
+            if tensor.grad is not None and not tensor.requires_grad:
+                twin.grad = tensor.grad.detach().clone()
+
+
+def _zero_grads(optimizer) -> None:
+    """Trainable tensors lose their gradient (so that the probe sees which get none); a frozen one that holds a
+    gradient tensor keeps it, zeroed, as `zero_grad(set_to_none=False)` leaves it: torch steps it (OPT114)."""
+    for group in optimizer.param_groups:
+        for tensor in group["params"]:
+            if tensor.grad is not None and tensor.requires_grad:
+                tensor.grad = None
+            elif tensor.grad is not None:
+                tensor.grad.detach_().zero_()
 
 
 def _measure(index: int, label: str, lr: float, originals: list, old: list, after: list, coverage,

@@ -88,7 +88,8 @@ class ProbeReport(OneOptimizer):
     groups: list[GroupProbe]
     scheduler_name: str | None = None  # the scheduler that set this step's LRs, when the factory built one
     notes: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)  # what the probe rules (OPT117, OPT118) found
+    findings: list[Finding] = field(default_factory=list)  # what the probe rules (OPT114, OPT117, OPT118) found
+    frozen_changes: list = field(default_factory=list)  # frozen.FrozenChange: what moved that was meant to stay
 
     def to_dict(self) -> dict:
         return {

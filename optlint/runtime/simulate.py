@@ -25,7 +25,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from optlint import facts
-from optlint.runtime import isolation
+from optlint.runtime import isolation, relative_step, schedule_free
 from optlint.runtime.report import SimulationStop
 from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
 
@@ -102,7 +102,7 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Previe
     `model`: what the optimizer trains, whose modules and tensors are never copied.
     """
     if scheduler is None:
-        return Preview(constant(lr_list(optimizer), plan.steps), plan.resolved(None))
+        return Preview(unscheduled(optimizer, plan.steps), plan.resolved(None))
     with quiet(), random_state_kept():
         standin = make_standin(optimizer)
         if is_scheduler(scheduler):
@@ -241,10 +241,14 @@ def run(scheduler, standin, plan: Plan) -> tuple[list[list[float]], SimulationSt
     """
     groups = standin.param_groups
     schedule: list[list[float]] = [[] for _ in groups]
+    steps_itself = schedule_free.is_schedule_free(standin)
+    if steps_itself:
+        schedule_free.prepare(standin)
     for k in range(plan.steps):
-        for lrs, group in zip(schedule, groups):
-            lrs.append(as_float(group["lr"]))
-        if plan.steps_scheduler_after(k):
+        used = schedule_free.lrs_of_next_step(standin) if steps_itself else [group_lr(standin, g, k) for g in groups]
+        for lrs, lr in zip(schedule, used):
+            lrs.append(lr)
+        if scheduler is not None and plan.steps_scheduler_after(k):
             stop = _step_or_stop(scheduler, k, plan.steps_per_epoch)
             if stop:
                 return schedule, stop
@@ -304,7 +308,27 @@ def as_float(value) -> float:
 
 
 def lr_list(optimizer) -> list[float]:
-    return [as_float(group["lr"]) for group in optimizer.param_groups]
+    """The LR each group trains with at the optimizer's next step."""
+    return [group_lr(optimizer, group) for group in optimizer.param_groups]
+
+
+def group_lr(optimizer, group: dict, step: int | None = None) -> float:
+    """The LR a group trains with at optimizer step `step` (0-based; None: the next one): its `lr`, or the
+    relative step of an Adafactor that ignores it (relative_step.py)."""
+    if not relative_step.uses_relative_step(optimizer, group):
+        return as_float(group["lr"])
+    return relative_step.relative_lr(optimizer, group, relative_step.steps_taken(optimizer, group) if step is None
+                                     else step)
+
+
+def unscheduled(optimizer, steps: int) -> list[list[float]]:
+    """The LRs of a run without a scheduler: constant, but for an Adafactor's relative steps."""
+    if schedule_free.is_schedule_free(optimizer):
+        with quiet(), random_state_kept():
+            return run(None, make_standin(optimizer), Plan(1, steps, "step"))[0]
+    if not any(relative_step.uses_relative_step(optimizer, group) for group in optimizer.param_groups):
+        return constant(lr_list(optimizer), steps)
+    return [[group_lr(optimizer, group, k) for k in range(steps)] for group in optimizer.param_groups]
 
 
 def constant(lrs: list[float], steps: int) -> list[list[float]]:

@@ -6,7 +6,8 @@ in `_fsdp_wrapped_module`, activation checkpointing in `_checkpoint_wrapped_modu
 parameter names carry that attribute (`_fsdp_wrapped_module.encoder.layer.0._fsdp_wrapped_module.weight`),
 which is dropped here (`encoder.layer.0.weight`). FSDP2 (`fully_shard`) keeps the module and its names,
 and swaps the parameters for DTensors: an optimizer built before sharding holds the old tensors.
-Accelerate and Lightning wrap optimizers (`.optimizer`, `._optimizer`) and schedulers (`.scheduler`).
+Accelerate and Lightning wrap optimizers (`.optimizer`, `._optimizer`) and schedulers (`.scheduler`);
+schedulefree's `ScheduleFreeWrapper` keeps its optimizer in `.base`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ CLASS_WRAPPER_CHILD = "module"
 PRIVATE_CHILDREN = ("_orig_mod", "_fsdp_wrapped_module", "_checkpoint_wrapped_module")
 # Substrings of a parameter name that a wrapper may have put there; names without any skip the module walk.
 WRAPPER_MARKS = tuple(f"{child}." for child in (*PRIVATE_CHILDREN, CLASS_WRAPPER_CHILD))
+# Where optimizer wrappers keep the torch optimizer: Accelerate and Lightning, schedulefree's ScheduleFreeWrapper.
+OPTIMIZER_CHILDREN = ("optimizer", "_optimizer", "base")
 SCHEDULER_TYPES = (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau)
 
 
@@ -76,7 +79,7 @@ def unwrap_optimizer(optimizer) -> tuple[object, list]:
     """The innermost torch optimizer, and every object on the way to it (all the same optimizer)."""
     chain = [optimizer]
     while True:
-        inner = _inner(chain[-1], ("optimizer", "_optimizer"))
+        inner = _inner(chain[-1], OPTIMIZER_CHILDREN)
         if inner is None or not isinstance(inner, torch.optim.Optimizer) or any(inner is c for c in chain):
             return chain[-1], chain
         chain.append(inner)

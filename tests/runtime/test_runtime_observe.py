@@ -50,3 +50,17 @@ def test_constructors_are_restored_even_when_the_factory_raises():
     with pytest.raises(RuntimeError), recording_lrs_before_schedulers():
         raise RuntimeError("factory failed")
     assert constructors() == before
+
+
+def test_recorders_that_overlap_without_nesting_leave_torch_as_it_was():
+    from optlint.runtime.observe import Recorder
+
+    init = vars(S.OneCycleLR)["__init__"]
+    first, second = Recorder().start(), Recorder().start()
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3)
+    S.OneCycleLR(optimizer, max_lr=1.0, total_steps=3)
+    assert first.stop() == second.recorded == {id(optimizer): [0.3]}
+    assert vars(S.OneCycleLR)["__init__"] is not init  # the second still records
+    second.stop()
+    assert vars(S.OneCycleLR)["__init__"] is init
+
