@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from torch.optim import lr_scheduler
 
-from optlint.runtime import simulate
+from optlint.runtime import accelerated, simulate
 from optlint.runtime.coverage import Coverage, coverage_of
 from optlint.runtime.naming import common_prefix
-from optlint.runtime.report import every, setting
-from optlint.runtime.unwrap import is_scheduler, unwrap_optimizer
+from optlint.runtime.report import setting
+from optlint.runtime.unwrap import is_scheduler, unwrap_optimizer, unwrap_scheduler
 
 # Schedulers that write every group's `lr` in their constructor: the LRs set before are gone afterwards.
 OVERWRITE_GROUP_LRS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
@@ -29,7 +29,7 @@ FOLD_AT_MOST = 5000  # larger groups are named by their common module prefix: fo
 
 
 class SchedulerSimulationError(ValueError):
-    """The scheduler raised while its schedule was simulated: the real run would raise at that step."""
+    """Kept for the code that catches it: a scheduler that raises in the preview is now the finding OPT116."""
 
 
 @dataclass
@@ -64,17 +64,17 @@ class Analysis:
 
 def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, optimizers: list, index: int,
             trained_elsewhere: frozenset[int], lrs_before: dict[int, list[float]] | None) -> Analysis:
-    """`outer_model` as given, `model` unwrapped; `optimizer` as given; `scheduler` a scheduler, a factory or None.
-    Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would)."""
+    """`outer_model` as given, `model` unwrapped; `optimizer` as given; `scheduler` a scheduler (in a framework's
+    wrapper or not), a factory or None."""
     plan, cut = plan.capped()
     optimizer, aliases = unwrap_optimizer(optimizer)
     coverage = coverage_of(model, optimizer.param_groups, trained_elsewhere)
     now = simulate.lr_list(optimizer)
-    scheduler, other, notes = _scheduler_to_replay(scheduler, optimizer, aliases)
-    notes += [cut] if cut else []
-    preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan)
-    if preview.stop and preview.known_groups is None:
-        raise SchedulerSimulationError(_simulation_error(preview))
+    stepping, notes = (accelerated.stepping(scheduler), [accelerated.note(scheduler)]) \
+        if accelerated.is_accelerated(scheduler) else (None, [])
+    scheduler, other, replay_notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases)
+    notes += [*replay_notes, *([cut] if cut else [])]
+    preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan, stepping=stepping)
     if preview.shared:
         notes.append(f"the preview shares {', '.join(preview.shared)} with the real run, as it cannot be copied: "
                      "what the scheduler changes there, the real run sees")
@@ -116,13 +116,6 @@ def _lrs_before(scheduler, optimizer, aliases, recorded, now: list[float], notes
                      f"to compare with them (OPT107), pass a factory: scheduler=lambda opt: {name}(opt, ...)")
         return None
     return [simulate.as_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
-
-
-def _simulation_error(preview: simulate.Preview) -> str:
-    stop, plan = preview.stop, preview.plan
-    return (f"{preview.scheduler_name}.step() after optimizer step {stop.step} (epoch {stop.epoch}) raised "
-            f"{stop.error}. The preview ran {plan.steps} optimizer steps, {plan.steps_per_epoch} per epoch, stepping the "
-            f"scheduler {every(plan.interval, plan.frequency)}: the real run raises there too, unless it is shorter.")
 
 
 def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:

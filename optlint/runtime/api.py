@@ -43,14 +43,16 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
     epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps; a longer
         run than simulate.MAX_PREVIEW_STEPS (100,000) is previewed up to there, and a note says so.
     scheduler_interval: "step" or "epoch" (when the loop calls `scheduler.step()`); "auto" is "step"
-        for OneCycleLR and CyclicLR, "epoch" otherwise.
+        for OneCycleLR, CyclicLR and the Hugging Face schedules (a LambdaLR whose lambda is a functools.partial
+        given `num_training_steps`/`num_warmup_steps`), "epoch" otherwise, and the report's first line says it
+        is a guess.
     select, ignore: rule codes or prefixes ("OPT10") to report or leave out. The opt-in rules (OPT110
         weight decay on norms, biases and embeddings; OPT111 Adam with coupled weight decay) run only
         when selected by their full code: select=["OPT1", "OPT110"].
 
     Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer, with
     copies of the functions the scheduler calls and of what they close over (see isolation.py).
-    Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
+    A scheduler that raises within the preview (the real run would) is the finding OPT116.
     """
     return check_plan(model, optimizer, scheduler, simulate.Plan(epochs, steps_per_epoch, scheduler_interval),
                       select=select, ignore=ignore)

@@ -85,7 +85,8 @@ class RuntimeCommand(click.Command):
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Optimizer steps per epoch (batches).")
 @click.option("--interval", type=click.Choice(["auto", "epoch", "step"]), default="auto", show_default=True,
-              help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR, every epoch otherwise.")
+              help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR and the Hugging Face "
+                   "schedules, every epoch otherwise (a guess, which the report says).")
 @click.option("--select", metavar="CODES", multiple=True, callback=rule_codes("optlint.runtime.codes"),
               help="Rule codes or prefixes to report, comma-separated. Opt-in rules need their full code: "
                    "--select OPT1,OPT110,OPT111 adds the weight-decay checks to the default ones.")
@@ -140,16 +141,13 @@ def save_plot(draw, path: str) -> None:
 
 def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
                  ignore=None):
-    from optlint.runtime.api import SchedulerSimulationError, check_plan
+    from optlint.runtime.api import check_plan
     from optlint.runtime.simulate import Plan
 
     factory_name, setup, recorded = build_target(target, device)
     try:
         return check_plan(setup.model, setup.optimizer, setup.scheduler, Plan(epochs, steps_per_epoch, interval),
                           select=select, ignore=ignore, lrs_before=recorded)
-    except SchedulerSimulationError as exc:
-        raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
-                                 "or fix the scheduler") from exc
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{factory_name}() returned a set-up optlint cannot check: {exc}",
                        "return the model, the optimizer built from it and, if any, its scheduler") from exc

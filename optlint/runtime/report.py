@@ -77,6 +77,7 @@ class OptimizerReport(OneOptimizer):
     notes: list[str] = field(default_factory=list)
     scheduler_drives_this_optimizer: bool = True  # False: it steps another optimizer (OPT109)
     frequency: int = 1  # the scheduler steps every `frequency` intervals
+    interval_guessed: bool = False  # "auto" chose the interval, nothing in the scheduler said which
 
     def to_dict(self) -> dict:
         return {
@@ -89,6 +90,7 @@ class OptimizerReport(OneOptimizer):
                 "steps_per_epoch": self.steps_per_epoch,
                 "interval": self.interval,
                 "frequency": self.frequency,
+                "interval_guessed": self.interval_guessed,
                 "lr": [[json_float(lr) for lr in lrs] for lrs in self.schedule],
                 "stopped": self.stop.to_dict() if self.stop else None,
             },
@@ -111,6 +113,9 @@ class OptimizerReport(OneOptimizer):
             line += f"; {self.scheduler_name} drives another optimizer, so these LRs stay as they are"
         elif self.scheduler_name:
             line += f"; {self.scheduler_name} stepped {every(self.interval, self.frequency)}"
+            if self.interval_guessed:
+                line += (" (a guess: if the loop steps it after every optimizer step, say so with "
+                         "scheduler_interval=\"step\", or `optlint runtime --interval step`)")
         return escape(line)
 
     def _schedule_table(self) -> str:
