@@ -53,6 +53,7 @@ class Plan:
     batches_per_step: int = 1  # gradient accumulation: the batches of one optimizer step
     batches_per_epoch: int | None = None  # when accumulation does not divide it, the epoch's last step has fewer
     total_steps: int | None = None  # when training stops before the last epoch ends (Lightning's max_steps)
+    length_known: bool = True  # False: the caller gave no run length (check_setup's default 5 epochs of 1 step)
     frequency_over_run: bool = False  # count `frequency` steps over the whole run (HF's eval_steps), not per epoch
 
     @property
