@@ -23,7 +23,6 @@ USED_AT_LEAST = 0.5  # of the horizon
 RISE_AT_LEAST = 0.01  # of the curve's range: float noise is not a rise
 HORIZONS = ((lr_scheduler.OneCycleLR, "total_steps"), (lr_scheduler.CosineAnnealingLR, "T_max"),
             (lr_scheduler.LinearLR, "total_iters"), (lr_scheduler.PolynomialLR, "total_iters"))
-HINT = "Size the schedule to the run's optimizer steps (HF: num_training_steps=len(loader) // accumulation * epochs)."
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,10 @@ class Horizon:
 
 def check(analysis: Analysis):
     preview = analysis.preview
-    # Without the run's length (check_setup's default 5 epochs of 1 step) the preview is no run to fit.
-    if preview.replay is None or preview.stop or preview.assumes_a_metric or not preview.plan.length_known:
+    # Without the run's length (check_setup's default 5 epochs of 1 step) the preview is no run to fit; with groups
+    # the scheduler never saw, OPT112 stepped the replay past the run.
+    if (preview.replay is None or preview.stop or preview.assumes_a_metric or not preview.plan.length_known
+            or preview.known_groups is not None):
         return
     live = [g for g, alive in enumerate(analysis.live) if alive]
     if not live:
@@ -105,7 +106,7 @@ def _sits_at_floor(analysis: Analysis, lrs: list[float], horizon: Horizon | None
         "OPT113",
         f"the LR reaches {last:.4g} at optimizer step {start} and stays there for the last {len(lrs) - start} of the "
         f"run's {len(lrs)} steps ({_run(plan)}): that part of the run trains at the floor{_fit(analysis, start, horizon)}.",
-        hint=HINT,
+        hint=_hint(plan),
     )
 
 
@@ -114,7 +115,7 @@ def _horizon_unused(analysis: Analysis, lrs: list[float], horizon: Horizon | Non
     plan = preview.plan
     if horizon is None or len(lrs) >= simulate.MAX_PREVIEW_STEPS:
         return
-    used = preview.replay_start + plan.scheduler_steps_before(len(lrs))
+    used = preview.replay.last_epoch
     if used >= USED_AT_LEAST * horizon.steps:
         return
     yield Finding(
@@ -122,16 +123,24 @@ def _horizon_unused(analysis: Analysis, lrs: list[float], horizon: Horizon | Non
         f"the run ends (optimizer step {len(lrs)}, {_run(plan)}) after {used} of the {horizon.steps} steps of "
         f"`{preview.scheduler_name}`'s schedule: the LR never gets past {used / horizon.steps:.0%} of its shape; "
         f"{horizon.fitting(used)} would fit.",
-        hint=HINT,
+        hint=_hint(plan),
     )
+
+
+def _hint(plan: simulate.Plan) -> str:
+    unit = "epochs" if plan.interval == "epoch" else "optimizer steps (HF: len(loader) // accumulation * epochs)"
+    return f"Size the schedule to the times the loop steps it, in {unit}; or pass the run's real length."
 
 
 def _fit(analysis: Analysis, k: int, horizon: Horizon | None) -> str:
     """`; `T_max=250` would fit`: the horizon that spreads what the schedule does up to step `k` over the run."""
     if horizon is None:
         return ""
-    plan = analysis.preview.plan
-    extra = plan.scheduler_steps_before(plan.steps) - plan.scheduler_steps_before(k)
+    preview = analysis.preview
+    loop_steps = preview.plan.scheduler_steps_before(preview.plan.steps)
+    # the scheduler's own steps per `scheduler.step()` of the loop: accelerate's wrapper makes one call several
+    per_call = (preview.replay.last_epoch - preview.replay_start) / loop_steps if loop_steps else 1
+    extra = round(per_call * (loop_steps - preview.plan.scheduler_steps_before(k)))
     return f"; {horizon.fitting(horizon.steps + extra)} would fit"
 
 
