@@ -14,7 +14,7 @@ from torch.optim import lr_scheduler
 
 from optlint.runtime import accelerated, simulate
 from optlint.runtime.coverage import Coverage, coverage_of
-from optlint.runtime.naming import common_prefix
+from optlint.runtime.naming import common_prefix, distinct_suffixes
 from optlint.runtime.report import setting
 from optlint.runtime.unwrap import is_scheduler, unwrap_optimizer, unwrap_scheduler
 
@@ -118,6 +118,11 @@ def _lrs_before(scheduler, optimizer, aliases, recorded, now: list[float], notes
     return [simulate.as_float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
 
 
+def base_lr(group: dict):
+    """The LR a group was given: `initial_lr`, which torch's schedulers keep, when one changed `lr` (a warm-up's 0)."""
+    return group.get("initial_lr", group.get("lr"))
+
+
 def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
     """What to call each group in the table: `backbone.*`, `cls_token, pos_embed, patch_embed.*`,
     `* but head.*`; with a setting when two groups cover the same modules (`* weight_decay=0.0`)."""
@@ -148,7 +153,21 @@ def _modules_of(tree, names: list[str]) -> str:
         listed = ", ".join(entry.text for entry in others)
         if len(others) == 1 or (len(others) <= 3 and len(listed) <= LABEL_WIDTH):
             return f"* but {listed}"
-    return common_prefix(names)
+    prefix = common_prefix(names)
+    return prefix if prefix != "*" else _by_endings(tree, names) or "mixed modules"
+
+
+def _by_endings(tree, names: list[str]) -> str | None:
+    """`*.bias, *.LayerNorm.weight` and `* but *.bias, *.LayerNorm.weight`: a decay / no-decay split by name."""
+    if len(tree.names) > FOLD_AT_MOST:
+        return None
+    others = tree.names_except(names)
+    for endings, form in ((distinct_suffixes(names, others), "{}"),
+                          (distinct_suffixes(others, names), "* but {}")):
+        listed = ", ".join(f"*.{ending}" for ending in endings)
+        if endings and len(endings) <= 3 and len(listed) <= LABEL_WIDTH:
+            return form.format(listed)
+    return None
 
 
 def _distinguishing_key(groups: list[dict]) -> str | None:

@@ -57,7 +57,8 @@ def _part(analysis: Analysis, findings: list, notes: list[str]) -> OptimizerRepo
     return OptimizerReport(
         findings=findings,
         groups=[GroupInfo(i, analysis.labels[i], analysis.lrs_now[i], coverage.group_tensors[i],
-                          coverage.group_elements[i], tuple(coverage.group_names[i]))
+                          coverage.group_elements[i], tuple(coverage.group_names[i]),
+                          analysis.lrs_before[i] if analysis.lrs_before else None)
                 for i in range(len(analysis.groups))],
         schedule=preview.schedule,
         epochs=preview.plan.epochs,
