@@ -62,8 +62,9 @@ def hf_linear_as_the_examples_size_it(optimizer, steps, processes):
 
 RUNS = {
     "two-processes": (dict(processes=2), hf_linear_as_the_examples_size_it),
-    "two-processes-split-batches": (dict(processes=2, dataloader_config=DataLoaderConfiguration(split_batches=True)),
-                                    lambda o, steps, processes: transformers.get_linear_schedule_with_warmup(o, 2, steps)),
+    "two-processes-split-batches": (
+        dict(processes=2, dataloader_config=DataLoaderConfiguration(split_batches=True)),
+        lambda o, steps, processes: transformers.get_linear_schedule_with_warmup(o, 2, steps)),
     "accumulating-3": (dict(gradient_accumulation_steps=3), hf_linear_as_the_examples_size_it),
     "onecycle-two-processes": (dict(processes=2),
                                lambda o, steps, processes: torch.optim.lr_scheduler.OneCycleLR(

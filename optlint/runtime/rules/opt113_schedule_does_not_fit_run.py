@@ -105,7 +105,8 @@ def _sits_at_floor(analysis: Analysis, lrs: list[float], horizon: Horizon | None
     yield Finding(
         "OPT113",
         f"the LR reaches {last:.4g} at optimizer step {start} and stays there for the last {len(lrs) - start} of the "
-        f"run's {len(lrs)} steps ({_run(plan)}): that part of the run trains at the floor{_fit(analysis, start, horizon)}.",
+        f"run's {len(lrs)} steps ({_run(plan)}): that part of the run trains at the floor"
+        f"{_fit(analysis, start, horizon)}.",
         hint=_hint(plan),
     )
 
