@@ -99,7 +99,7 @@ class Preview:
     rescaler: str | None = None  # torch facts: the leaf class that silently rescales such groups
     interval_guessed: bool = False  # "auto" chose "epoch" with nothing in the scheduler saying so
     replay: object = None  # the scheduler replayed on the stand-in, stepped through the preview
-    replay_start: int = 0  # its `last_epoch` before the preview (a resumed scheduler's is above 0)
+    replay_start: int = 0  # its `position` before the preview (a resumed scheduler's is above 0)
 
     @property
     def assumes_a_metric(self) -> bool:
@@ -126,7 +126,7 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan, stepping=
         else:
             replay, shared = build_from_factory(scheduler, standin, optimizer, model, aliases)
         guessed = plan.interval == "auto" and not steps_per_optimizer_step(replay)
-        plan, start = plan.resolved(replay), getattr(replay, "last_epoch", 0)
+        plan, start = plan.resolved(replay), position(replay)
         step = stepping(replay) if stepping else functools.partial(step_scheduler, replay)
         schedule, stop = run(step, standin, plan)
         known = known_groups(replay)
@@ -185,6 +185,13 @@ def leaves(scheduler) -> list:
     if children is None:
         return [scheduler]
     return [leaf for child in children for leaf in leaves(child)]
+
+
+def position(scheduler) -> int:
+    """How many times the scheduler has stepped (`last_epoch`; a ChainedScheduler's furthest child's)."""
+    if hasattr(scheduler, "last_epoch"):
+        return scheduler.last_epoch
+    return max((position(leaf) for leaf in leaves(scheduler) if leaf is not scheduler), default=0)
 
 
 def resolve_interval(requested: str, scheduler) -> str:

@@ -116,7 +116,7 @@ def _horizon_unused(analysis: Analysis, lrs: list[float], horizon: Horizon | Non
     plan = preview.plan
     if horizon is None or len(lrs) >= simulate.MAX_PREVIEW_STEPS:
         return
-    used = preview.replay.last_epoch
+    used = simulate.position(preview.replay)
     if used >= USED_AT_LEAST * horizon.steps:
         return
     yield Finding(
@@ -140,7 +140,7 @@ def _fit(analysis: Analysis, k: int, horizon: Horizon | None) -> str:
     preview = analysis.preview
     loop_steps = preview.plan.scheduler_steps_before(preview.plan.steps)
     # the scheduler's own steps per `scheduler.step()` of the loop: accelerate's wrapper makes one call several
-    per_call = (preview.replay.last_epoch - preview.replay_start) / loop_steps if loop_steps else 1
+    per_call = (simulate.position(preview.replay) - preview.replay_start) / loop_steps if loop_steps else 1
     extra = round(per_call * (loop_steps - preview.plan.scheduler_steps_before(k)))
     return f"; {horizon.fitting(horizon.steps + extra)} would fit"
 
