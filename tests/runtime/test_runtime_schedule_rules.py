@@ -52,8 +52,8 @@ def test_onecycle_hint_names_one_peak_per_group():
 
 def test_per_group_peaks_keep_differential_lrs():
     model, optimizer = finetune()
-    report = optlint.check_setup(model, optimizer, lambda o: S.OneCycleLR(o, max_lr=[1e-5, 1e-3], total_steps=50),
-                                 epochs=3, steps_per_epoch=4)
+    report = optlint.check_setup(model, optimizer, lambda o: S.OneCycleLR(o, max_lr=[1e-5, 1e-3], total_steps=12),
+                                 epochs=3, steps_per_epoch=4)  # sized to the run: OPT113 is silent too
     assert report.findings == []
     assert all(a < b for a, b in zip(*report.schedule))
 
