@@ -4,11 +4,13 @@
     trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[OptlintCallback()])
 
 The preview covers the run's real length (`state.max_steps` optimizer steps) with the scheduler stepped
-after every optimizer step, as the Trainer steps it. Needs `transformers`.
+after every optimizer step, as the Trainer steps it (a ReduceLROnPlateau after each evaluation). Needs
+`transformers`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from torch.optim import lr_scheduler
@@ -43,7 +45,7 @@ class OptlintCallback(SetupCheck, TrainerCallback):
         if model is None or optimizer is None:  # built later by the backend (DeepSpeed): nothing to check yet
             return
         built_empty = [trainer_empty_groups(args, optimizer)] if self._trainer_builds_optimizer else []
-        self.check(model, [optimizer], [lr_scheduler], [trainer_plan(state, lr_scheduler)], lrs_before=lrs_before,
+        self.check(model, [optimizer], [lr_scheduler], [trainer_plan(args, state, lr_scheduler)], lrs_before=lrs_before,
                    built_empty=built_empty)
 
 
@@ -60,11 +62,15 @@ def trainer_empty_groups(args, optimizer) -> dict[int, str]:
             for g, group in enumerate(groups) if not group["params"]}
 
 
-def trainer_plan(state, scheduler) -> Plan:
+def trainer_plan(args, state, scheduler) -> Plan:
     """`state.max_steps` optimizer steps over `state.num_train_epochs` epochs. The Trainer steps its scheduler
-    after every optimizer step; ReduceLROnPlateau only after an evaluation, previewed as once an epoch."""
+    after every optimizer step; ReduceLROnPlateau only after an evaluation: every `state.eval_steps` optimizer
+    steps counted over the run (global_step) with eval_strategy="steps", else once an epoch."""
     steps = state.max_steps
     steps_per_epoch = max(1, math.ceil(steps / max(1, state.num_train_epochs)))
-    plateau = isinstance(unwrap_scheduler(scheduler), lr_scheduler.ReduceLROnPlateau)
-    return Plan(math.ceil(steps / steps_per_epoch), steps_per_epoch, "epoch" if plateau else "step",
-                total_steps=steps)
+    plan = Plan(math.ceil(steps / steps_per_epoch), steps_per_epoch, "step", total_steps=steps)
+    if not isinstance(unwrap_scheduler(scheduler), lr_scheduler.ReduceLROnPlateau):
+        return plan
+    if str(getattr(args.eval_strategy, "value", args.eval_strategy)) == "steps" and state.eval_steps:
+        return dataclasses.replace(plan, frequency=int(state.eval_steps), frequency_over_run=True)
+    return dataclasses.replace(plan, interval="epoch")

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from torch.optim import lr_scheduler
 
-from optlint.runtime import relative_step, schedule_free, simulate
+from optlint.runtime import accelerated, relative_step, schedule_free, simulate
 from optlint.runtime.coverage import Coverage, coverage_of
-from optlint.runtime.naming import common_prefix
-from optlint.runtime.report import every, setting
-from optlint.runtime.unwrap import is_scheduler, unwrap_optimizer
+from optlint.runtime.naming import common_prefix, distinct_suffixes
+from optlint.runtime.report import setting
+from optlint.runtime.unwrap import is_scheduler, unwrap_optimizer, unwrap_scheduler
 
 # Schedulers that write every group's `lr` in their constructor: the LRs set before are gone afterwards.
 OVERWRITE_GROUP_LRS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
@@ -29,7 +29,7 @@ FOLD_AT_MOST = 5000  # larger groups are named by their common module prefix: fo
 
 
 class SchedulerSimulationError(ValueError):
-    """The scheduler raised while its schedule was simulated: the real run would raise at that step."""
+    """Kept for the code that catches it: a scheduler that raises in the preview is now the finding OPT116."""
 
 
 @dataclass
@@ -64,17 +64,17 @@ class Analysis:
 
 def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, optimizers: list, index: int,
             trained_elsewhere: frozenset[int], lrs_before: dict[int, list[float]] | None) -> Analysis:
-    """`outer_model` as given, `model` unwrapped; `optimizer` as given; `scheduler` a scheduler, a factory or None.
-    Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would)."""
+    """`outer_model` as given, `model` unwrapped; `optimizer` as given; `scheduler` a scheduler (in a framework's
+    wrapper or not), a factory or None."""
     plan, cut = plan.capped()
     optimizer, aliases = unwrap_optimizer(optimizer)
     coverage = coverage_of(model, optimizer.param_groups, trained_elsewhere)
     now = simulate.lr_list(optimizer)
-    scheduler, other, notes = _scheduler_to_replay(scheduler, optimizer, aliases)
-    notes += [cut] if cut else []
-    preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan)
-    if preview.stop and preview.known_groups is None:
-        raise SchedulerSimulationError(_simulation_error(preview))
+    stepping, notes = (accelerated.stepping(scheduler), [accelerated.note(scheduler)]) \
+        if accelerated.is_accelerated(scheduler) else (None, [])
+    scheduler, other, replay_notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases)
+    notes += [*replay_notes, *([cut] if cut else [])]
+    preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan, stepping=stepping)
     if preview.shared:
         notes.append(f"the preview shares {', '.join(preview.shared)} with the real run, as it cannot be copied: "
                      "what the scheduler changes there, the real run sees")
@@ -139,11 +139,9 @@ def _kept_by_earlier_scheduler(scheduler, optimizer) -> list[float] | None:
     return None
 
 
-def _simulation_error(preview: simulate.Preview) -> str:
-    stop, plan = preview.stop, preview.plan
-    return (f"{preview.scheduler_name}.step() after optimizer step {stop.step} (epoch {stop.epoch}) raised "
-            f"{stop.error}. The preview ran {plan.steps} optimizer steps, {plan.steps_per_epoch} per epoch, stepping the "
-            f"scheduler {every(plan.interval, plan.frequency)}: the real run raises there too, unless it is shorter.")
+def base_lr(group: dict):
+    """The LR a group was given: `initial_lr`, which torch's schedulers keep, when one changed `lr` (a warm-up's 0)."""
+    return group.get("initial_lr", group.get("lr"))
 
 
 def group_labels(coverage: Coverage, groups: list[dict]) -> list[str]:
@@ -176,7 +174,21 @@ def _modules_of(tree, names: list[str]) -> str:
         listed = ", ".join(entry.text for entry in others)
         if len(others) == 1 or (len(others) <= 3 and len(listed) <= LABEL_WIDTH):
             return f"* but {listed}"
-    return common_prefix(names)
+    prefix = common_prefix(names)
+    return prefix if prefix != "*" else _by_endings(tree, names) or "mixed modules"
+
+
+def _by_endings(tree, names: list[str]) -> str | None:
+    """`*.bias, *.LayerNorm.weight` and `* but *.bias, *.LayerNorm.weight`: a decay / no-decay split by name."""
+    if len(tree.names) > FOLD_AT_MOST:
+        return None
+    others = tree.names_except(names)
+    for endings, form in ((distinct_suffixes(names, others), "{}"),
+                          (distinct_suffixes(others, names), "* but {}")):
+        listed = ", ".join(f"*.{ending}" for ending in endings)
+        if endings and len(endings) <= 3 and len(listed) <= LABEL_WIDTH:
+            return form.format(listed)
+    return None
 
 
 def _distinguishing_key(groups: list[dict]) -> str | None:

@@ -26,7 +26,7 @@ class OptimizerSetupWarning(UserWarning):
     """Issued instead of OptimizerSetupError where a check is asked to warn (the training callbacks)."""
 
 
-def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
+def check_setup(model, optimizer, scheduler=None, *, epochs: int | None = None, steps_per_epoch: int | None = None,
                 scheduler_interval: str = "auto", select: Sequence[str] | None = None,
                 ignore: Sequence[str] | None = None) -> SetupReport:
     """Check which tensors the optimizer trains and preview each group's learning rate.
@@ -41,19 +41,28 @@ def check_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_
         factory OPT107 compares against the LRs the groups have now. With several optimizers: a list with
         one of those per optimizer, in their order, or one scheduler (placed with the optimizer it drives).
     epochs, steps_per_epoch: the length of the preview, `epochs * steps_per_epoch` optimizer steps; a longer
-        run than simulate.MAX_PREVIEW_STEPS (100,000) is previewed up to there, and a note says so.
+        run than simulate.MAX_PREVIEW_STEPS (100,000) is previewed up to there, and a note says so. Without both
+        the preview is 5 epochs of 1 step, not the run, so OPT113 does not judge how much of the schedule it uses.
     scheduler_interval: "step" or "epoch" (when the loop calls `scheduler.step()`); "auto" is "step"
-        for OneCycleLR and CyclicLR, "epoch" otherwise.
+        for OneCycleLR, CyclicLR and the Hugging Face schedules (a LambdaLR whose lambda is a functools.partial
+        given `num_training_steps`/`num_warmup_steps`), "epoch" otherwise, and the report's first line says it
+        is a guess.
     select, ignore: rule codes or prefixes ("OPT10") to report or leave out. The opt-in rules (OPT110
         weight decay on norms, biases and embeddings; OPT111 Adam with coupled weight decay) run only
         when selected by their full code: select=["OPT1", "OPT110"].
 
     Nothing real is changed or stepped: the schedule is torch's own, replayed on a stand-in optimizer, with
     copies of the functions the scheduler calls and of what they close over (see isolation.py).
-    Raises SchedulerSimulationError when the scheduler raises within the preview (the real run would).
+    A scheduler that raises within the preview (the real run would) is the finding OPT116.
     """
-    return check_plan(model, optimizer, scheduler, simulate.Plan(epochs, steps_per_epoch, scheduler_interval),
+    return check_plan(model, optimizer, scheduler, preview_plan(epochs, steps_per_epoch, scheduler_interval),
                       select=select, ignore=ignore)
+
+
+def preview_plan(epochs: int | None, steps_per_epoch: int | None, interval: str) -> simulate.Plan:
+    """The plan of `epochs` epochs of `steps_per_epoch` steps; 5 epochs of 1 step, of unknown length, without them."""
+    return simulate.Plan(5 if epochs is None else epochs, 1 if steps_per_epoch is None else steps_per_epoch, interval,
+                         length_known=epochs is not None and steps_per_epoch is not None)
 
 
 def check_plan(model, optimizer, scheduler, plan: simulate.Plan, *, select: Sequence[str] | None = None,
@@ -69,7 +78,7 @@ def check_plan(model, optimizer, scheduler, plan: simulate.Plan, *, select: Sequ
                           ignore=ignore, lrs_before=lrs_before, notes=notes)
 
 
-def assert_setup(model, optimizer, scheduler=None, *, epochs: int = 5, steps_per_epoch: int = 1,
+def assert_setup(model, optimizer, scheduler=None, *, epochs: int | None = None, steps_per_epoch: int | None = None,
                  scheduler_interval: str = "auto", select: Sequence[str] | None = None,
                  ignore: Sequence[str] | None = None, strict: bool = False, all_ranks: bool = True) -> SetupReport:
     """`check_setup`, raising `OptimizerSetupError` on an error finding (on any finding when `strict`).

@@ -81,11 +81,13 @@ class RuntimeCommand(click.Command):
 @click.argument("target", metavar="MODULE:FACTORY")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "meta"]), default="auto", show_default=True,
               help="Where the factory builds the model: auto is cuda when available; meta allocates no weights.")
-@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True, help="Epochs to preview.")
-@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Optimizer steps per epoch (batches).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs to preview (default 5; with --steps-per-epoch, the run's length, which OPT113 checks).")
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None,
+              help="Optimizer steps per epoch (default 1).")
 @click.option("--interval", type=click.Choice(["auto", "epoch", "step"]), default="auto", show_default=True,
-              help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR, every epoch otherwise.")
+              help="When the scheduler steps: auto is every step for OneCycleLR/CyclicLR and the Hugging Face "
+                   "schedules, every epoch otherwise (a guess, which the report says).")
 @click.option("--select", metavar="CODES", multiple=True, callback=rule_codes("optlint.runtime.codes"),
               help="Rule codes or prefixes to report, comma-separated. Opt-in rules need their full code: "
                    "--select OPT1,OPT110,OPT111 adds the weight-decay checks to the default ones.")
@@ -96,7 +98,7 @@ class RuntimeCommand(click.Command):
               help="Draw the LR of every group over the simulated steps: to FILE (PNG, needs matplotlib: "
                    "pip install 'optlint[plot]'), or, with no FILE, as a compact chart in the terminal.")
 @click.option("--verbose", is_flag=True, help="Show the traceback when the user's code raises.")
-def runtime(target: str, device: str, epochs: int, steps_per_epoch: int, interval: str, select, ignore,
+def runtime(target: str, device: str, epochs: int | None, steps_per_epoch: int | None, interval: str, select, ignore,
             output_format: str, plot_path: str | None, verbose: bool) -> None:
     """Check a real model, optimizer and scheduler: which tensors each param group trains, and the
     learning rate every group will get, epoch by epoch.
@@ -138,18 +140,15 @@ def save_plot(draw, path: str) -> None:
     click.echo(f"optlint: wrote the plot to {escape(path)}", err=True)
 
 
-def check_target(target: str, *, device: str, epochs: int, steps_per_epoch: int, interval: str, select=None,
-                 ignore=None):
-    from optlint.runtime.api import SchedulerSimulationError, check_plan
-    from optlint.runtime.simulate import Plan
+def check_target(target: str, *, device: str, epochs: int | None, steps_per_epoch: int | None, interval: str,
+                 select=None, ignore=None):
+    from optlint.runtime.api import check_plan, preview_plan
 
     factory_name, setup, recorded = build_target(target, device)
     try:
-        return check_plan(setup.model, setup.optimizer, setup.scheduler, Plan(epochs, steps_per_epoch, interval),
-                          select=select, ignore=ignore, lrs_before=recorded)
-    except SchedulerSimulationError as exc:
-        raise BadInput(str(exc), "preview the length of the planned run (--epochs, --steps-per-epoch), "
-                                 "or fix the scheduler") from exc
+        plan = preview_plan(epochs, steps_per_epoch, interval)
+        return check_plan(setup.model, setup.optimizer, setup.scheduler, plan, select=select, ignore=ignore,
+                          lrs_before=recorded)
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{factory_name}() returned a set-up optlint cannot check: {exc}",
                        "return the model, the optimizer built from it and, if any, its scheduler") from exc

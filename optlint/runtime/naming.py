@@ -87,6 +87,20 @@ def join_and(items) -> str:
     return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
 
 
+def distinct_suffixes(names: list[str], others: list[str]) -> list[str]:
+    """The shortest name endings that tell `names` from `others`, fewest first: the no-decay group of a
+    transformer is `bias`, `LayerNorm.weight` (no other tensor ends so). Empty when some name ends like another."""
+    taken = {tuple(parts[i:]) for parts in (name.split(".") for name in others) for i in range(len(parts))}
+    found: dict[tuple[str, ...], None] = {}
+    for name in names:
+        parts = name.split(".")
+        ending = next((tuple(parts[i:]) for i in range(len(parts) - 1, -1, -1) if tuple(parts[i:]) not in taken), None)
+        if ending is None:
+            return []
+        found[ending] = None
+    return [".".join(ending) for ending in found]
+
+
 def common_prefix(names: list[str]) -> str:
     """`backbone.*` when every name is under `backbone`, `*` when they share no module."""
     shared = os.path.commonprefix(names) if names else ""

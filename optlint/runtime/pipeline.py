@@ -23,7 +23,7 @@ from optlint.runtime import rules, simulate
 from optlint.runtime.analysis import Analysis, analyse
 from optlint.runtime.codes import RUNTIME_RULES, selector_problem
 from optlint.runtime.report import GroupInfo, OptimizerReport, SetupReport
-from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer, unwrap_scheduler, user_named_parameters
+from optlint.runtime.unwrap import unwrap_model, unwrap_optimizer, user_named_parameters
 
 INTERVALS = ("auto", "epoch", "step")
 
@@ -44,7 +44,7 @@ def check(model, optimizers: Sequence, schedulers: Sequence, plan: simulate.Plan
     enabled = enabled_codes(select, ignore)
     report = SetupReport()
     for index, (optimizer, scheduler) in enumerate(zip(optimizers, schedulers)):
-        analysis = analyse(model, inner, optimizer, unwrap_scheduler(scheduler), plans[index], optimizers=unwrapped,
+        analysis = analyse(model, inner, optimizer, scheduler, plans[index], optimizers=unwrapped,
                            index=index, trained_elsewhere=not_missing_from(inner, unwrapped, index),
                            lrs_before=lrs_before)
         findings = rules.findings_of("check", analysis, enabled)
@@ -57,12 +57,14 @@ def _part(analysis: Analysis, findings: list, notes: list[str]) -> OptimizerRepo
     return OptimizerReport(
         findings=findings,
         groups=[GroupInfo(i, analysis.labels[i], analysis.lrs_now[i], coverage.group_tensors[i],
-                          coverage.group_elements[i], tuple(coverage.group_names[i]))
+                          coverage.group_elements[i], tuple(coverage.group_names[i]),
+                          analysis.lrs_before[i] if analysis.lrs_before else None)
                 for i in range(len(analysis.groups))],
         schedule=preview.schedule,
         epochs=preview.plan.epochs,
         steps_per_epoch=preview.plan.steps_per_epoch,
         interval=preview.interval,
+        interval_guessed=preview.interval_guessed,
         frequency=preview.plan.frequency,
         optimizer_name=type(analysis.optimizer).__name__,
         scheduler_name=analysis.other_scheduler[0] if analysis.other_scheduler else preview.scheduler_name,

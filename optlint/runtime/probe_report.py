@@ -57,7 +57,7 @@ class GroupProbe:
         if self.no_grad_elements == self.elements:
             return "no gradient"
         if self.lr == 0:
-            return "lr=0: not trained"
+            return "lr=0 at this step: no update"
         if ratio is None:
             return "zero weights: no ratio"
         if not (math.isfinite(ratio) and math.isfinite(self.grad_norm)):

@@ -17,6 +17,8 @@ from optlint.words import plural
 
 ROWS_SHOWN_AT_MOST = 24
 HEADER_WIDTH = 20
+SHORT_FLOAT = 10  # characters: a setting printed longer is cut to 4 significant digits
+TABLE_WIDTH = 100  # characters: a wider schedule table is cut into blocks of groups, each with the epoch column
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class GroupInfo:
     tensors: int
     elements: int
     names: tuple[str, ...]  # the model's names of the tensors in the group, in group order
+    base_lr: float | None = None  # the LR set before the scheduler (a warm-up starts `lr` at 0), when known
 
     def to_dict(self) -> dict:
         return {"index": self.index, "label": self.label, "lr": json_float(self.lr), "tensors": self.tensors,
@@ -77,6 +80,7 @@ class OptimizerReport(OneOptimizer):
     notes: list[str] = field(default_factory=list)
     scheduler_drives_this_optimizer: bool = True  # False: it steps another optimizer (OPT109)
     frequency: int = 1  # the scheduler steps every `frequency` intervals
+    interval_guessed: bool = False  # "auto" chose the interval, nothing in the scheduler said which
 
     def to_dict(self) -> dict:
         return {
@@ -89,6 +93,7 @@ class OptimizerReport(OneOptimizer):
                 "steps_per_epoch": self.steps_per_epoch,
                 "interval": self.interval,
                 "frequency": self.frequency,
+                "interval_guessed": self.interval_guessed,
                 "lr": [[json_float(lr) for lr in lrs] for lrs in self.schedule],
                 "stopped": self.stop.to_dict() if self.stop else None,
             },
@@ -111,6 +116,9 @@ class OptimizerReport(OneOptimizer):
             line += f"; {self.scheduler_name} drives another optimizer, so these LRs stay as they are"
         elif self.scheduler_name:
             line += f"; {self.scheduler_name} stepped {every(self.interval, self.frequency)}"
+            if self.interval_guessed:
+                line += (" (a guess: if the loop steps it after every optimizer step, say so with "
+                         "scheduler_interval=\"step\", or `optlint runtime --interval step`)")
         return escape(line)
 
     def _schedule_table(self) -> str:
@@ -123,7 +131,7 @@ class OptimizerReport(OneOptimizer):
             [str(epoch), *(_lr(lrs[epoch * self.steps_per_epoch]) for lrs in self.schedule)]
             for epoch in range(epochs_seen)
         ]
-        lines = [title, *table(headers, _elide(rows, len(headers)))]
+        lines = [title, *wrapped(headers, _elide(rows, len(headers)))]
         if self.stop:
             lines.append(escape(f"  scheduler.step() after optimizer step {self.stop.step} (epoch {self.stop.epoch}) "
                                 f"raises {self.stop.error}: the run crashes here."))
@@ -135,6 +143,8 @@ def setting(value) -> str:
     to the precision of the LR table (a float32 1e-5 is 9.99999974e-06)."""
     if hasattr(value, "item") and callable(getattr(value, "numel", None)) and value.numel() == 1:
         return f"{value.item():.4g}"
+    if isinstance(value, float) and len(repr(value)) > SHORT_FLOAT:  # 0.00010045242572063329 reads as 0.0001005
+        return f"{value:.4g}"
     return repr(value)
 
 
@@ -150,7 +160,8 @@ def json_float(value: float) -> float | str:
 
 def _groups_table(groups: list[GroupInfo]) -> str:
     headers = ["group", "parameters", "tensors", "elements", "lr"]
-    rows = [[str(g.index), escape(g.label), str(g.tensors), _human(g.elements), _lr(g.lr)] for g in groups]
+    rows = [[str(g.index), escape(g.label), str(g.tensors), _human(g.elements),
+             _lr(g.lr if g.base_lr is None else g.base_lr)] for g in groups]
     return "\n".join(table(headers, _elide(rows, len(headers)), left_aligned={1}))
 
 
@@ -162,6 +173,21 @@ def table(headers: list[str], rows: list[list[str]], left_aligned: set[int] = fr
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     return [line(headers), *(line(row) for row in rows)]
+
+
+def wrapped(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """`table`, cut into blocks of columns no wider than TABLE_WIDTH, each repeating the first column."""
+    widths = [max(len(cell) for cell in column) + 2 for column in zip(headers, *rows)]
+    blocks: list[list[int]] = [[]]
+    for i in range(1, len(headers)):
+        if blocks[-1] and widths[0] + sum(widths[j] for j in blocks[-1]) + widths[i] > TABLE_WIDTH:
+            blocks.append([])
+        blocks[-1].append(i)
+    lines: list[str] = []
+    for block in blocks:
+        lines += ([""] if lines else []) + table([headers[0], *(headers[i] for i in block)],
+                                                 [[row[0], *(row[i] for i in block)] for row in rows])
+    return lines
 
 
 def _elide(rows: list[list[str]], width: int) -> list[list[str]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import random
 import sys
 import warnings
@@ -30,6 +31,8 @@ from optlint.runtime.report import SimulationStop
 from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
 
 PER_STEP_SCHEDULERS = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
+# The keywords a Hugging Face schedule's lambda (functools.partial) carries: its lengths count optimizer steps.
+STEP_COUNT_KEYWORDS = ("num_training_steps", "num_warmup_steps", "num_decay_steps")
 # Steps simulated past the preview to find where torch raises for groups a scheduler never saw.
 PROBE_STEPS = 10_000
 # The longest preview, in optimizer steps: its time and memory grow with it (about a second and 3 MB a group
@@ -50,6 +53,8 @@ class Plan:
     batches_per_step: int = 1  # gradient accumulation: the batches of one optimizer step
     batches_per_epoch: int | None = None  # when accumulation does not divide it, the epoch's last step has fewer
     total_steps: int | None = None  # when training stops before the last epoch ends (Lightning's max_steps)
+    length_known: bool = True  # False: the caller gave no run length (check_setup's default 5 epochs of 1 step)
+    frequency_over_run: bool = False  # count `frequency` steps over the whole run (HF's eval_steps), not per epoch
 
     @property
     def steps(self) -> int:
@@ -60,6 +65,8 @@ class Plan:
         epoch, step = divmod(k, self.steps_per_epoch)
         if self.interval == "epoch":
             return step == self.steps_per_epoch - 1 and (epoch + 1) % self.frequency == 0
+        if self.frequency_over_run:
+            return (k + 1) % self.frequency == 0
         batches = (step + 1) * self.batches_per_step
         return min(batches, self.batches_per_epoch or batches) % self.frequency == 0
 
@@ -74,6 +81,10 @@ class Plan:
     def resolved(self, scheduler) -> Plan:
         return dataclasses.replace(self, interval=resolve_interval(self.interval, scheduler))
 
+    def scheduler_steps_before(self, k: int) -> int:
+        """How many times the loop has stepped the scheduler when optimizer step `k` (0-based) runs."""
+        return sum(map(self.steps_scheduler_after, range(k)))
+
 
 @dataclass
 class Preview:
@@ -86,6 +97,9 @@ class Preview:
     shared: list[str] = dataclasses.field(default_factory=list)  # what the replay shares with the real run
     raises_later: bool = False  # torch facts: a leaf class raises for such groups at some later step
     rescaler: str | None = None  # torch facts: the leaf class that silently rescales such groups
+    interval_guessed: bool = False  # "auto" chose "epoch" with nothing in the scheduler saying so
+    replay: object = None  # the scheduler replayed on the stand-in, stepped through the preview
+    replay_start: int = 0  # its `position` before the preview (a resumed scheduler's is above 0)
 
     @property
     def assumes_a_metric(self) -> bool:
@@ -96,10 +110,12 @@ class Preview:
         return self.plan.interval
 
 
-def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Preview:
+def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan, stepping=None) -> Preview:
     """The LR of every group at every optimizer step. `scheduler`: None, an LR scheduler bound to
     `optimizer` (or one of its `aliases`), or a factory that builds one from the optimizer it is given.
     `model`: what the optimizer trains, whose modules and tensors are never copied.
+    `stepping`: how a wrapper steps it (accelerate's AcceleratedScheduler): given the replay, the function the
+    loop's `scheduler.step()` runs; None: `step_scheduler(replay)`.
     """
     if scheduler is None:
         return Preview(unscheduled(optimizer, plan.steps), plan.resolved(None))
@@ -109,18 +125,21 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Previe
             replay, shared = rebound_copy(scheduler, model, aliases, standin)
         else:
             replay, shared = build_from_factory(scheduler, standin, optimizer, model, aliases)
-        plan = plan.resolved(replay)
-        schedule, stop = run(replay, standin, plan)
+        guessed = plan.interval == "auto" and not steps_per_optimizer_step(replay)
+        plan, start = plan.resolved(replay), position(replay)
+        step = stepping(replay) if stepping else functools.partial(step_scheduler, replay)
+        schedule, stop = run(step, standin, plan)
         known = known_groups(replay)
+        about = dict(shared=shared, interval_guessed=guessed, replay=replay, replay_start=start)
         if known is None or known >= len(standin.param_groups):
-            return Preview(schedule, plan, type(replay).__name__, stop, shared=shared)
+            return Preview(schedule, plan, type(replay).__name__, stop, **about)
         raises_later = raises_for_new_groups(replay)
         unknown_class = any(not _added_group_fact(leaf) for leaf in leaves(replay))
         later = None
         if stop is None and (raises_later or unknown_class):
-            later = probe(replay, plan)
+            later = probe(step, plan)
     return Preview(schedule, plan, type(replay).__name__, stop, later, known,
-                   raises_later=raises_later, rescaler=rescaling_class(replay), shared=shared)
+                   raises_later=raises_later, rescaler=rescaling_class(replay), **about)
 
 
 def build_from_factory(factory, standin, optimizer, model, aliases: list) -> tuple[object, list[str]]:
@@ -168,11 +187,28 @@ def leaves(scheduler) -> list:
     return [leaf for child in children for leaf in leaves(child)]
 
 
+def position(scheduler) -> int:
+    """How many times the scheduler has stepped (`last_epoch`; a ChainedScheduler's furthest child's)."""
+    if hasattr(scheduler, "last_epoch"):
+        return scheduler.last_epoch
+    return max((position(leaf) for leaf in leaves(scheduler) if leaf is not scheduler), default=0)
+
+
 def resolve_interval(requested: str, scheduler) -> str:
     if requested != "auto":
         return requested
-    per_step = scheduler is not None and any(isinstance(s, PER_STEP_SCHEDULERS) for s in leaves(scheduler))
-    return "step" if per_step else "epoch"
+    return "step" if scheduler is not None and steps_per_optimizer_step(scheduler) else "epoch"
+
+
+def steps_per_optimizer_step(scheduler) -> bool:
+    """Whether the scheduler says it counts optimizer steps: OneCycleLR, CyclicLR, or a LambdaLR whose lambda is a
+    functools.partial given step counts (every `get_*_schedule_with_warmup` of transformers, `get_scheduler`)."""
+    return any(isinstance(s, PER_STEP_SCHEDULERS) or any(map(_counts_steps, getattr(s, "lr_lambdas", ())))
+               for s in leaves(scheduler))
+
+
+def _counts_steps(function) -> bool:
+    return isinstance(function, functools.partial) and any(key in function.keywords for key in STEP_COUNT_KEYWORDS)
 
 
 def known_groups(scheduler) -> int | None:
@@ -233,8 +269,9 @@ def rebound_copy(scheduler, model, aliases: list, standin) -> tuple[object, list
                         f"({type(exc).__name__}: {exc}); pass a factory instead: lambda opt: ...(opt, ...)") from exc
 
 
-def run(scheduler, standin, plan: Plan) -> tuple[list[list[float]], SimulationStop | None]:
-    """Record every group's LR at each optimizer step, stepping the scheduler as a training loop would.
+def run(step, standin, plan: Plan) -> tuple[list[list[float]], SimulationStop | None]:
+    """Record every group's LR at each optimizer step, stepping the scheduler (`step()`, None: there is
+    none) as a training loop would.
 
     The scheduler also steps after the last optimizer step, as the real loop does, so an error that
     torch raises at the very end of the run is found too.
@@ -248,24 +285,25 @@ def run(scheduler, standin, plan: Plan) -> tuple[list[list[float]], SimulationSt
         used = schedule_free.lrs_of_next_step(standin) if steps_itself else [group_lr(standin, g, k) for g in groups]
         for lrs, lr in zip(schedule, used):
             lrs.append(lr)
-        if scheduler is not None and plan.steps_scheduler_after(k):
-            stop = _step_or_stop(scheduler, k, plan.steps_per_epoch)
+        if step is not None and plan.steps_scheduler_after(k):
+            stop = _step_or_stop(step, k, plan.steps_per_epoch)
             if stop:
                 return schedule, stop
     return schedule, None
 
 
-def probe(scheduler, plan: Plan) -> SimulationStop | None:
+def probe(step, plan: Plan) -> SimulationStop | None:
     """Keep stepping past the preview, PROBE_STEPS scheduler steps at most; the first step at which torch raises.
 
-    When the loop steps the scheduler repeats with a period of an epoch (`frequency` epochs for "epoch").
+    When the loop steps the scheduler repeats with a period of an epoch (`frequency` epochs for "epoch", or
+    counted over the run).
     """
-    period = plan.steps_per_epoch * (plan.frequency if plan.interval == "epoch" else 1)
+    period = plan.steps_per_epoch * (plan.frequency if plan.interval == "epoch" or plan.frequency_over_run else 1)
     after = [k for k in range(plan.steps, plan.steps + period) if plan.steps_scheduler_after(k)]
     for n in range(PROBE_STEPS if after else 0):
         cycle, index = divmod(n, len(after))
         k = after[index] + cycle * period
-        stop = _step_or_stop(scheduler, k, plan.steps_per_epoch)
+        stop = _step_or_stop(step, k, plan.steps_per_epoch)
         if stop:
             return stop
     return None
@@ -295,9 +333,9 @@ def _added_group_fact(scheduler) -> str:
     return facts.load().schedulers.get(cls.__name__, {}).get("added_group", "")
 
 
-def _step_or_stop(scheduler, k: int, steps_per_epoch: int) -> SimulationStop | None:
+def _step_or_stop(step, k: int, steps_per_epoch: int) -> SimulationStop | None:
     try:
-        step_scheduler(scheduler)
+        step()
     except Exception as exc:  # noqa: BLE001 - whatever torch raises is what the real run would raise
         return SimulationStop(step=k, epoch=k // steps_per_epoch, error=f"{type(exc).__name__}: {exc}")
     return None

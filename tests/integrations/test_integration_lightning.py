@@ -125,9 +125,19 @@ def test_a_onecycle_shorter_than_the_run_fails_at_fit_start_not_at_its_last_step
                 "interval": "step"}
 
     record = RecordLRs()
-    with pytest.raises(optlint.runtime.api.SchedulerSimulationError, match="Tried to step"):
+    with pytest.raises(optlint.OptimizerSetupError, match=r"OPT116 .*Tried to step"):
         fit(Regressor(too_short), OptlintCallback(), record)
     assert record.lrs == []
+
+
+def test_warn_mode_warns_of_a_scheduler_that_would_raise_and_beside_it_the_missing_head():
+    def too_short(opt, trainer):
+        return {"scheduler": lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=2), "interval": "step"}
+
+    with pytest.warns(optlint.OptimizerSetupWarning, match=r"(?s)OPT101 .*OPT116 "):
+        with pytest.raises(ValueError, match="Tried to step"):  # the warned-of crash, from Lightning's own loop
+            fit(Regressor(too_short, params=lambda model: model.encoder.parameters()),
+                OptlintCallback(on_error="warn"), max_epochs=1)
 
 
 def test_warn_mode_warns_and_trains():

@@ -12,7 +12,6 @@ transformers = pytest.importorskip("transformers", reason="the `transformers` ex
 
 import optlint  # noqa: E402
 from optlint.integrations.transformers import OptlintCallback  # noqa: E402
-from optlint.runtime.api import SchedulerSimulationError  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning", "ignore::DeprecationWarning")
 SAMPLES = 20
@@ -43,12 +42,14 @@ class RecordLRs(transformers.TrainerCallback):
         self.lrs.append([group["lr"] for group in optimizer.param_groups])
 
 
-def train(tmp_path, *callbacks, model=None, optimizers=(None, None), **arguments):
+def train(tmp_path, *callbacks, model=None, optimizers=(None, None), eval_dataset=None, compute_metrics=None,
+          **arguments):
     options = dict(output_dir=str(tmp_path), per_device_train_batch_size=4, num_train_epochs=2, report_to=[],
                    save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True,
                    learning_rate=1e-3, warmup_steps=2, lr_scheduler_type="cosine")
     args = transformers.TrainingArguments(**{**options, **arguments})
     trainer = transformers.Trainer(model=model or tiny_bert(), args=args, train_dataset=Sentences(),
+                                   eval_dataset=eval_dataset, compute_metrics=compute_metrics,
                                    callbacks=list(callbacks), optimizers=optimizers)
     trainer.train()
     return trainer
@@ -72,6 +73,18 @@ def test_the_preview_is_the_schedule_the_trainer_runs(tmp_path, arguments):
     assert report.groups[0].names[0].startswith("bert.embeddings.")  # the model's own names
 
 
+def test_a_plateau_evaluated_every_2_steps_is_previewed_at_the_trainers_evaluations(tmp_path):
+    """5 steps an epoch, an evaluation every 2 optimizer steps of the run (global_step), a metric that never
+    improves (what the preview assumes): the LR halves after steps 2, 4, 6 and 8, across the epoch's end."""
+    check, record = OptlintCallback(), RecordLRs()
+    train(tmp_path, check, record, lr_scheduler_type="reduce_lr_on_plateau", eval_strategy="steps", eval_steps=2,
+          lr_scheduler_kwargs={"patience": 0, "factor": 0.5}, metric_for_best_model="worst", warmup_steps=0,
+          eval_dataset=Sentences(), compute_metrics=lambda prediction: {"worst": float("inf")})
+    (report,) = check.reports
+    assert [list(lrs) for lrs in zip(*report.schedule)] == record.lrs
+    assert [lrs[0] for lrs in record.lrs] == [1e-3] * 2 + [5e-4] * 2 + [2.5e-4] * 2 + [1.25e-4] * 2 + [6.25e-5] * 2
+
+
 def test_a_head_left_out_of_the_users_optimizer_stops_training_before_its_first_step(tmp_path):
     model, record = tiny_bert(), RecordLRs()
     optimizer = torch.optim.AdamW(model.bert.parameters(), lr=1e-3)
@@ -84,7 +97,7 @@ def test_a_users_onecycle_shorter_than_max_steps_fails_at_train_begin(tmp_path):
     model, record = tiny_bert(), RecordLRs()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     too_short = lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=5)  # the run takes 10 steps
-    with pytest.raises(SchedulerSimulationError, match="Tried to step"):
+    with pytest.raises(optlint.OptimizerSetupError, match=r"OPT116 .*Tried to step"):
         train(tmp_path, OptlintCallback(), record, model=model, optimizers=(optimizer, too_short))
     assert record.lrs == []
 

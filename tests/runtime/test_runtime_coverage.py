@@ -53,7 +53,7 @@ def test_tied_weights_are_one_tensor_counted_and_named_once():
 def test_decay_and_no_decay_groups_are_told_apart_in_the_table():
     model = TinyViT()
     report = optlint.check_setup(model, torch.optim.AdamW(decay_groups(model)))
-    assert [g.label for g in report.groups] == ["* wd=0.05", "* wd=0.0"]
+    assert [g.label for g in report.groups] == ["mixed modules wd=0.05", "mixed modules wd=0.0"]
 
 
 def test_head_left_out_of_the_optimizer_is_named():

@@ -103,7 +103,7 @@ def test_a_zero_lr_group_and_zero_weights_are_read_as_such():
                                  {"params": [p for n, p in model.named_parameters() if n != "head.bias"], "lr": 0.0}])
     bias, rest = optlint.probe_step(model, optimizer, cross_entropy, (IMAGES, LABELS)).groups
     assert bias.ratio is None and bias.verdict == "zero weights: no ratio" and bias.update_norm > 0
-    assert rest.update_norm == 0 and rest.verdict == "lr=0: not trained"
+    assert rest.update_norm == 0 and rest.verdict == "lr=0 at this step: no update"
 
 
 # --- gradients that never arrive -------------------------------------------------------------------------

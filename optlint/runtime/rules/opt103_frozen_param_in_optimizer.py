@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from optlint.findings import Finding
-from optlint.runtime.analysis import Analysis
+from optlint.runtime.analysis import Analysis, base_lr
 from optlint.runtime.naming import describe
 from optlint.runtime.report import setting
 from optlint.words import verb
@@ -17,7 +17,7 @@ def check(analysis: Analysis):
             f"{describe(coverage.tree.fold(frozen))} {verb(frozen, 'has', 'have')} `requires_grad=False` but "
             f"{verb(frozen, 'sits', 'sit')} in group {index} beside trainable tensors: skipped while frozen, "
             f"{verb(frozen, 'it trains', 'they train')} again with this group's "
-            f"`lr={setting(analysis.groups[index].get('lr'))}` the moment anything sets `requires_grad=True`.",
+            f"`lr={setting(base_lr(analysis.groups[index]))}` the moment anything sets `requires_grad=True`.",
             hint="Build the optimizer from trainable tensors only: "
                  "`[p for p in model.parameters() if p.requires_grad]`.",
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from optlint import facts
 from optlint.findings import Finding
-from optlint.runtime.analysis import Analysis
+from optlint.runtime.analysis import Analysis, base_lr
 from optlint.runtime.report import setting
 from optlint.spelling import close_match
 
@@ -36,7 +36,8 @@ def valid_group_keys(optimizer) -> frozenset[str]:
 def _finding(index: int, key: str, meant: str, group: dict, optimizer) -> Finding:
     if meant in group:
         default = " (the optimizer's default)" if group[meant] is optimizer.defaults.get(meant, object()) else ""
-        runs = f": the group runs with `{meant}={setting(group[meant])}`{default}"
+        value = base_lr(group) if meant == "lr" else group[meant]
+        runs = f": the group runs with `{meant}={setting(value)}`{default}"
     else:
         runs = ""
     return Finding(
