@@ -334,6 +334,8 @@ class SemanticModel:
         callee = (terminal_name(call.func) or "").lower()
         if "sched" not in callee and "sched" not in assignment.target.lower():
             return None
+        if self.function_called(call, scope) is not None and self._values.instances(call, scope):
+            return None  # a same-file function whose return is known: the name holds what it returns
         for arg in call.args:
             optimizer = self.instance_of(arg.value, scope)
             if optimizer is not None and optimizer.kind == OPTIMIZER:
