@@ -195,6 +195,7 @@ class SemanticModel:
             return None  # an assignment's value: resolved with it
         site = self.memoized("call-sites-by-node", lambda: {s.node: s for s in self.calls}).get(call)
         unnamed = Assignment("", call, call, scope, site.order if site else 0)
+        self._instance_by_call[call] = None  # asked again while being answered: not (yet) a build
         instance = next((i for kind in (OPTIMIZER, SCHEDULER) if (i := self._instance_from_call(call, unnamed, kind))), None)
         self._instance_by_call[call] = instance
         if instance is not None:

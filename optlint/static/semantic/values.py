@@ -30,20 +30,28 @@ if TYPE_CHECKING:
 Entry = tuple[object, cst.BaseExpression, Scope]  # (key: index, string or None when unknown, value, its scope)
 _MUTATORS = frozenset({"extend", "insert", "update", "setdefault", "pop", "remove", "clear", "popitem", "__setitem__"})
 _UNKNOWN = object()  # marks a question being answered: met again, it answers "unknown"
+_MAX_DEPTH = 40  # questions nested deeper than this (helpers returning helpers' results...) answer "unknown"
 
 
 class Values:
     def __init__(self, model: SemanticModel):
         self.model = model
         self._memo: dict = {}
+        self._depth = 0  # questions being answered, one inside the other
 
     def _once(self, key, compute):
         found = self._memo.get(key)
         if found is _UNKNOWN:
             return None
         if key not in self._memo:
+            if self._depth >= _MAX_DEPTH:
+                return None  # a chain this long is answered "unknown", not by exhausting the stack
             self._memo[key] = _UNKNOWN
-            self._memo[key] = compute()
+            self._depth += 1
+            try:
+                self._memo[key] = compute()
+            finally:
+                self._depth -= 1
         return self._memo[key]
 
     # -- what a name holds ------------------------------------------------------------------------
@@ -91,10 +99,14 @@ class Values:
         if built is not None:
             return [built.assignment]
         function = self.model.function_called(call, scope)
-        if function is None:
-            return None
-        returned = self.returned(function)
-        return self._all_instances([(None, value, s) for value, s in returned]) if returned else None
+        return self.returned_instances(function) if function is not None else None
+
+    def returned_instances(self, function: cst.FunctionDef) -> list[Assignment] | None:
+        """The optimizers and schedulers a same-file function returns, when it returns nothing else."""
+        def compute():
+            returned = self.returned(function)
+            return self._all_instances([(None, value, s) for value, s in returned]) if returned else None
+        return self._once(("returns", function), compute)
 
     def _all_instances(self, entries: list[Entry]) -> list[Assignment] | None:
         found: list[Assignment] = []
@@ -143,11 +155,15 @@ class Values:
             return [(None, value, s) for _, value, s in found] if found is not None else None
         if isinstance(expr, cst.Call):
             function = self.model.function_called(expr, scope)
-            returned = self.returned(function) if function is not None else None
-            return self.entries(*returned[0]) if returned and len(returned) == 1 else None
+            return self._once(("returned-entries", function), lambda: self._returned_entries(function)) if function else None
         if isinstance(expr, (cst.Name, cst.Attribute)):
             return self._once(("entries", self._holder(expr, scope)), lambda: self._held_entries(expr, scope))
         return None
+
+    def _returned_entries(self, function: cst.FunctionDef) -> list[Entry] | None:
+        """The elements of the one container a function returns (`return opt, sched`)."""
+        returned = self.returned(function)
+        return self.entries(*returned[0]) if returned and len(returned) == 1 else None
 
     def _holder(self, expr, scope):
         """What identifies the variable `expr` names: its binding scope (or class) and its name."""
