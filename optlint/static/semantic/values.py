@@ -17,15 +17,10 @@ answered (recursion, a cycle of helpers) answers "unknown", so cost stays linear
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import libcst as cst
 
 from optlint.static.semantic.expressions import call_method, dotted, is_none
 from optlint.static.semantic.scopes import EACH, Assignment, CallSite, Scope, parameter_names
-
-if TYPE_CHECKING:
-    from optlint.static.semantic.model import SemanticModel
 
 Entry = tuple[object, cst.BaseExpression, Scope]  # (key: index, string or None when unknown, value, its scope)
 _MUTATORS = frozenset({"extend", "insert", "update", "setdefault", "pop", "remove", "clear", "popitem", "__setitem__"})
@@ -34,7 +29,9 @@ _MAX_DEPTH = 40  # questions nested deeper than this (helpers returning helpers'
 
 
 class Values:
-    def __init__(self, model: SemanticModel):
+    """The answers for one `SemanticModel` (which owns it: the model imports this module, not the reverse)."""
+
+    def __init__(self, model):
         self.model = model
         self._memo: dict = {}
         self._depth = 0  # questions being answered, one inside the other
@@ -285,7 +282,7 @@ def _constant_key(expr: cst.BaseExpression | None) -> int | str | None:
     return None
 
 
-def _container_changes(model: SemanticModel) -> dict[str, list[CallSite]]:
+def _container_changes(model) -> dict[str, list[CallSite]]:
     """Calls that add to or change a container, by the receiver as written (`opts`, `self.opts`)."""
     found: dict[str, list[CallSite]] = {}
     for site in model.calls:
