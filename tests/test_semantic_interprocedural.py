@@ -171,6 +171,8 @@ class GAN:
         self.scheds["d"].step()
 """
     assert found(body) == [("OPT013", 5)]
+    hint = next(f.hint for f in lint_text(HEADER + body, "train.py"))
+    assert '`self.scheds["d"].step(val_loss)`' in hint  # the receiver as written, not `None`
 
 
 def test_appended_elements_are_iterated_but_not_indexed():
