@@ -219,7 +219,7 @@ c(ReduceLROnPlateau(opt))
     model = SemanticModel(cst.parse_module(HEADER + body), load())
     opt = model.instance_of(cst.Name("opt"), model.module_scope)
     assert opt is None  # the cycle answers "unknown" rather than looping
-    assert found(body) == []  # `c`'s own call passes `s` on: not one agreed instance
+    assert found(body) == [("OPT013", 7)]  # `c`'s own call passes `s` on: the module's is the one value
 
 
 # -- guards ---------------------------------------------------------------------------------------

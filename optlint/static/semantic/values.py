@@ -241,11 +241,16 @@ class Values:
             if given is None:
                 return None
             value, is_default = given
+            if self._passes_itself_on(value, site.scope, function_scope, name):
+                continue  # `def walk(opt): ... walk(opt)`: the recursion adds no other value
             held = self.instances(value, function_scope.parent if is_default else site.scope)
             if held is None:
                 return None
             found.append(held)
-        return found
+        return found or None
+
+    def _passes_itself_on(self, value, scope: Scope, function_scope: Scope, name: str) -> bool:
+        return isinstance(value, cst.Name) and value.value == name and self.model.binding_scope(name, scope) is function_scope
 
 
 def argument_for(function: cst.FunctionDef, call: cst.Call, name: str) -> tuple[cst.BaseExpression, bool] | None:
