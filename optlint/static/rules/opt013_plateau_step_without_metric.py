@@ -2,7 +2,7 @@ import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule
-from optlint.static.semantic import dotted, not_type_dispatched, scheduler_calls
+from optlint.static.semantic import not_type_dispatched, scheduler_calls
 
 PLATEAU = "ReduceLROnPlateau"
 
@@ -97,7 +97,7 @@ class PlateauStepWithoutMetric(Rule):
                 site.node,
                 "`ReduceLROnPlateau.step()` needs the metric it watches: torch raises TypeError"
                 " (missing 1 required positional argument: 'metrics').",
-                hint=f"Pass the validation metric: `{dotted(site.node.func.value)}.step(val_loss)`.",
+                hint=f"Pass the validation metric: `{ctx.module.code_for_node(site.node.func.value)}.step(val_loss)`.",
             )
 
 

@@ -121,7 +121,7 @@ class SchedulerSteppedAtTwoDepths(Rule):
             for events in steps.values():
                 outer = [e for e in events if e.depth == 0]
                 inner = [e for e in events if e.depth > 0]
-                if outer and inner and outer[0].call not in reported and _advances_unconditionally(loop, events):
+                if outer and inner and outer[0].call not in reported and _advances_unconditionally(ctx.model, loop, scope, events):
                     reported.add(outer[0].call)
                     self._report(ctx, outer[0])
 
@@ -135,9 +135,10 @@ class SchedulerSteppedAtTwoDepths(Rule):
         )
 
 
-def _advances_unconditionally(loop, events: list[StepEvent]) -> bool:
+def _advances_unconditionally(model, loop, scope, events: list[StepEvent]) -> bool:
     """Every step is `step()` with no argument, written in the loop itself, and guarded only by tests
-    that do not choose between the depths: the scheduler's own None-check, a modulo (accumulation)."""
+    that do not choose between the depths: the scheduler's own None-check, a modulo (accumulation), a
+    test that always holds (`if PER_BATCH:` with the module's `PER_BATCH = True`)."""
     if any(event.call.args or event.instance.cls == "ReduceLROnPlateau" for event in events):
         return False
     guards = guards_of(loop)
@@ -145,7 +146,7 @@ def _advances_unconditionally(loop, events: list[StepEvent]) -> bool:
         if event.call not in guards:
             return False  # inlined from a helper: its guards are not visible here
         receiver = dotted(event.receiver)
-        if not all(_does_not_choose(test, receiver) for test in guards[event.call]):
+        if not all(model.static_truth(test, scope) or _does_not_choose(test, receiver) for test in guards[event.call]):
             return False
     return True
 

@@ -6,9 +6,11 @@ answer here:
 - names and scopes (`model`, on the one pass of `scopes`; `expressions` for what a node says alone): `SemanticModel.qualname`, `torch_class`, `is_builtin` /
   `builtin_name` (a user's own `dict` or `list` is not the builtin), `binding_scope`, the `Scope`
   of every function and class, and `values_of(expr, scope)`: what an expression holds, as the
-  `Assignment`s (a value and the scope its names resolve in) that may reach it. Today those are
-  the same file's assignments; values through parameters, returns and other modules are to come
-  from the same call.
+  `Assignment`s (a value and the scope its names resolve in) that may reach it: the same file's
+  assignments and, for optimizers and schedulers (`values`), what a parameter gets from every call
+  site, what a same-file function returns, tuple elements, containers and their constant
+  subscripts, loop elements. Imported names go through `SemanticModel.imported_values` (other
+  modules). Guards: `constant` and `static_truth` (literals and module constants).
 - instances (`model`): which optimizer or scheduler a name or `self.x` holds (`instance_of`), which
   optimizer a scheduler is bound to, every scheduler build (`scheduler_builds`), and the method
   calls on a provably built scheduler (`scheduler_calls`).

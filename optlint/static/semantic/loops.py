@@ -25,8 +25,8 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.semantic.expressions import call_method, dotted
-from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel, conventional_kind
+from optlint.static.semantic.expressions import argument, call_method, dotted
+from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel, compare, conventional_kind
 from optlint.static.semantic.scopes import Scope
 from optlint.static.walk import calls_in
 
@@ -52,7 +52,7 @@ def loop_events(model: SemanticModel, loop: Loop, scope: Scope, settings: dict |
     """The steps one loop's body runs, in order (computed once per loop and file)."""
 
     def compute() -> list[StepEvent]:
-        walker = _walker(model, settings or {}, _first_iteration_names(loop))
+        walker = _walker(model, settings or {}, _first_iteration_names(loop), _first_values(model, loop, scope))
         return _first_of_each(walker.block(_body(loop), scope, depth=0, guarded=False))
 
     return model.memoized(("loop-events", loop), compute)
@@ -72,6 +72,26 @@ def _first_iteration_names(loop: Loop) -> frozenset[str]:
     return frozenset()
 
 
+def _first_values(model: SemanticModel, loop: Loop, scope: Scope) -> frozenset[tuple[str, float]]:
+    """The loop variables whose first value is known: `for epoch in range(START, n)` (START a literal or a
+    module constant), `for i, x in enumerate(xs)` (0, or its `start`)."""
+    if not (isinstance(loop, cst.For) and isinstance(loop.iter, cst.Call)):
+        return frozenset()
+    call, target = loop.iter, loop.target
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    if model.is_builtin(call.func, "range", scope) and isinstance(target, cst.Name) and positional:
+        first = model.constant(positional[0], scope) if len(positional) > 1 else 0
+        name = target.value
+    elif (model.is_builtin(call.func, "enumerate", scope) and isinstance(target, cst.Tuple)
+          and isinstance(target.elements[0].value, cst.Name)):
+        start = argument(call, 1, "start")
+        first = 0 if start is None else model.constant(start, scope)
+        name = target.elements[0].value.value
+    else:
+        return frozenset()
+    return frozenset({(name, first)}) if isinstance(first, (int, float)) and not isinstance(first, bool) else frozenset()
+
+
 def _names_in(expr: cst.BaseExpression) -> Iterator[cst.Name]:
     if isinstance(expr, cst.Name):
         yield expr
@@ -80,26 +100,29 @@ def _names_in(expr: cst.BaseExpression) -> Iterator[cst.Name]:
             yield from _names_in(element.value)
 
 
-def _walker(model: SemanticModel, settings: dict, loop_names: frozenset[str]) -> _Walker:
-    """One walker per loop variable names and settings, so that its helper summaries are shared."""
+def _walker(model: SemanticModel, settings: dict, loop_names: frozenset[str],
+            first_values: frozenset[tuple[str, float]]) -> _Walker:
+    """One walker per loop variables and settings, so that its helper summaries are shared."""
     step_names = frozenset(settings.get("optimizer_step_names", ()))
     scheduler_names = frozenset(settings.get("scheduler_names", ()))
-    key = ("step-walker", loop_names, step_names, scheduler_names)
-    return model.memoized(key, lambda: _Walker(model, step_names, scheduler_names, loop_names))
+    key = ("step-walker", loop_names, first_values, step_names, scheduler_names)
+    return model.memoized(key, lambda: _Walker(model, step_names, scheduler_names, loop_names, dict(first_values)))
 
 
 def _first_of_each(events) -> list[StepEvent]:
-    """The events in order, each kept where it first happens (same step, depth and guard)."""
+    """The events in order, each kept where it first happens (same step, instance, depth and guard)."""
     first: dict[tuple, StepEvent] = {}
     for event in events:
-        first.setdefault((event.call, event.depth, event.skipped_on_first_iteration), event)
+        instance = event.instance.call if event.instance is not None else None
+        first.setdefault((event.call, event.depth, event.skipped_on_first_iteration, instance), event)
     return list(first.values())
 
 
 class _Walker:
     def __init__(self, model: SemanticModel, step_names: frozenset[str], scheduler_names: frozenset[str],
-                 loop_names: frozenset[str]):
+                 loop_names: frozenset[str], first_values: dict[str, float]):
         self.model = model
+        self.first_values = first_values  # the loop variables' values on the first iteration, where known
         self.step_names = step_names
         self.scheduler_names = scheduler_names
         self.loop_names = loop_names
@@ -121,7 +144,7 @@ class _Walker:
                 yield from self.call(call, scope, depth, guarded, whole, following)
         elif isinstance(node, cst.If):
             yield from self.expression(node.test, scope, depth, guarded)
-            skips_first = guarded or self._skips_first_iteration(node.test)
+            skips_first = guarded or self._skips_first_iteration(node.test, scope)
             yield from self.block(_body(node), scope, depth, skips_first)
             if node.orelse is not None:
                 orelse = node.orelse
@@ -154,7 +177,8 @@ class _Walker:
         event = self.classify(call, scope)
         if event is not None:
             kind, receiver, instance = event
-            yield StepEvent(kind, call, receiver, instance, depth, guarded, statement, following)
+            for each in self._each_element(receiver, scope, instance):
+                yield StepEvent(kind, call, receiver, each, depth, guarded, statement, following)
             return
         helper = self.model.function_called(call, scope)
         if helper is not None:
@@ -193,6 +217,13 @@ class _Walker:
         """The helper being summarised calls back into the one at `position` on the stack."""
         if self.lows:
             self.lows[-1] = min(self.lows[-1], position)
+
+    def _each_element(self, receiver: cst.BaseExpression, scope: Scope, instance: Instance | None) -> list:
+        """`for opt in (opt_g, opt_d): opt.step()` steps each of them; any other receiver is one instance."""
+        if instance is None or not self.model.is_loop_element(receiver, scope):
+            return [instance]
+        held = self.model.instances_held(receiver, scope)
+        return held if held and all(each.kind == instance.kind for each in held) else [instance]
 
     def classify(self, call: cst.Call, scope: Scope) -> tuple[str, cst.BaseExpression, Instance | None] | None:
         if self.step_names and dotted(call.func) in self.step_names:
@@ -240,23 +271,27 @@ class _Walker:
                 return False  # built without an optimizer: DDPMScheduler(...), a sampler, ...
         return True
 
-    def _skips_first_iteration(self, test: cst.BaseExpression) -> bool:
+    def _skips_first_iteration(self, test: cst.BaseExpression, scope: Scope) -> bool:
         """`if epoch:`, `if epoch > 0:`, `if epoch != start:`, `if epoch >= 1:`: the loop's own variable
-        compared so that the first iteration may skip the step (then torch sees no early step)."""
+        compared so that the first iteration may skip the step (then torch sees no early step). When the
+        first value and the bound are both known (a literal, a module constant), the test is evaluated."""
         if isinstance(test, cst.Name):
-            return test.value in self.loop_names
+            first = self.first_values.get(test.value)
+            return test.value in self.loop_names and (first is None or not first)
         if isinstance(test, cst.BooleanOperation):
-            return self._skips_first_iteration(test.left) or self._skips_first_iteration(test.right)
+            return self._skips_first_iteration(test.left, scope) or self._skips_first_iteration(test.right, scope)
         if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
             return False
         if not (isinstance(test.left, cst.Name) and test.left.value in self.loop_names):
             return False
         target = test.comparisons[0]
-        if isinstance(target.operator, (cst.GreaterThan, cst.NotEqual)):
-            return True
-        if isinstance(target.operator, cst.GreaterThanEqual):
-            return not (isinstance(target.comparator, cst.Integer) and int(target.comparator.value) == 0)
-        return False
+        if not isinstance(target.operator, (cst.GreaterThan, cst.NotEqual, cst.GreaterThanEqual)):
+            return False
+        bound = self.model.constant(target.comparator, scope)
+        passes = compare(self.first_values.get(test.left.value), target.operator, bound)
+        if passes is not None:
+            return not passes
+        return not (isinstance(target.operator, cst.GreaterThanEqual) and bound == 0)
 
 
 def receiver_takes_model_outputs(model: SemanticModel, receiver: cst.BaseExpression) -> bool:

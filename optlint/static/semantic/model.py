@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from optlint.facts import LR_SCHEDULER, NN, OPTIM, TorchFacts
-from optlint.static.semantic.expressions import argument, dotted, terminal_name
-from optlint.static.semantic.scopes import Assignment, CallSite, Collector, Scope, parameter_names
+from optlint.static.semantic.expressions import argument, bool_literal, dotted, number_literal, terminal_name
+from optlint.static.semantic.scopes import EACH, Assignment, CallSite, Collector, Scope, parameter_names
+from optlint.static.semantic.values import Values
 from optlint.static.walk import walk
 
 OPTIMIZER, SCHEDULER = "optimizer", "scheduler"
@@ -42,6 +43,28 @@ class Instance:
 _CONVENTIONAL_OPTIMIZER = re.compile(r"^(opt|optim|optimizer|optimiser)s?(_\w+)?$|_(opt|optim|optimizer)$|optimizer")
 _CONVENTIONAL_SCHEDULER = re.compile(r"sched")
 _NOT_LR_SCHEDULER = re.compile(r"noise|diffusion|sampler|timestep")
+
+
+_COMPARE = {cst.Equal: lambda a, b: a == b, cst.NotEqual: lambda a, b: a != b, cst.LessThan: lambda a, b: a < b,
+            cst.LessThanEqual: lambda a, b: a <= b, cst.GreaterThan: lambda a, b: a > b,
+            cst.GreaterThanEqual: lambda a, b: a >= b}
+
+
+def compare(left: object | None, operator: cst.BaseCompOp, right: object | None) -> bool | None:
+    """`left <op> right` for known constants of one kind (numbers with numbers, strings with strings)."""
+    check = _COMPARE.get(type(operator))
+    if check is None or left is None or right is None or isinstance(left, str) != isinstance(right, str):
+        return None
+    return check(left, right)
+
+
+def literal_value(expr: cst.BaseExpression | None) -> object | None:
+    number = number_literal(expr)
+    if number is not None:
+        return number
+    if isinstance(expr, cst.SimpleString) and isinstance(expr.evaluated_value, str):
+        return expr.evaluated_value
+    return bool_literal(expr)
 
 
 def conventional_kind(expr: cst.BaseExpression) -> str | None:
@@ -77,10 +100,14 @@ class SemanticModel:
         self.import_froms: list[cst.ImportFrom] = collector.import_froms  # in file order, for rules that edit them
         # Names some function rebinds through `global`/`nonlocal`: a call may change them anywhere.
         self.declared_global: frozenset[str] = frozenset(collector.declared_global)
+        self.name_counts: dict[str, int] = collector.name_counts
+        self._memo: dict = {}
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
+        self._instance_by_call: dict[cst.Call, Instance] = {}  # builds no name holds (`return AdamW(...)`)
+        self._values = Values(self)
         self._resolve_instances()
-        self._memo: dict = {}
+        self._values = Values(self)  # what was answered while instances were still being found is stale
 
     def memoized(self, key, compute):
         """Analyses derived from the model (constructions, loop events) are computed once per file."""
@@ -134,17 +161,74 @@ class SemanticModel:
 
     def values_of(self, expr: cst.BaseExpression, scope: Scope) -> list[Assignment]:
         """What an expression may hold: every value assigned to a plain name (in the scope that binds
-        it) or to `self.x`, each with the scope its names resolve in. The one place that answers it:
-        values that reach a name through a parameter, a return or another module are to come from here."""
+        it) or to `self.x`, each with the scope its names resolve in. The one place that answers it.
+        Beyond the scope's own assignments (see `values.Values`), the optimizers and schedulers that
+        reach it through a parameter, a same-file function's return, an unpacked tuple, a container
+        or its constant subscript (`opts[0]`, `self.optimizers["g"]`)."""
         if isinstance(expr, cst.Name):
-            for candidate in scope.lookup_chain():
-                if expr.value in candidate.bound or expr.value in candidate.imports:
-                    return candidate.assignments.get(expr.value, [])
-            return []
+            binding = self.binding_scope(expr.value, scope)
+            if binding is None:
+                return []
+            if expr.value in binding.imports and expr.value not in binding.bound:
+                return self.imported_values(binding.imports[expr.value])
+            return self._values.name_values(binding, expr.value)
         owner = self.attribute_owner(expr, scope)
         if owner is not None:
-            return owner.attributes.get(expr.attr.value, [])
+            return self._values.attribute_values(owner, expr.attr.value)
+        if isinstance(expr, cst.Subscript):
+            return self._values.instances(expr, scope) or []
         return []
+
+    def imported_values(self, qualname: str) -> list[Assignment]:
+        """What an imported name holds. Hook for the project's other modules (`from .optim import
+        optimizer`); within one file nothing is known about them."""
+        return []
+
+    def instance_at(self, assignment: Assignment) -> Instance | None:
+        """The optimizer or scheduler an assignment (or a build no name holds) makes."""
+        return self._instance_by_assignment.get(assignment)
+
+    def built_instance(self, call: cst.Call, scope: Scope) -> Instance | None:
+        """The instance a torch optimizer or scheduler build (`AdamW(...)`, `get_scheduler(...)`) makes,
+        named or not; the same object every time it is asked."""
+        if call in self._instance_by_call:
+            return self._instance_by_call[call]
+        if call in self.memoized("assigned-calls", self._assigned_calls):
+            return None  # an assignment's value: resolved with it
+        site = self.memoized("call-sites-by-node", lambda: {s.node: s for s in self.calls}).get(call)
+        unnamed = Assignment("", call, call, scope, site.order if site else 0)
+        self._instance_by_call[call] = None  # asked again while being answered: not (yet) a build
+        instance = next((i for kind in (OPTIMIZER, SCHEDULER) if (i := self._instance_from_call(call, unnamed, kind))), None)
+        self._instance_by_call[call] = instance
+        if instance is not None:
+            self._instance_by_assignment[unnamed] = instance
+        return instance
+
+    def _assigned_calls(self) -> set[cst.Call]:
+        return {a.value for s in self.scopes for group in (*s.assignments.values(), *s.attributes.values())
+                for a in group if isinstance(a.value, cst.Call)}
+
+    def call_sites_of(self, function: cst.FunctionDef) -> list[CallSite]:
+        """The calls of the file that run `function` (`f(...)`, `self.f(...)`)."""
+        return self.memoized("call-sites-of", self._call_sites_by_function).get(function, [])
+
+    def _call_sites_by_function(self) -> dict[cst.FunctionDef, list[CallSite]]:
+        found: dict[cst.FunctionDef, list[CallSite]] = {}
+        for site in self.calls:
+            function = self.function_called(site.node, site.scope)
+            if function is not None:
+                found.setdefault(function, []).append(site)
+        return found
+
+    def parameter_instances(self, expr: cst.BaseExpression, scope: Scope) -> list[Instance] | None:
+        """For a parameter, the instance each call site of its function passes (they may differ)."""
+        if not self.receives_parameter(expr, scope):
+            return None
+        function_scope = self.binding_scope(expr.value, scope)
+        per_site = self._values.parameter_instances(function_scope, expr.value)
+        if not per_site or any(len(held) != 1 for held in per_site):
+            return None
+        return [self.instance_at(held[0]) for held in per_site]
 
     def attribute_owner(self, expr: cst.BaseExpression, scope: Scope) -> Scope | None:
         """The class scope for `self.x` inside one of its methods."""
@@ -168,6 +252,14 @@ class SemanticModel:
     def is_builtin(self, expr: cst.BaseExpression, name: str, scope: Scope) -> bool:
         return self.builtin_name(expr, scope) == name
 
+    def is_loop_element(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """Whether a plain name is only ever bound as a loop's variable (`for opt in optimizers:`)."""
+        if not isinstance(expr, cst.Name):
+            return False
+        binding = self.binding_scope(expr.value, scope)
+        return (binding is not None and not binding.assignments.get(expr.value)
+                and any(a.element == EACH for a in binding.unpacked.get(expr.value, [])))
+
     def receives_parameter(self, expr: cst.BaseExpression, scope: Scope) -> bool:
         """Whether a plain name is a parameter of the function that binds it, reassigned or not."""
         if not isinstance(expr, cst.Name):
@@ -178,8 +270,7 @@ class SemanticModel:
     # -- instances -----------------------------------------------------------------------------
     def instance_of(self, expr: cst.BaseExpression, scope: Scope) -> Instance | None:
         """The optimizer or scheduler a name or `self.x` holds, when every build of it agrees."""
-        found = [self._instance_by_assignment.get(a) for a in self.values_of(expr, scope)]
-        found = [i for i in found if i is not None]
+        found = self.instances_held(expr, scope)
         if not found:
             return None
         if len({i.kind for i in found}) > 1:
@@ -189,6 +280,11 @@ class SemanticModel:
             first = found[0]
             return Instance(first.kind, None, first.call, first.assignment, None)
         return found[0]
+
+    def instances_held(self, expr: cst.BaseExpression, scope: Scope) -> list[Instance]:
+        """Every optimizer or scheduler `expr` may hold (`for opt in (opt_g, opt_d)`: both)."""
+        found = [self._instance_by_assignment.get(a) for a in self.values_of(expr, scope)]
+        return list({id(i): i for i in found if i is not None}.values())
 
     def instances_of_kind(self, kind: str) -> list[Instance]:
         return [i for i in self.instances if i.kind == kind]
@@ -206,8 +302,7 @@ class SemanticModel:
             resolved = self.torch_class(site.node.func, site.scope)
             if resolved is None or resolved[0] != SCHEDULER or site.node in named:
                 continue
-            unnamed = Assignment("", site.node, site.node, site.scope, site.order)
-            builds.append(Instance(SCHEDULER, resolved[1], site.node, unnamed, self.scheduler_optimizer(site.node, site.scope)))
+            builds.append(self.built_instance(site.node, site.scope))
         return builds
 
     def _resolve_instances(self) -> None:
@@ -242,6 +337,8 @@ class SemanticModel:
         callee = (terminal_name(call.func) or "").lower()
         if "sched" not in callee and "sched" not in assignment.target.lower():
             return None
+        if self.function_called(call, scope) is not None and self._values.instances(call, scope):
+            return None  # a same-file function whose return is known: the name holds what it returns
         for arg in call.args:
             optimizer = self.instance_of(arg.value, scope)
             if optimizer is not None and optimizer.kind == OPTIMIZER:
@@ -254,6 +351,36 @@ class SemanticModel:
             return None
         instance = self.instance_of(expr, scope)
         return instance if instance is not None and instance.kind == OPTIMIZER else None
+
+    # -- constants (guards) --------------------------------------------------------------------
+    def constant(self, expr: cst.BaseExpression, scope: Scope) -> object | None:
+        """The value of a literal (number, string, bool) or of a module constant assigned one once and
+        bound nowhere else in the file (`START_EPOCH = 5`); None when it cannot be known here."""
+        literal = literal_value(expr)
+        if literal is not None or not isinstance(expr, cst.Name):
+            return literal
+        if self.binding_scope(expr.value, scope) is not self.module_scope:
+            return None
+        assignments = self.module_scope.assignments.get(expr.value, [])
+        rebound = self.memoized("names-bound-in-functions", self._names_bound_below_module)
+        if len(assignments) != 1 or expr.value in rebound or expr.value in self.module_scope.unpacked:
+            return None
+        return literal_value(assignments[0].value)
+
+    def _names_bound_below_module(self) -> set[str]:
+        return {name for scope in self.scopes if scope is not self.module_scope for name in scope.bound}
+
+    def static_truth(self, test: cst.BaseExpression, scope: Scope) -> bool | None:
+        """Whether a guard always holds (True), never does (False), or depends on what runs (None)."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self.static_truth(test.expression, scope)
+            return None if inner is None else not inner
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            left = self.constant(test.left, scope)
+            right = self.constant(test.comparisons[0].comparator, scope)
+            return compare(left, test.comparisons[0].operator, right)
+        value = self.constant(test, scope)
+        return None if value is None else bool(value)
 
     # -- definitions ---------------------------------------------------------------------------
     def function_called(self, call: cst.Call, scope: Scope) -> cst.FunctionDef | None:

@@ -19,7 +19,6 @@ from optlint.static.walk import calls_in, walk
 
 def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSite, list[Instance]]]:
     """`x.<method>(...)` calls with every scheduler `x` may hold."""
-    by_assignment = {instance.assignment: instance for instance in model.instances}
     for site in model.calls:
         found = call_method(site.node)
         if found is None or found[1] != method:
@@ -28,7 +27,7 @@ def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSit
         for assignment in model.values_of(found[0], site.scope):
             if is_none(assignment.value):
                 continue
-            instance = by_assignment.get(assignment)
+            instance = model.instance_at(assignment)
             if instance is None or instance.kind != SCHEDULER:
                 builds = []
                 break

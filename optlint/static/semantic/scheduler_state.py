@@ -16,6 +16,7 @@ from optlint.static.semantic.loops import loop_events
 from optlint.static.semantic.expressions import call_method, dotted
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
 from optlint.static.semantic.scopes import CallSite, Scope
+from optlint.static.semantic.values import argument_for
 from optlint.static.walk import walk
 
 
@@ -126,42 +127,18 @@ class _GroupWrites(cst.CSTVisitor):
         """The optimizer for `opt.param_groups`."""
         if not (isinstance(expr, cst.Attribute) and expr.attr.value == "param_groups"):
             return None
-        instance = self.model.instance_of(expr.value, self.scopes[-1]) or parameter_instance(
-            self.model, expr.value, self.scopes[-1]
+        instance = self.model.instance_of(expr.value, self.scopes[-1]) or _same_class_everywhere(
+            self.model.parameter_instances(expr.value, self.scopes[-1])
         )
         return instance if instance is not None and instance.kind == OPTIMIZER else None
 
 
-def parameter_instance(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> Instance | None:
-    """The optimizer or scheduler a function's parameter holds when every call of the function in
-    the file passes one of the same class (`adjust_learning_rate(optimizer, epoch)`)."""
-    if not model.receives_parameter(expr, scope):
+def _same_class_everywhere(instances: list[Instance] | None) -> Instance | None:
+    """A parameter given optimizers of one class at every call site (`adjust_learning_rate(optimizer, epoch)`
+    called for two of them): its param groups take that class's keys."""
+    if not instances or len({(i.kind, i.cls) for i in instances}) != 1:
         return None
-    function_scope = model.binding_scope(expr.value, scope)
-    found = []
-    for site in model.calls:
-        if model.function_called(site.node, site.scope) is not function_scope.node:
-            continue
-        given = _argument_for(function_scope.node, site.node, expr.value)
-        found.append(model.instance_of(given, site.scope) if given is not None else None)
-    if not found or None in found or len({(i.kind, i.cls) for i in found}) != 1:
-        return None
-    return found[0]
-
-
-def _argument_for(function: cst.FunctionDef, call: cst.Call, name: str) -> cst.BaseExpression | None:
-    """The expression a call passes for parameter `name` (None when unknown: *args, defaults)."""
-    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
-    if isinstance(call.func, cst.Attribute) and params[:1] == ["self"]:
-        params = params[1:]
-    if any(arg.star for arg in call.args):
-        return None
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    positional = [arg.value for arg in call.args if arg.keyword is None]
-    index = params.index(name) if name in params else len(positional)
-    return positional[index] if index < len(positional) else None
+    return instances[0]
 
 
 def guards_of(loop: cst.For | cst.While) -> dict[cst.Call, tuple[cst.BaseExpression, ...]]:
@@ -266,8 +243,8 @@ def in_lightning_module(model: SemanticModel, scope: Scope) -> bool:
 
 def holds(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, instance: Instance) -> bool:
     """Whether `expr` (a name or `self.x`) holds `instance`."""
-    found = model.instance_of(expr, scope) if isinstance(expr, (cst.Name, cst.Attribute)) else None
-    return found is not None and found.call is instance.call
+    held = model.instances_held(expr, scope) if isinstance(expr, (cst.Name, cst.Attribute)) else []
+    return any(found.call is instance.call for found in held)
 
 
 def scheduler_steps(model: SemanticModel, scheduler: Instance) -> list[cst.Call]:
@@ -306,7 +283,7 @@ def _parameter_uses(model: SemanticModel, site: CallSite, position: int) -> list
         return None
     arg = site.node.args[position]
     names = [p.name.value for p in (*helper.params.posonly_params, *helper.params.params, *helper.params.kwonly_params)]
-    name = next((n for n in names if _argument_for(helper, site.node, n) is arg.value), None)
+    name = next((n for n in names if (given := argument_for(helper, site.node, n)) and given[0] is arg.value), None)
     if name is None:
         return None
     visitor = _ParameterUses(name)

@@ -26,6 +26,10 @@ class Scope:
     assignments: dict[str, list[Assignment]] = field(default_factory=dict)
     functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
     attributes: dict[str, list[Assignment]] = field(default_factory=dict)  # class scopes: self.x
+    # Names bound to a part of a value: `a, b = f()` (element 0, 1), `for x in xs` (EACH element).
+    unpacked: dict[str, list[Assignment]] = field(default_factory=dict)
+    returns: list[cst.Return] = field(default_factory=list)  # function scopes: its own `return`s
+    is_generator: bool = False  # a `yield` in its own body: a call returns a generator
 
     @property
     def enclosing_class(self) -> Scope | None:
@@ -54,10 +58,14 @@ class Assignment:
     scope: Scope  # where the target lives: the class scope for `self.x`
     order: int  # position in the file, for "before/after" questions
     value_scope: Scope | None = None  # where the value's names resolve, when not `scope`
+    element: int | str | None = None  # for `unpacked`: the target is this part of `value`
 
     @property
     def resolution_scope(self) -> Scope:
         return self.value_scope or self.scope
+
+
+EACH = "each"  # `Assignment.element` of a loop variable: each element of the iterable
 
 
 @dataclass(eq=False)
@@ -97,6 +105,7 @@ class Collector(cst.CSTVisitor):
         self.import_froms: list[cst.ImportFrom] = []
         self.child_stores: list[tuple[cst.Attribute, cst.Call, Scope]] = []  # once names resolve: `setattr` the builtin?
         self.declared_global: set[str] = set()  # names of `global`/`nonlocal` statements
+        self.name_counts: dict[str, int] = {}  # every `Name` node (attributes and keywords too), by text
 
     @property
     def scope(self) -> Scope:
@@ -147,6 +156,7 @@ class Collector(cst.CSTVisitor):
     # loops
     def visit_For(self, node: cst.For) -> None:
         self._bind_target(node.target, None, node)
+        self._bind_loop_element(node.target, node.iter, node)
         self.loops.append((node, self.scope))
         self.loop_depth += 1
 
@@ -224,6 +234,15 @@ class Collector(cst.CSTVisitor):
         if node.name is not None:
             self._bind_target(node.name.name, None, node)
 
+    def visit_Return(self, node: cst.Return) -> None:
+        self.scope.returns.append(node)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.scope.is_generator = True
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.name_counts[node.value] = self.name_counts.get(node.value, 0) + 1
+
     def visit_Global(self, node: cst.Global) -> None:
         for item in node.names:
             self.scope.bound.add(item.name.value)
@@ -238,6 +257,8 @@ class Collector(cst.CSTVisitor):
             for index, element in enumerate(target.elements):
                 item = values[index].value if values is not None and index < len(values) else None
                 self._bind_target(element.value, item, stmt)
+            if value is not None and values is None:
+                self._bind_unpacked(target, value, stmt)
             return
         if isinstance(target, cst.StarredElement):
             self._bind_target(target.value, None, stmt)
@@ -261,6 +282,26 @@ class Collector(cst.CSTVisitor):
             return
         if isinstance(target, (cst.Attribute, cst.Subscript)):
             self.attribute_stores.append(target)
+
+    def _bind_unpacked(self, target: cst.Tuple | cst.List, value: cst.BaseExpression, stmt: cst.CSTNode) -> None:
+        """`opt, sched = build(...)`: each name is one element of the value (positions after a `*x` are unknown)."""
+        for index, element in enumerate(target.elements):
+            if isinstance(element, cst.StarredElement):
+                return
+            if isinstance(element.value, cst.Name):
+                self._record_unpacked(element.value.value, value, stmt, index)
+
+    def _bind_loop_element(self, target: cst.BaseExpression, iterable: cst.BaseExpression, stmt: cst.For) -> None:
+        """`for opt in optimizers:` and `for i, opt in enumerate(optimizers):` bind each element."""
+        if (isinstance(target, cst.Tuple) and len(target.elements) == 2 and isinstance(iterable, cst.Call)
+                and isinstance(iterable.func, cst.Name) and iterable.func.value == "enumerate" and iterable.args):
+            target, iterable = target.elements[1].value, iterable.args[0].value
+        if isinstance(target, cst.Name):
+            self._record_unpacked(target.value, iterable, stmt, EACH)
+
+    def _record_unpacked(self, name: str, value: cst.BaseExpression, stmt: cst.CSTNode, element: int | str) -> None:
+        assignment = Assignment(name, value, stmt, self.scope, self._tick(), element=element)
+        self.scope.unpacked.setdefault(name, []).append(assignment)
 
     # calls
     def visit_Call(self, node: cst.Call) -> None:
