@@ -205,7 +205,8 @@ def _configured(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, mo
     """A bare scheduler, or a `{"scheduler": ..., "interval": ...}` config dict."""
     options = _dict_entries(model, expr, scope)
     if options is None:
-        yield expr, expr, {}, monitor
+        if not _is_dict(model, _literal(model, expr, scope), scope):  # a dict with `**spread`: any key may be there
+            yield expr, expr, {}, monitor
     elif "scheduler" in options:
         config = _literal(model, expr, scope)
         scheduler = options.pop("scheduler")
@@ -215,11 +216,11 @@ def _configured(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, mo
 def _dict_entries(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> dict[str, cst.BaseExpression] | None:
     """The entries of a dict literal (or `dict(k=v)`) whose keys are all string literals."""
     expr = _literal(model, expr, scope)
-    if isinstance(expr, cst.Call) and model.is_builtin(expr.func, "dict", scope):
+    if not _is_dict(model, expr, scope):
+        return None
+    if isinstance(expr, cst.Call):
         if all(arg.keyword is not None for arg in expr.args):
             return {arg.keyword.value: arg.value for arg in expr.args}
-        return None
-    if not isinstance(expr, cst.Dict):
         return None
     entries = {}
     for element in expr.elements:
@@ -228,6 +229,10 @@ def _dict_entries(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) 
             return None  # `**spread` or a computed key: any key may be there
         entries[key] = element.value
     return entries
+
+
+def _is_dict(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> bool:
+    return isinstance(expr, cst.Dict) or isinstance(expr, cst.Call) and model.is_builtin(expr.func, "dict", scope)
 
 
 def _elements(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> list[cst.BaseExpression] | None:
