@@ -23,8 +23,21 @@ def _loader():
 
 
 # -- Lightning ---------------------------------------------------------------------------------------
-def _lightning_fit(configure, epochs=EPOCHS, **trainer_options):
+def _trainer(**options):
     lightning = pytest.importorskip("lightning")
+    return lightning.Trainer(max_epochs=EPOCHS, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                             enable_model_summary=False, accelerator="cpu", **options)
+
+
+def _sgd(module):
+    return torch.optim.SGD(module.parameters(), lr=0.1)
+
+
+def _fitted_scheduler(build, config, **trainer_options):
+    """The scheduler `build(optimizer)` after a fit whose `configure_optimizers` returns
+    `config(optimizer, scheduler)`, and the warnings the fit gave."""
+    lightning = pytest.importorskip("lightning")
+    built = []
 
     class Module(lightning.LightningModule):
         def __init__(self):
@@ -32,86 +45,56 @@ def _lightning_fit(configure, epochs=EPOCHS, **trainer_options):
             self.net = nn.Linear(2, 1)
 
         def training_step(self, batch, batch_idx):
-            x, y = batch
-            loss = nn.functional.mse_loss(self.net(x), y)
+            loss = nn.functional.mse_loss(self.net(batch[0]), batch[1])
             self.log("train_loss", loss)
             return loss
 
         def configure_optimizers(self):
-            return configure(self)
+            optimizer = _sgd(self)
+            built.append(build(optimizer))
+            return config(optimizer, built[0])
 
-    trainer = lightning.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False,
-                                enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
-                                **trainer_options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        trainer.fit(Module(), _loader())
-    return [str(w.message) for w in caught]
+        _trainer(**trainer_options).fit(Module(), _loader())
+    return built[0], [str(w.message) for w in caught]
 
 
-def _sgd(module):
-    return torch.optim.SGD(module.parameters(), lr=0.1)
+def _step_lr(optimizer):
+    return lr_scheduler.StepLR(optimizer, 10)
 
 
-@pytest.mark.parametrize("shape", ["two lists", "dict", "scheduler dict", "tuple of dicts"])
-def test_lightning_steps_a_returned_scheduler_once_per_epoch_by_default(shape):
-    built = []
-
-    def configure(module):
-        optimizer = _sgd(module)
-        built.append(lr_scheduler.StepLR(optimizer, 10))
-        return {
-            "two lists": ([optimizer], [built[0]]),
-            "dict": {"optimizer": optimizer, "lr_scheduler": built[0]},
-            "scheduler dict": {"optimizer": optimizer, "lr_scheduler": {"scheduler": built[0]}},
-            "tuple of dicts": ({"optimizer": optimizer, "lr_scheduler": built[0]},),
-        }[shape]
-
-    _lightning_fit(configure)
+@pytest.mark.parametrize("config", [
+    lambda opt, sched: ([opt], [sched]),
+    lambda opt, sched: {"optimizer": opt, "lr_scheduler": sched},
+    lambda opt, sched: {"optimizer": opt, "lr_scheduler": {"scheduler": sched}},
+    lambda opt, sched: ({"optimizer": opt, "lr_scheduler": sched},),
+], ids=["two lists", "dict", "scheduler dict", "tuple of dicts"])
+def test_lightning_steps_a_returned_scheduler_once_per_epoch_by_default(config):
+    scheduler, _ = _fitted_scheduler(_step_lr, config)
     assert LIGHTNING_DEFAULT_INTERVAL == "epoch" and LIGHTNING_DEFAULT_FREQUENCY == 1
-    assert built[0].last_epoch == EPOCHS
+    assert scheduler.last_epoch == EPOCHS
 
 
-def test_lightning_steps_an_interval_step_scheduler_after_every_optimizer_step():
-    built = []
-
-    def configure(module):
-        optimizer = _sgd(module)
-        built.append(lr_scheduler.StepLR(optimizer, 10))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": built[0], "interval": "step", "frequency": 2}}
-
-    _lightning_fit(configure, accumulate_grad_batches=1)
-    assert built[0].last_epoch == EPOCHS * BATCHES // 2
-
-
-def test_lightning_steps_per_step_schedulers_per_accumulated_optimizer_step():
-    built = []
-
-    def configure(module):
-        optimizer = _sgd(module)
-        built.append(lr_scheduler.StepLR(optimizer, 10))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": built[0], "interval": "step"}}
-
-    _lightning_fit(configure, accumulate_grad_batches=2)
-    assert built[0].last_epoch == EPOCHS * BATCHES // 2
+@pytest.mark.parametrize("frequency, accumulate", [(2, 1), (1, 2)])
+def test_lightning_steps_an_interval_step_scheduler_per_optimizer_step_and_frequency(frequency, accumulate):
+    scheduler, _ = _fitted_scheduler(_step_lr, lambda opt, sched: {
+        "optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step", "frequency": frequency}},
+        accumulate_grad_batches=accumulate)
+    assert scheduler.last_epoch == EPOCHS * BATCHES // 2
 
 
 def test_lightning_leaves_a_onecycle_at_the_default_interval_in_warm_up():
-    built = []
-
-    def configure(module):
-        optimizer = _sgd(module)
-        built.append(lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=EPOCHS * BATCHES))
-        return [optimizer], [built[0]]
-
-    messages = _lightning_fit(configure)
-    assert built[0].last_epoch == EPOCHS  # 3 of 12 steps: the cycle never leaves its warm-up
-    assert built[0].get_last_lr()[0] < 0.1
+    scheduler, messages = _fitted_scheduler(
+        lambda opt: lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=EPOCHS * BATCHES),
+        lambda opt, sched: ([opt], [sched]))
+    assert scheduler.last_epoch == EPOCHS  # 3 of 12 steps: the cycle never leaves its warm-up
+    assert scheduler.get_last_lr()[0] < 0.1
     # Lightning warns only for the dict form (the list form builds its config without the check).
     assert not any("OneCycleLR" in m for m in messages)
 
 
-@pytest.mark.parametrize("configure", [
+@pytest.mark.parametrize("config", [
     lambda opt, plateau: ([opt], [plateau]),
     lambda opt, plateau: {"optimizer": opt, "lr_scheduler": plateau},
     lambda opt, plateau: {"optimizer": opt, "lr_scheduler": {"scheduler": plateau, "interval": "epoch"}},
@@ -119,27 +102,20 @@ def test_lightning_leaves_a_onecycle_at_the_default_interval_in_warm_up():
     lambda opt, plateau: {"optimizer": opt, "lr_scheduler": {"scheduler": plateau}, "monitor": "train_loss"},
     lambda opt, plateau: ({"optimizer": opt, "lr_scheduler": plateau, "monitor": "train_loss"},),
 ], ids=["two lists", "dict", "scheduler dict", "top-level monitor beside a scheduler dict", "tuple of dicts"])
-def test_lightning_refuses_a_plateau_returned_without_a_monitor(configure):
+def test_lightning_refuses_a_plateau_returned_without_a_monitor(config):
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     with pytest.raises(MisconfigurationException, match="must include a monitor"):
-        _lightning_fit(lambda module: configure(_sgd(module), lr_scheduler.ReduceLROnPlateau(_sgd(module))))
+        _fitted_scheduler(lr_scheduler.ReduceLROnPlateau, config)
 
 
-@pytest.mark.parametrize("configure", [
+@pytest.mark.parametrize("config", [
     lambda opt, plateau: {"optimizer": opt, "lr_scheduler": plateau, "monitor": "train_loss"},
     lambda opt, plateau: {"optimizer": opt, "lr_scheduler": {"scheduler": plateau, "monitor": "train_loss"}},
 ], ids=["top-level monitor", "scheduler dict monitor"])
-def test_lightning_steps_a_plateau_with_a_monitor_on_that_metric(configure):
-    built = []
-
-    def build(module):
-        optimizer = _sgd(module)
-        built.append(lr_scheduler.ReduceLROnPlateau(optimizer))
-        return configure(optimizer, built[0])
-
-    _lightning_fit(build)
-    assert built[0].last_epoch == EPOCHS
+def test_lightning_steps_a_plateau_with_a_monitor_on_that_metric(config):
+    scheduler, _ = _fitted_scheduler(lr_scheduler.ReduceLROnPlateau, config)
+    assert scheduler.last_epoch == EPOCHS
 
 
 def test_lightning_manual_optimization_accepts_a_plateau_without_a_monitor():
@@ -166,9 +142,7 @@ def test_lightning_manual_optimization_accepts_a_plateau_without_a_monitor():
             optimizer = _sgd(self)
             return [optimizer], [lr_scheduler.ReduceLROnPlateau(optimizer)]
 
-    trainer = lightning.Trainer(max_epochs=EPOCHS, logger=False, enable_checkpointing=False,
-                                enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
-    trainer.fit(Manual(), _loader())
+    _trainer().fit(Manual(), _loader())
     assert stepped == [1, 2, 3]  # stepped by the user only: Lightning does not step it as well
 
 
@@ -186,15 +160,13 @@ def test_lightning_hands_each_scheduler_step_to_lr_scheduler_step_hook():
 
         def configure_optimizers(self):
             optimizer = _sgd(self)
-            return [optimizer], [lr_scheduler.StepLR(optimizer, 10)]
+            return [optimizer], [_step_lr(optimizer)]
 
         def lr_scheduler_step(self, scheduler, metric):
             calls.append(metric)
             scheduler.step()
 
-    trainer = lightning.Trainer(max_epochs=EPOCHS, logger=False, enable_checkpointing=False,
-                                enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
-    trainer.fit(Hooked(), _loader())
+    _trainer().fit(Hooked(), _loader())
     assert calls == [None] * EPOCHS  # once per epoch (the interval), after the epoch's optimizer steps
 
 
