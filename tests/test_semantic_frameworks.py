@@ -360,6 +360,11 @@ def test_a_prepare_that_does_not_line_up_binds_nothing(call):
     assert accelerate_prepared(model) == []
 
 
+def test_a_starred_target_of_prepare_binds_nothing():
+    source = ACCELERATE.replace("model, optimizer, loader, scheduler = ", "model, *objects, scheduler = ")
+    assert accelerate_prepared(model_of(source)) == []
+
+
 # -- HF Trainer -----------------------------------------------------------------------------------------
 def test_a_scheduler_handed_to_the_hf_trainer_is_stepped_per_step():
     model = model_of("""\

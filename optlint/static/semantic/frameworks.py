@@ -276,17 +276,13 @@ def trainer_schedulers(model: SemanticModel) -> list[tuple[cst.Call, cst.BaseExp
 def framework_interval(model: SemanticModel, instance: Instance) -> str | None:
     """How often a framework this file hands `instance` to steps it: "step" (the HF Trainer, Lightning's
     `"interval": "step"`) or "epoch" (Lightning's default); None when no framework provably steps it."""
-    for call, scheduler, scope in trainer_schedulers(model):
-        if _holds(model, scheduler, scope, instance):
+    for _, scheduler, scope in trainer_schedulers(model):
+        if _scheduler_instance(model, scheduler, scope) is instance:
             return STEP
     for returned in lightning_schedulers(model):
         if returned.automatic and returned.instance is instance:
             return returned.interval
     return None
-
-
-def _holds(model: SemanticModel, expr: cst.BaseExpression, scope: Scope, instance: Instance) -> bool:
-    return _scheduler_instance(model, expr, scope) is instance
 
 
 # -- accelerate ------------------------------------------------------------------------------------------
@@ -323,9 +319,11 @@ def _accelerate_prepared(model: SemanticModel) -> Iterator[Prepared]:
     walk(model.module, visitor)
     for target, call in visitor.found:
         site = sites[call]
-        targets = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [target]
+        elements = target.elements if isinstance(target, (cst.Tuple, cst.List)) else ()
+        targets = [e.value for e in elements] if elements else [target]
         passed = [a for a in call.args if a.keyword is None]
-        if any(a.star for a in passed) or len(passed) != len(targets):
+        starred = any(isinstance(e, cst.StarredElement) for e in elements) or any(a.star for a in passed)
+        if starred or len(passed) != len(targets):
             continue
         for name, arg in zip(targets, passed):
             owner = _target_scope(model, name, site.scope)
