@@ -1,10 +1,14 @@
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule, Swap
-from optlint.static.semantic import OPTIMIZER, SCHEDULER, StepEvent, loop_events, optimizer_matches
+from optlint.static.semantic import OPTIMIZER, SCHEDULER, StepEvent, optimizer_matches, step_sequences
 
 
 class SchedulerStepBeforeOptimizerStep(Rule):
-    """In a loop, a scheduler steps before its optimizer's first step in that loop body."""
+    """In a loop, a scheduler steps before its optimizer's first step in that loop body.
+
+    An ignite engine's epoch is such a loop: handlers on `Events.EPOCH_STARTED` and
+    `Events.ITERATION_STARTED` run before the update function steps the optimizer.
+    """
 
     code = "OPT011"
 
@@ -55,6 +59,14 @@ class SchedulerStepBeforeOptimizerStep(Rule):
                     scheduler.step()
                 optimizer.step()
         """),
+        # ignite runs EPOCH_COMPLETED handlers after the epoch's updates.
+        Valid("""
+            from ignite.engine import Engine, Events
+            def update(engine, batch):
+                optimizer.step()
+            trainer = Engine(update)
+            trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda engine: scheduler.step())
+        """),
         # A recursive helper is inlined once, not forever.
         Valid("""
             def walk(n):
@@ -66,6 +78,16 @@ class SchedulerStepBeforeOptimizerStep(Rule):
         """),
     )
     INVALID = (
+        # ignite runs EPOCH_STARTED handlers before the epoch's first update.
+        Invalid("""
+            from ignite.engine import Engine, Events
+            def update(engine, batch):
+                optimizer.step()
+            trainer = Engine(update)
+            @trainer.on(Events.EPOCH_STARTED)
+            def adjust_lr(engine):
+                scheduler.step()
+        """, at="7:5"),
         Invalid("""
             for epoch in range(10):
                 scheduler.step()
@@ -143,8 +165,7 @@ class SchedulerStepBeforeOptimizerStep(Rule):
     )
 
     def check(self, ctx) -> None:
-        for loop, scope in ctx.model.loops:
-            events = loop_events(ctx.model, loop, scope, ctx.settings)
+        for _, _, events in step_sequences(ctx.model, ctx.settings):
             for index, event in enumerate(events):
                 if event.kind != SCHEDULER or not _is_lr_step(event) or event.skipped_on_first_iteration:
                     continue

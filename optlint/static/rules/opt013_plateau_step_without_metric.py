@@ -2,7 +2,7 @@ import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule
-from optlint.static.semantic import not_type_dispatched, scheduler_calls
+from optlint.static.semantic import LightningScheduler, lightning_schedulers, not_type_dispatched, scheduler_calls
 
 PLATEAU = "ReduceLROnPlateau"
 
@@ -11,7 +11,8 @@ class PlateauStepWithoutMetric(Rule):
     """`ReduceLROnPlateau.step()` called without the metric it watches.
 
     Unlike every other scheduler, `ReduceLROnPlateau` decides from a measured value: its `step`
-    takes the validation loss (or accuracy) as its first argument.
+    takes the validation loss (or accuracy) as its first argument. Lightning steps it with the metric
+    that `configure_optimizers` names as its `monitor`, and refuses to train without one.
     """
 
     code = "OPT013"
@@ -59,6 +60,14 @@ class PlateauStepWithoutMetric(Rule):
             s = build(cfg)
             s.step()
         """),
+        Valid("""
+            import lightning as L
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            class Model(L.LightningModule):
+                def configure_optimizers(self):
+                    opt = torch.optim.SGD(self.parameters(), lr=0.1)
+                    return {"optimizer": opt, "lr_scheduler": ReduceLROnPlateau(opt), "monitor": "val_loss"}
+        """),
         # A conventional name alone resolves nothing here.
         Valid("""
             def train(scheduler):
@@ -71,6 +80,14 @@ class PlateauStepWithoutMetric(Rule):
             s = ReduceLROnPlateau(opt)
             s.step()
         """, at="3:1"),
+        Invalid("""
+            import lightning as L
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+            class Model(L.LightningModule):
+                def configure_optimizers(self):
+                    opt = torch.optim.SGD(self.parameters(), lr=0.1)
+                    return [opt], [ReduceLROnPlateau(opt)]
+        """, at="6:24"),
         Invalid("""
             import torch
             s = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, 'max')
@@ -99,6 +116,22 @@ class PlateauStepWithoutMetric(Rule):
                 " (missing 1 required positional argument: 'metrics').",
                 hint=f"Pass the validation metric: `{ctx.module.code_for_node(site.node.func.value)}.step(val_loss)`.",
             )
+        for returned in lightning_schedulers(ctx.model):
+            if _returned_without_monitor(returned):
+                sched = ctx.module.code_for_node(returned.scheduler)
+                ctx.report(
+                    returned.config,
+                    "`configure_optimizers` returns this ReduceLROnPlateau without a `monitor`: Lightning steps it with"
+                    " the monitored metric, and raises MisconfigurationException (\"must include a monitor\") at `fit`.",
+                    hint=f'Name the metric it watches: `{{"scheduler": {sched}, "monitor": "val_loss"}}`.',
+                )
+
+
+def _returned_without_monitor(returned: LightningScheduler) -> bool:
+    """A plateau that Lightning steps itself (automatic optimization), with no monitor to step it on."""
+    instance = returned.instance
+    return (instance is not None and instance.cls == PLATEAU and returned.automatic and returned.monitor is None
+            and "reduce_on_plateau" not in returned.options)
 
 
 def _has_metric(call: cst.Call) -> bool:

@@ -19,6 +19,10 @@ answer here:
   (`optimizers`, `all_groups`, `sources`).
 - modules (`modules`): which `nn.Module` an expression holds.
 - loops (`loops`): the optimizer and scheduler steps a loop runs, in order (`loop_events`).
+- frameworks (`frameworks`): what Lightning, ignite, accelerate and the HF Trainer do with what a file
+  hands them: `lightning_schedulers` (what `configure_optimizers` returns, with interval, frequency and
+  monitor), `step_sequences` (every loop's steps, and each ignite engine's epoch in the order ignite runs
+  it), `accelerate_prepared` / `is_accelerate_prepared`, `framework_interval`.
 - ordering (`ordering`): whether an assignment runs before a call (`runs_before`).
 - iterators (`exhaustion`, on `flow`): the uses of a one-shot iterator that find it exhausted.
 - torch releases (`optlint.facts`): which releases accept a keyword or behave otherwise.
@@ -49,7 +53,10 @@ from optlint.static.semantic.groups import (
     sources,
 )
 from optlint.static.semantic.flow import FlowWalker, State
-from optlint.static.semantic.loops import Loop, StepEvent, loop_events, optimizer_matches
+from optlint.static.semantic.frameworks import (EPOCH, STEP, LightningScheduler, Prepared, accelerate_prepared, framework_interval,
+                                                ignite_runs, is_accelerate_prepared, lightning_schedulers,
+                                                step_sequences, trainer_schedulers)
+from optlint.static.semantic.loops import Loop, StepEvent, function_events, loop_events, optimizer_matches
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
 from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterless, module_builds
 from optlint.static.semantic.ordering import runs_before
@@ -71,4 +78,6 @@ __all__ = [
     "spans", "terminal_name", "versions_accepting",
     "FlowWalker", "GroupKeyWrite", "State", "call_method", "calls_in", "checkpoint_contents", "guards_of",
     "in_lightning_module", "mentions", "param_group_writes", "scheduler_is_restored", "scheduler_steps", "walk",
+    "EPOCH", "STEP", "LightningScheduler", "Prepared", "accelerate_prepared", "framework_interval", "function_events", "ignite_runs",
+    "is_accelerate_prepared", "lightning_schedulers", "step_sequences", "trainer_schedulers",
 ]  # fmt: skip

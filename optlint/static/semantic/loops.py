@@ -58,6 +58,16 @@ def loop_events(model: SemanticModel, loop: Loop, scope: Scope, settings: dict |
     return model.memoized(("loop-events", loop), compute)
 
 
+def function_events(model: SemanticModel, function: cst.FunctionDef | cst.Lambda,
+                    settings: dict | None = None) -> list[StepEvent]:
+    """The steps a call of a same-file function or lambda runs, at depth 0 and unguarded (a framework
+    calls it: an ignite handler, an engine's update function)."""
+    walker = _walker(model, settings or {}, frozenset())
+    if isinstance(function, cst.Lambda):
+        return _first_of_each(walker.expression(function.body, model.scopes_by_node[function], 0, False))
+    return walker.summary(function)
+
+
 def optimizer_matches(scheduler: StepEvent, optimizer: StepEvent) -> bool:
     """Whether this optimizer step is the one the scheduler is bound to (unknown binds match all)."""
     bound = scheduler.instance.optimizer if scheduler.instance is not None else None
