@@ -24,6 +24,8 @@ answer here:
 - what a file does with an optimizer's and a scheduler's state (`scheduler_state`): param groups written by
   hand (`param_group_writes`), a scheduler's steps and restores, what a checkpoint dict holds, the guards
   of the calls in a loop, a parameter bound to the same optimizer at every call site.
+- horizons and accumulation (`horizons`): the unit (batches or epochs) a scheduler's length is proved
+  to count in, accumulation guards, calls inside `accelerator.accumulate`, schedulers handed to `prepare`.
 - the tree itself (`optlint.static.walk`): `walk`, `calls_in`.
 """
 
@@ -47,6 +49,8 @@ from optlint.static.semantic.groups import (
     sources,
 )
 from optlint.static.semantic.flow import FlowWalker, State
+from optlint.static.semantic.horizons import (BATCHES, EPOCHS, calls_in_accumulate, horizon_unit,
+                                              is_accumulation_guard, went_through_prepare)
 from optlint.static.semantic.loops import Loop, StepEvent, loop_events, optimizer_matches
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
 from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterless, module_builds
@@ -69,4 +73,5 @@ __all__ = [
     "spans", "terminal_name", "versions_accepting",
     "FlowWalker", "GroupKeyWrite", "State", "call_method", "calls_in", "checkpoint_contents", "guards_of",
     "in_lightning_module", "mentions", "param_group_writes", "scheduler_is_restored", "scheduler_steps", "walk",
+    "BATCHES", "EPOCHS", "calls_in_accumulate", "horizon_unit", "is_accumulation_guard", "went_through_prepare",
 ]  # fmt: skip
