@@ -42,11 +42,14 @@ def _units(model, expr, scope, epoch_bounds, follow) -> set[str] | None:
     """The units of the leaves of `expr`; None when a leaf has none."""
     if model.module.code_for_node(expr) in epoch_bounds:
         return {EPOCHS}
-    if isinstance(expr, cst.Integer):
+    if isinstance(expr, (cst.Integer, cst.Float)):
         return set()
+    if isinstance(expr, (cst.List, cst.Tuple)):  # milestones
+        parts = [_units(model, e.value, scope, epoch_bounds, follow) for e in expr.elements]
+        return None if not parts or any(p is None for p in parts) else set().union(*parts)
     if isinstance(expr, cst.Call):
         return _call_units(model, expr, scope, epoch_bounds, follow)
-    if isinstance(expr, (cst.BinaryOperation,)):
+    if isinstance(expr, cst.BinaryOperation):
         left = _units(model, expr.left, scope, epoch_bounds, follow)
         right = _units(model, expr.right, scope, epoch_bounds, follow)
         return None if left is None or right is None else left | right
@@ -80,6 +83,16 @@ def _name_units(model, expr, scope, epoch_bounds, follow) -> set[str] | None:
     if any(units is None for units in found) or len({frozenset(u) for u in found}) != 1:
         return None  # branches that disagree, or one whose unit is not known
     return found[0]
+
+
+def range_bound(model: SemanticModel, loop: cst.For | cst.While, scope: Scope) -> cst.BaseExpression | None:
+    """`n` for `for x in range(n)` or `range(start, n)`."""
+    if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
+        return None
+    func, args = loop.iter.func, loop.iter.args
+    if model.is_builtin(func, "range", scope) and len(args) in (1, 2) and not args[-1].star:
+        return args[-1].value
+    return None
 
 
 def is_accumulation_guard(test: cst.BaseExpression) -> bool:
