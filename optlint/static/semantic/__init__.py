@@ -26,6 +26,7 @@ answer here:
   of the calls in a loop, a parameter bound to the same optimizer at every call site.
 - horizons and accumulation (`horizons`): the unit (batches or epochs) a scheduler's length is proved
   to count in, accumulation guards, calls inside `accelerator.accumulate`, schedulers handed to `prepare`.
+- rebindings (`rebinding`): an optimizer variable bound anew after a scheduler was built on it.
 - the tree itself (`optlint.static.walk`): `walk`, `calls_in`.
 """
 
@@ -55,6 +56,7 @@ from optlint.static.semantic.loops import Loop, StepEvent, loop_events, optimize
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
 from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterless, module_builds
 from optlint.static.semantic.ordering import runs_before
+from optlint.static.semantic.rebinding import optimizer_rebindings, uses_after
 from optlint.static.semantic.paths import ParameterSource, access_path, parameter_sources, same_objects
 from optlint.static.semantic.scheduler_calls import not_type_dispatched, scheduler_calls
 from optlint.static.semantic.scheduler_state import (GroupKeyWrite, checkpoint_contents, guards_of, in_lightning_module,
@@ -74,5 +76,5 @@ __all__ = [
     "FlowWalker", "GroupKeyWrite", "State", "call_method", "calls_in", "checkpoint_contents", "guards_of",
     "in_lightning_module", "mentions", "param_group_writes", "scheduler_is_restored", "scheduler_steps", "walk",
     "BATCHES", "EPOCHS", "calls_in_accumulate", "horizon_unit", "is_accumulation_guard", "range_bound",
-    "went_through_prepare",
+    "went_through_prepare", "optimizer_rebindings", "uses_after",
 ]  # fmt: skip
