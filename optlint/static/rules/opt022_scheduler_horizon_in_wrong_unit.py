@@ -5,8 +5,8 @@ import libcst as cst
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule
 from optlint.static.semantic import (BATCHES, EPOCHS, OPTIMIZER, SCHEDULER, Instance, StepEvent, argument,
-                                     guards_of, horizon_unit, in_lightning_module, loop_events, optimizer_matches,
-                                     range_bound, walk)
+                                     guards_of, horizon_unit, in_lightning_module, is_epoch_loop, loop_events,
+                                     optimizer_matches, range_bound, walk)
 
 LENGTHS = {  # the arguments that size a schedule, by class
     "CosineAnnealingLR": "T_max", "CosineAnnealingWarmRestarts": "T_0", "LinearLR": "total_iters",
@@ -141,7 +141,7 @@ def _mismatched_steps(ctx, loop, scope) -> list[tuple[StepEvent, str]]:
     guards = guards_of(loop)
     bound = range_bound(ctx.model, loop, scope)
     epoch_bounds = (ctx.module.code_for_node(bound),) if bound is not None else ()
-    counts_epochs = bound is not None and horizon_unit(ctx.model, bound, scope) == EPOCHS  # `range(args.epochs)`
+    counts_epochs = is_epoch_loop(ctx.model, loop, scope)
     found = []
     for step in events:
         if step.kind != SCHEDULER or step.instance is None or step.call.args or step.call not in guards:

@@ -95,6 +95,15 @@ def range_bound(model: SemanticModel, loop: cst.For | cst.While, scope: Scope) -
     return None
 
 
+def is_epoch_loop(model: SemanticModel, loop: cst.For | cst.While, scope: Scope) -> bool:
+    """`for epoch in range(n)`, or a range over a count of epochs (`range(args.epochs)`)."""
+    bound = range_bound(model, loop, scope)
+    if bound is None:
+        return False
+    target = loop.target.value.lower() if isinstance(loop.target, cst.Name) else ""
+    return bool(_EPOCH_NAME.match(target)) or horizon_unit(model, bound, scope) == EPOCHS
+
+
 def is_accumulation_guard(test: cst.BaseExpression) -> bool:
     """`(i + 1) % accum == 0`, `step % grad_accum_steps == 0`, `accelerator.sync_gradients`, and
     either joined to another test by `and`/`or`."""
