@@ -5,7 +5,7 @@ import libcst as cst
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule
 from optlint.static.semantic import (OPTIMIZER, SCHEDULER, StepEvent, calls_in_accumulate, dotted, guards_of,
-                                     is_accumulation_guard, is_none, loop_events, optimizer_matches,
+                                     is_accumulation_guard, is_self_check, loop_events, optimizer_matches,
                                      went_through_prepare)
 
 
@@ -141,15 +141,7 @@ def _outside_the_guard(scheduler: StepEvent, optimizers: list[StepEvent], guards
         if not accumulation or any(t in own for t in accumulation):
             return False
     shared = {t for optimizer in optimizers for t in guards[optimizer.call]}
-    return all(t in shared or _checks_itself(t, receiver) for t in own)
-
-
-def _checks_itself(test: cst.BaseExpression, receiver: str | None) -> bool:
-    """`if sched:`, `if sched is not None:`."""
-    if receiver is not None and dotted(test) == receiver:
-        return True
-    return (isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and receiver is not None
-            and dotted(test.left) == receiver and is_none(test.comparisons[0].comparator))
+    return all(t in shared or is_self_check(t, receiver) for t in own)
 
 
 def _skipped_by_accelerate(ctx, scheduler: StepEvent, optimizers: list[StepEvent], guards, accumulated) -> bool:

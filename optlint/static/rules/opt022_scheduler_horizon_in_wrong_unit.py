@@ -75,14 +75,14 @@ class SchedulerHorizonInWrongUnit(Rule):
     )
     INVALID = (
         Invalid("""
-            import torch
-            opt = torch.optim.SGD(m.parameters(), lr=0.1)
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-            for epoch in range(epochs):
-                for x in loader:
-                    opt.step()
-                    sched.step()
-        """, at="7:9", message="per batch"),
+            from torch.optim.lr_scheduler import MultiStepLR
+            def fit(opt, loader, num_epochs):
+                decay = MultiStepLR(opt, milestones=[num_epochs // 2, num_epochs * 3 // 4])
+                for e in range(num_epochs):
+                    for batch in loader:
+                        opt.step()
+                        decay.step()
+        """, at="7:13", message="per batch"),
         Invalid("""
             import torch
             opt = torch.optim.AdamW(m.parameters())

@@ -51,7 +51,7 @@ from optlint.static.semantic.groups import (
 )
 from optlint.static.semantic.flow import FlowWalker, State
 from optlint.static.semantic.horizons import (BATCHES, EPOCHS, calls_in_accumulate, horizon_unit,
-                                              is_accumulation_guard, is_epoch_loop, range_bound,
+                                              is_accumulation_guard, is_epoch_loop, is_self_check, range_bound,
                                               went_through_prepare)
 from optlint.static.semantic.loops import Loop, StepEvent, loop_events, optimizer_matches
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
@@ -76,6 +76,6 @@ __all__ = [
     "spans", "terminal_name", "versions_accepting",
     "FlowWalker", "GroupKeyWrite", "State", "call_method", "calls_in", "checkpoint_contents", "guards_of",
     "in_lightning_module", "mentions", "param_group_writes", "scheduler_is_restored", "scheduler_steps", "walk",
-    "BATCHES", "EPOCHS", "calls_in_accumulate", "horizon_unit", "is_accumulation_guard", "is_epoch_loop", "range_bound",
+    "BATCHES", "EPOCHS", "calls_in_accumulate", "horizon_unit", "is_accumulation_guard", "is_epoch_loop", "is_self_check", "range_bound",
     "went_through_prepare", "optimizer_rebindings", "uses_after",
 ]  # fmt: skip

@@ -12,7 +12,7 @@ import re
 
 import libcst as cst
 
-from optlint.static.semantic.expressions import call_method, dotted, terminal_name
+from optlint.static.semantic.expressions import call_method, dotted, is_none, terminal_name
 from optlint.static.semantic.model import SemanticModel
 from optlint.static.semantic.scopes import Scope
 from optlint.static.walk import walk
@@ -116,6 +116,16 @@ def is_accumulation_guard(test: cst.BaseExpression) -> bool:
     left, target = test.left, test.comparisons[0]
     return (isinstance(left, cst.BinaryOperation) and isinstance(left.operator, cst.Modulo)
             and isinstance(target.operator, cst.Equal))
+
+
+def is_self_check(test: cst.BaseExpression, receiver: str | None) -> bool:
+    """`if sched:`, `if sched is not None:` for the scheduler `receiver` (its dotted text)."""
+    if receiver is None:
+        return False
+    if dotted(test) == receiver:
+        return True
+    return (isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and dotted(test.left) == receiver
+            and is_none(test.comparisons[0].comparator))
 
 
 def calls_in_accumulate(loop: cst.For | cst.While) -> set[cst.Call]:
