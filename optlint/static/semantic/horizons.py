@@ -69,20 +69,18 @@ def _call_units(model, call, scope, epoch_bounds, follow) -> set[str] | None:
 
 
 def _name_units(model, expr, scope, epoch_bounds, follow) -> set[str] | None:
+    """What the name's assignments in this file count; failing those, what its name says."""
+    values = model.values_of(expr, scope) if follow else []
+    found = [_units(model, a.value, a.resolution_scope, epoch_bounds, follow - 1) for a in values]
+    if found and all(units is not None for units in found):
+        # branches that disagree have no one unit
+        return found[0] if len({frozenset(u) for u in found}) == 1 else None
     name = (terminal_name(expr) or "").lower()
     if _BATCH_NAME.match(name):
         return {BATCHES}
     if _EPOCH_NAME.match(name):
         return {EPOCHS}
-    values = model.values_of(expr, scope) if follow else []
-    if not values:
-        return None
-    found: list[set[str] | None] = [
-        _units(model, a.value, a.resolution_scope, epoch_bounds, follow - 1) for a in values
-    ]
-    if any(units is None for units in found) or len({frozenset(u) for u in found}) != 1:
-        return None  # branches that disagree, or one whose unit is not known
-    return found[0]
+    return None
 
 
 def range_bound(model: SemanticModel, loop: cst.For | cst.While, scope: Scope) -> cst.BaseExpression | None:
