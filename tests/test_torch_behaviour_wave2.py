@@ -1,4 +1,6 @@
-"""The torch facts behind the second-wave rules (OPT003 writes, OPT019, OPT020, OPT023), proved on the installed torch."""
+"""The torch facts behind the second-wave rules (OPT003 writes, OPT018-OPT023), proved on the installed torch."""
+
+import warnings
 
 import pytest
 
@@ -105,3 +107,74 @@ def test_a_scheduler_rebuilt_without_its_state_restarts_its_schedule(make):
     restarted, last_epoch = resume(with_scheduler_state=False)
     assert last_epoch == 3  # counted from zero again
     assert restarted != pytest.approx(continued)
+
+
+def test_a_scheduler_keeps_driving_the_optimizer_it_was_built_on_after_the_variable_is_rebound():
+    optimizer = _optimizer()
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    optimizer.step()
+    scheduler.step()  # the first phase trained with it, so torch has nothing to warn about
+    old, optimizer = optimizer, _optimizer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(2):
+            optimizer.step()
+            scheduler.step()
+    assert old.param_groups[0]["lr"] == pytest.approx(0.0125)
+    assert optimizer.param_groups[0]["lr"] == 0.1
+
+
+def test_a_scheduler_stepped_per_micro_batch_runs_accum_times_too_fast():
+    accum, micro_batches = 4, 32
+    optimizer = _optimizer()
+    scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max=micro_batches // accum)  # sized in updates
+    updates, lrs = 0, []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(micro_batches):
+            if step % accum == 0:  # the guard that steps on the first micro-batch: torch is silent
+                optimizer.step()
+                updates += 1
+            scheduler.step()
+            lrs.append(optimizer.param_groups[0]["lr"])
+    assert not caught
+    assert (updates, scheduler.last_epoch) == (8, 32)
+    assert lrs[7] == pytest.approx(0.0, abs=1e-12)  # at 0 after a quarter of the run, then climbs
+    assert lrs[15] == pytest.approx(0.1)
+
+
+def test_the_plus_one_accumulation_guard_gets_torch_step_order_warning_only():
+    optimizer = _optimizer()
+    scheduler = lr_scheduler.StepLR(optimizer, 100)
+    with pytest.warns(UserWarning, match=r"lr_scheduler\.step\(\)` before `optimizer\.step\(\)"):
+        for step in range(8):
+            if (step + 1) % 4 == 0:
+                optimizer.step()
+            scheduler.step()
+
+
+def test_a_cosine_sized_in_epochs_and_stepped_per_batch_oscillates():
+    optimizer = _optimizer()
+    scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max=3)
+    lrs = []
+    for _ in range(8):
+        optimizer.step()
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    assert lrs == pytest.approx([0.075, 0.025, 0.0, 0.025, 0.075, 0.1, 0.075, 0.025], abs=1e-12)
+
+
+def test_a_warm_up_sized_in_batches_and_stepped_per_epoch_barely_moves():
+    optimizer = _optimizer()
+    scheduler = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=1000)
+    for _ in range(10):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0109)
+
+
+def test_lightning_steps_configure_optimizers_schedulers_per_epoch_by_default():
+    lightning_optimizer = pytest.importorskip("lightning.pytorch.core.optimizer")
+    optimizer = _optimizer()
+    config = lightning_optimizer._configure_schedulers_automatic_opt([lr_scheduler.LinearLR(optimizer, total_iters=1000)], None)
+    assert (config[0].interval, config[0].frequency) == ("epoch", 1)

@@ -1,4 +1,4 @@
-"""The second-wave rules (OPT003 writes, OPT019, OPT020, OPT023) under renaming and re-layout: whatever
+"""The second-wave rules (OPT003 writes, OPT018-OPT023) under renaming and re-layout: whatever
 the variables are called and wherever the code sits (module, function, `self.x`), each bug form is
 found and each look-alike stays silent."""
 
@@ -117,3 +117,75 @@ def test_a_misspelt_key_written_into_a_group_is_found_and_metadata_is_not(names,
     body = ["{opt} = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)", *write]
     text = laid_out(body, in_class, {"opt": opt, "group": group})
     assert bool(codes(text, "OPT003")) == KEYS[key], text
+
+
+USED = {"m", "x", "cfg", "len", "enumerate", "epoch", "i"}  # names the bodies below use themselves
+FREE_NAMES = st.lists(NAMES.filter(lambda n: n not in USED), min_size=3, max_size=3, unique=True)
+
+OPT021_GUARDS = {"({i} + 1) % 4 == 0": True, "{i} % 4 == 0": True, "{i} % 4 == 0 or {i} == 99": True,
+                 "{i} > 0": False, "cfg.step_now": False}
+
+
+@FUZZ
+@given(FREE_NAMES, st.sampled_from(sorted(OPT021_GUARDS)), st.booleans(), st.booleans())
+def test_a_scheduler_outside_the_accumulation_guard_is_found_and_one_under_it_is_not(names, guard, in_class, under):
+    opt, sched, i = names
+    body = [
+        "{opt} = torch.optim.SGD(m.parameters(), lr=0.1)",
+        "{sched} = torch.optim.lr_scheduler.StepLR({opt}, 10)",
+        "for {i}, x in enumerate(loader):",
+        f"    if {guard}:",
+        "        {opt}.step()",
+        ("        " if under else "    ") + "{sched}.step()",
+    ]
+    text = laid_out(body, in_class, {"opt": opt, "sched": sched, "i": i})
+    assert bool(codes(text, "OPT021")) == (OPT021_GUARDS[guard] and not under), text
+
+
+OPT022_LENGTHS = {"{n} * len(loader)": "batches", "len(loader)": "batches", "{n}": "epochs", "cfg.t_max": None,
+                  "{n} * 2": "epochs"}
+
+
+@FUZZ
+@given(FREE_NAMES, st.sampled_from(sorted(OPT022_LENGTHS)), st.booleans(), st.booleans())
+def test_a_horizon_in_the_other_unit_than_its_step_is_found(names, length, in_class, per_batch):
+    opt, sched, n = names
+    body = [
+        "{opt} = torch.optim.SGD(m.parameters(), lr=0.1)",
+        f"{{sched}} = torch.optim.lr_scheduler.CosineAnnealingLR({{opt}}, T_max={length})",
+        "for epoch in range({n}):",
+        "    for x in loader:",
+        "        {opt}.step()",
+        ("        " if per_batch else "    ") + "{sched}.step()",
+    ]
+    text = laid_out(body, in_class, {"opt": opt, "sched": sched, "n": n})
+    wrong = {"batches": not per_batch, "epochs": per_batch, None: False}[OPT022_LENGTHS[length]]
+    assert bool(codes(text, "OPT022")) == wrong, text
+
+
+OPT018_PHASES = {
+    "rebound": (["{opt} = torch.optim.SGD(m.parameters(), lr=0.01)"], True),
+    "rebuilt": (["{opt} = torch.optim.SGD(m.parameters(), lr=0.01)",
+                 "{sched} = torch.optim.lr_scheduler.StepLR({opt}, 10)"], False),
+    "wrapped": (["{opt} = cfg.wrap({opt})"], False),
+    "other branch": (["if {flag}:", "    {sched} = torch.optim.lr_scheduler.StepLR({opt}, 10)", "else:",
+                      "    {opt} = torch.optim.SGD(m.parameters(), lr=0.01)"], False),
+}
+
+
+@FUZZ
+@given(FREE_NAMES, st.sampled_from(sorted(OPT018_PHASES)), st.booleans())
+def test_an_optimizer_rebound_under_its_scheduler_is_found_and_one_rebuilt_with_it_is_not(names, phase, in_class):
+    opt, sched, flag = names
+    second, bug = OPT018_PHASES[phase]
+    first = [] if phase == "other branch" else ["{sched} = torch.optim.lr_scheduler.StepLR({opt}, 10)"]
+    body = [
+        "{opt} = torch.optim.SGD(m.parameters(), lr=0.1)",
+        *first,
+        *second,
+        "for x in loader:",
+        "    {opt}.step()",
+        "    {sched}.step()",
+    ]
+    text = laid_out(body, in_class, {"opt": opt, "sched": sched, "flag": flag})
+    assert bool(codes(text, "OPT018")) == bug, text

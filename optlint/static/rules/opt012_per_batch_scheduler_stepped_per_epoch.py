@@ -1,10 +1,8 @@
-import libcst as cst
-
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule
 from optlint.static.semantic import (
-    EPOCH, OPTIMIZER, SCHEDULER, Instance, LightningScheduler, Loop, Scope, lightning_schedulers, number_literal,
-    optimizer_matches, step_sequences, terminal_name,
+    EPOCH, OPTIMIZER, SCHEDULER, Instance, LightningScheduler, Loop, Scope, lightning_schedulers,
+    number_literal, optimizer_matches, range_bound, step_sequences, terminal_name,
 )
 
 PER_BATCH = frozenset({"OneCycleLR", "CyclicLR"})
@@ -158,15 +156,6 @@ def _sized_per_iteration(ctx, build: Instance, loop: Loop | None, scope: Scope) 
     if number_literal(ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "steps_per_epoch")) == 1:
         return True
     total = ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "total_steps")
-    bound = _range_bound(ctx.model, loop, scope)
+    bound = range_bound(ctx.model, loop, scope)
     return total is not None and bound is not None and ctx.module.code_for_node(total) == ctx.module.code_for_node(bound)
 
-
-def _range_bound(model, loop: Loop | None, scope: Scope) -> cst.BaseExpression | None:
-    """`n` for `for x in range(n)` or `range(start, n)`."""
-    if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
-        return None
-    func, args = loop.iter.func, loop.iter.args
-    if model.is_builtin(func, "range", scope) and len(args) in (1, 2) and not args[-1].star:
-        return args[-1].value if len(args) == 1 else args[1].value
-    return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
-from optlint.static.semantic import SCHEDULER, dotted, guards_of, is_none, loop_events, StepEvent
+from optlint.static.semantic import SCHEDULER, dotted, guards_of, is_self_check, loop_events, StepEvent
 from optlint.static.rule import Rule
 
 
@@ -153,11 +153,9 @@ def _advances_unconditionally(model, loop, scope, events: list[StepEvent]) -> bo
 
 def _does_not_choose(test: cst.BaseExpression, receiver: str | None) -> bool:
     """`if sched:`, `if sched is not None:`, `if (i + 1) % accum == 0:`."""
-    if receiver is not None and dotted(test) == receiver:
+    if is_self_check(test, receiver):
         return True
     if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
         return False
-    left, comparator = test.left, test.comparisons[0].comparator
-    if receiver is not None and dotted(left) == receiver and is_none(comparator):
-        return True
+    left = test.left
     return isinstance(left, cst.BinaryOperation) and isinstance(left.operator, cst.Modulo)

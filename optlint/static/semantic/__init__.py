@@ -30,6 +30,9 @@ answer here:
 - what a file does with an optimizer's and a scheduler's state (`scheduler_state`): param groups written by
   hand (`param_group_writes`), a scheduler's steps and restores, what a checkpoint dict holds, the guards
   of the calls in a loop, a parameter bound to the same optimizer at every call site.
+- horizons and accumulation (`horizons`): the unit (batches or epochs) a scheduler's length is proved
+  to count in, accumulation guards, calls inside `accelerator.accumulate`, schedulers handed to `prepare`.
+- rebindings (`rebinding`): an optimizer variable bound anew after a scheduler was built on it.
 - the tree itself (`optlint.static.walk`): `walk`, `calls_in`.
 """
 
@@ -56,10 +59,14 @@ from optlint.static.semantic.flow import FlowWalker, State
 from optlint.static.semantic.frameworks import (EPOCH, STEP, LightningScheduler, Prepared, accelerate_prepared, framework_interval,
                                                 ignite_runs, is_accelerate_prepared, lightning_schedulers,
                                                 step_sequences, trainer_schedulers)
+from optlint.static.semantic.horizons import (BATCHES, EPOCHS, calls_in_accumulate, horizon_unit,
+                                              is_accumulation_guard, is_epoch_loop, is_self_check, range_bound,
+                                              went_through_prepare)
 from optlint.static.semantic.loops import Loop, StepEvent, function_events, loop_events, optimizer_matches
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
 from optlint.static.semantic.modules import ModuleBuild, describe, is_parameterless, module_builds
 from optlint.static.semantic.ordering import runs_before
+from optlint.static.semantic.rebinding import optimizer_rebindings, uses_after
 from optlint.static.semantic.paths import ParameterSource, access_path, parameter_sources, same_objects
 from optlint.static.semantic.scheduler_calls import not_type_dispatched, scheduler_calls
 from optlint.static.semantic.scheduler_state import (GroupKeyWrite, checkpoint_contents, guards_of, in_lightning_module,
@@ -80,4 +87,6 @@ __all__ = [
     "in_lightning_module", "mentions", "param_group_writes", "scheduler_is_restored", "scheduler_steps", "walk",
     "EPOCH", "STEP", "LightningScheduler", "Prepared", "accelerate_prepared", "framework_interval", "function_events", "ignite_runs",
     "is_accelerate_prepared", "lightning_schedulers", "step_sequences", "trainer_schedulers",
+    "BATCHES", "EPOCHS", "calls_in_accumulate", "horizon_unit", "is_accumulation_guard", "is_epoch_loop", "is_self_check", "range_bound",
+    "went_through_prepare", "optimizer_rebindings", "uses_after",
 ]  # fmt: skip
