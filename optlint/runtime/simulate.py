@@ -25,7 +25,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from optlint import facts
-from optlint.runtime import isolation
+from optlint.runtime import isolation, stacks
 from optlint.runtime.report import SimulationStop
 from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
 
@@ -86,6 +86,7 @@ class Preview:
     shared: list[str] = dataclasses.field(default_factory=list)  # what the replay shares with the real run
     raises_later: bool = False  # torch facts: a leaf class raises for such groups at some later step
     rescaler: str | None = None  # torch facts: the leaf class that silently rescales such groups
+    applies_lr_scale: bool = False  # the scheduler multiplies each group's LR by its `lr_scale` (timm's)
 
     @property
     def assumes_a_metric(self) -> bool:
@@ -105,7 +106,7 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Previe
         return Preview(constant(lr_list(optimizer), plan.steps), plan.resolved(None))
     with quiet(), random_state_kept():
         standin = make_standin(optimizer)
-        if is_scheduler(scheduler):
+        if replayable(scheduler):
             replay, shared = rebound_copy(scheduler, model, aliases, standin)
         else:
             replay, shared = build_from_factory(scheduler, standin, optimizer, model, aliases)
@@ -113,14 +114,16 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan) -> Previe
         schedule, stop = run(replay, standin, plan)
         known = known_groups(replay)
         if known is None or known >= len(standin.param_groups):
-            return Preview(schedule, plan, type(replay).__name__, stop, shared=shared)
+            return Preview(schedule, plan, type(replay).__name__, stop, shared=shared,
+                           applies_lr_scale=stacks.applies_lr_scale(replay))
         raises_later = raises_for_new_groups(replay)
         unknown_class = any(not _added_group_fact(leaf) for leaf in leaves(replay))
         later = None
         if stop is None and (raises_later or unknown_class):
             later = probe(replay, plan)
     return Preview(schedule, plan, type(replay).__name__, stop, later, known,
-                   raises_later=raises_later, rescaler=rescaling_class(replay), shared=shared)
+                   raises_later=raises_later, rescaler=rescaling_class(replay), shared=shared,
+                   applies_lr_scale=stacks.applies_lr_scale(replay))
 
 
 def build_from_factory(factory, standin, optimizer, model, aliases: list) -> tuple[object, list[str]]:
@@ -133,7 +136,7 @@ def build_from_factory(factory, standin, optimizer, model, aliases: list) -> tup
         built = unwrap_scheduler(copied(standin))
     finally:
         _restore(optimizer, saved)
-    if not is_scheduler(built):
+    if not replayable(built):
         raise TypeError(f"the scheduler factory returned {type(built).__name__}, not a torch LR scheduler")
     if built.optimizer is not standin:
         raise ValueError(
@@ -168,7 +171,14 @@ def leaves(scheduler) -> list:
     return [leaf for child in children for leaf in leaves(child)]
 
 
+def replayable(obj) -> bool:
+    """A torch LR scheduler, or one of another stack that the preview steps as that stack does (stacks.py)."""
+    return is_scheduler(obj) or stacks.stack_of(obj) is not None
+
+
 def resolve_interval(requested: str, scheduler) -> str:
+    if scheduler is not None and stacks.stack_of(scheduler):
+        return stacks.interval(scheduler)  # the stack's own loop steps it, whatever was asked
     if requested != "auto":
         return requested
     per_step = scheduler is not None and any(isinstance(s, PER_STEP_SCHEDULERS) for s in leaves(scheduler))
@@ -244,10 +254,14 @@ def run(scheduler, standin, plan: Plan) -> tuple[list[list[float]], SimulationSt
     for k in range(plan.steps):
         for lrs, group in zip(schedule, groups):
             lrs.append(as_float(group["lr"]))
-        if plan.steps_scheduler_after(k):
+        if stacks.stack_of(scheduler):
+            stop = _step_or_stop(scheduler, k, plan.steps_per_epoch, stacks.step_after)
+        elif plan.steps_scheduler_after(k):
             stop = _step_or_stop(scheduler, k, plan.steps_per_epoch)
-            if stop:
-                return schedule, stop
+        else:
+            continue
+        if stop:
+            return schedule, stop
     return schedule, None
 
 
@@ -291,9 +305,14 @@ def _added_group_fact(scheduler) -> str:
     return facts.load().schedulers.get(cls.__name__, {}).get("added_group", "")
 
 
-def _step_or_stop(scheduler, k: int, steps_per_epoch: int) -> SimulationStop | None:
+def _step_or_stop(scheduler, k: int, steps_per_epoch: int, step=None) -> SimulationStop | None:
+    """Step the scheduler (`step(scheduler, k, steps_per_epoch)` where the stack's loop does more than
+    `scheduler.step()`); how it raised, if it did."""
     try:
-        step_scheduler(scheduler)
+        if step is None:
+            step_scheduler(scheduler)
+        else:
+            step(scheduler, k, steps_per_epoch)
     except Exception as exc:  # noqa: BLE001 - whatever torch raises is what the real run would raise
         return SimulationStop(step=k, epoch=k // steps_per_epoch, error=f"{type(exc).__name__}: {exc}")
     return None
