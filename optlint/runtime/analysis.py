@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from torch.optim import lr_scheduler
 
-from optlint.runtime import simulate
+from optlint.runtime import simulate, stacks
 from optlint.runtime.coverage import Coverage, coverage_of
 from optlint.runtime.naming import common_prefix
 from optlint.runtime.report import every, setting
@@ -73,6 +73,7 @@ def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, op
     scheduler, other, notes = _scheduler_to_replay(scheduler, optimizer, aliases)
     notes += [cut] if cut else []
     preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan)
+    notes += [note for note in [stacks.deepspeed_peak_note(scheduler, outer_model)] if note]
     if preview.stop and preview.known_groups is None:
         raise SchedulerSimulationError(_simulation_error(preview))
     if preview.shared:

@@ -54,3 +54,19 @@ def _worst_metric(scheduler):
     earliest possible cuts, as the preview assumes for torch's; None for the others, which read none."""
     plateau = getattr(scheduler, "lr_scheduler", None)
     return getattr(plateau, "mode_worse", None)
+
+
+def deepspeed_peak_note(scheduler, engine) -> str | None:
+    """DeepSpeed#7303: WarmupLR and WarmupDecayLR warm every group up to their own `warmup_max_lr` (WarmupDecayLR's
+    default is 0.001), whatever `lr` the DeepSpeed config gives the optimizer."""
+    peaks = getattr(scheduler, "max_lrs", None)
+    optimizer_params = getattr(type(engine), "optimizer_params", None)
+    if stack_of(scheduler) != "deepspeed" or peaks is None or optimizer_params is None:
+        return None
+    lr = (optimizer_params(engine) or {}).get("lr")
+    if lr is None or all(float(peak) == lr for peak in peaks):
+        return None
+    shown = ", ".join(f"{float(peak):.4g}" for peak in dict.fromkeys(peaks))
+    return (f"{type(scheduler).__name__} warms the LR up to its warmup_max_lr ({shown}), not to the optimizer's "
+            f"lr={lr:.4g} from the DeepSpeed config: the scheduler's value wins (DeepSpeed#7303; WarmupDecayLR's "
+            "default is 0.001). Set the scheduler's params.warmup_max_lr to the LR you meant")
