@@ -83,8 +83,8 @@ def unwrap_optimizer(optimizer) -> tuple[object, list]:
     DeepSpeed optimizer, the torch optimizer as the model's parameters see it (zero.py)."""
     chain = [optimizer]
     while True:
-        if zero.is_deepspeed_optimizer(chain[-1]) and (view := zero.model_view(chain[-1])) is not None:
-            return view, [*chain, chain[-1].optimizer]
+        if zero.is_deepspeed_optimizer(chain[-1]):
+            return zero.model_view(chain[-1]), [*chain, chain[-1].optimizer]
         inner = _inner(chain[-1], ("optimizer", "_optimizer"))
         optimizer_like = isinstance(inner, torch.optim.Optimizer) or zero.is_deepspeed_optimizer(inner)
         if inner is None or not optimizer_like or any(inner is c for c in chain):

@@ -23,11 +23,14 @@ def is_deepspeed_optimizer(obj) -> bool:
 
 def model_view(deepspeed_optimizer):
     """An optimizer of the wrapped torch optimizer's class whose groups have its settings and hold the model's
-    parameters they train; None when DeepSpeed's bookkeeping is not one this knows."""
+    parameters they train. Raises TypeError when DeepSpeed's bookkeeping is not one this knows: the partitions
+    alone would read as a model that nothing trains."""
     torch_optimizer = deepspeed_optimizer.optimizer
     parameters = _group_parameters(deepspeed_optimizer, len(torch_optimizer.param_groups))
     if parameters is None:
-        return None
+        raise TypeError(f"{type(deepspeed_optimizer).__name__} keeps its groups' parameters in none of "
+                        f"{', '.join(GROUP_PARAMETERS)} (ZeRO stage 3: fp16_groups and sub_group_to_group_id): "
+                        "optlint cannot map its partitions back to the model's parameters")
     cls = type(torch_optimizer)
     view = cls.__new__(cls)
     vars(view).update(defaults=torch_optimizer.defaults, state=collections.defaultdict(dict),

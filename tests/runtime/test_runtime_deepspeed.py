@@ -170,3 +170,22 @@ def test_hf_trainer_with_zero_is_checked_and_trains(stage, tmp_path):
     assert part.findings == [], str(part)
     assert sum(group.tensors for group in part.groups) == 4
     assert [lr for group in part.schedule[:1] for lr in group] == record.lrs
+
+
+def test_a_deepspeed_optimizer_optlint_cannot_read_warns_and_training_goes_on():
+    """DeepSpeed's bookkeeping renamed (a later release): the callback warns, it never stops the training."""
+    from optlint.integrations.common import SetupCheck
+    from optlint.runtime.simulate import Plan
+
+    engine = engine_for(2)
+    del engine.optimizer.bit16_groups
+    with pytest.warns(optlint.OptimizerSetupWarning, match="optlint could not check this optimizer set-up"):
+        report = SetupCheck().check(engine, [engine.optimizer], [None], [Plan(1, 1)])
+    assert report == [] and report.ok
+
+
+def test_check_setup_on_an_unreadable_deepspeed_optimizer_says_why():
+    engine = engine_for(2)
+    del engine.optimizer.bit16_groups
+    with pytest.raises(TypeError, match="cannot map its partitions back to the model's parameters"):
+        optlint.check_setup(engine, engine.optimizer)
