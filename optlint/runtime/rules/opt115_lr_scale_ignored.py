@@ -39,7 +39,9 @@ def notes(analysis: Analysis):
 
 
 def _scaled_groups(analysis: Analysis) -> list[int]:
-    return [g for g, group in enumerate(analysis.groups) if "lr_scale" in group and analysis.live[g]]
+    return [g for g, group in enumerate(analysis.groups)
+            if isinstance(group.get("lr_scale"), (int, float)) and not isinstance(group["lr_scale"], bool)
+            and analysis.live[g]]
 
 
 def _scale(analysis: Analysis, g: int) -> float:
