@@ -6,14 +6,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test fuzz bench facts clean
 
-# torch==2.13.0 first: a bare `torch>=2.1` would resolve to a multi-GB CUDA build; the pinned
-# CPU wheel already satisfies the `runtime` extra's range (and the lightning and transformers
-# extras' torch ranges), so pip installs no other torch.
+# torch==2.13.0 first, and again on every line: a bare `torch>=2.1` would resolve to a multi-GB CUDA
+# build; the pinned CPU wheel already satisfies the extras' torch ranges, so pip installs no other torch.
+# deepspeed is an sdist whose setup.py imports torch: --no-build-isolation builds it against the torch
+# installed here (an isolated build would download a CUDA torch first), hence setuptools in the venv.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip 'setuptools>=77' wheel
 	$(PY) -m pip install -q torch==2.13.0 numpy
-	$(PY) -m pip install -q -e '.[runtime,plot,dev,lightning,transformers,server]'
+	$(PY) -m pip install -q --no-build-isolation torch==2.13.0 \
+		-e '.[runtime,plot,dev,lightning,transformers,server,timm,deepspeed,peft,schedulefree,ignite]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 from optlint.runtime import pipeline
-from optlint.runtime.api import enforce
+from optlint.runtime.api import OptimizerSetupError, OptimizerSetupWarning, SchedulerSimulationError, enforce
 from optlint.runtime.report import OptimizerReport, SetupReport
 from optlint.runtime.simulate import Plan
 
@@ -40,7 +41,14 @@ class SetupCheck:
             return report
 
         self.reports = []
-        report = enforce(check_here, strict=self.strict, warn=self.on_error == "warn")
+        try:
+            report = enforce(check_here, strict=self.strict, warn=self.on_error == "warn")
+        except (OptimizerSetupError, SchedulerSimulationError):  # a finding; a schedule the real run fails on too
+            raise
+        except Exception as exc:  # noqa: BLE001 - never stop a training because optlint failed to look
+            warnings.warn(f"optlint could not check this optimizer set-up ({type(exc).__name__}: {exc}); training "
+                          "goes on unchecked", OptimizerSetupWarning, stacklevel=3)
+            return SetupReport()
         self.reports = list(report)
         return report
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from torch.optim import lr_scheduler
 
-from optlint.runtime import accelerated, relative_step, schedule_free, simulate
+from optlint.runtime import accelerated, relative_step, schedule_free, simulate, stacks
 from optlint.runtime.coverage import Coverage, coverage_of
 from optlint.runtime.naming import common_prefix, distinct_suffixes
 from optlint.runtime.report import setting
@@ -75,6 +75,7 @@ def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, op
     scheduler, other, replay_notes = _scheduler_to_replay(unwrap_scheduler(scheduler), optimizer, aliases)
     notes += [*replay_notes, *([cut] if cut else [])]
     preview = simulate.preview(optimizer, aliases, scheduler, model=outer_model, plan=plan, stepping=stepping)
+    notes += [note for note in [stacks.deepspeed_peak_note(scheduler, outer_model)] if note]
     if preview.shared:
         notes.append(f"the preview shares {', '.join(preview.shared)} with the real run, as it cannot be copied: "
                      "what the scheduler changes there, the real run sees")
@@ -95,12 +96,12 @@ def analyse(outer_model, model, optimizer, scheduler, plan: simulate.Plan, *, op
 def _scheduler_to_replay(scheduler, optimizer, aliases: list):
     """The scheduler (or factory) whose schedule this optimizer really follows, the (name, optimizer) of a
     scheduler that drives another optimizer (OPT109: this one's LRs stay constant), and notes."""
-    if is_scheduler(scheduler) and not any(scheduler.optimizer is a for a in aliases):
+    if simulate.replayable(scheduler) and not any(scheduler.optimizer is a for a in aliases):
         other = unwrap_optimizer(scheduler.optimizer)[0]
         if other is not optimizer:
             return None, (type(scheduler).__name__, other), []
         aliases.append(scheduler.optimizer)
-    if scheduler is not None and not is_scheduler(scheduler) and not callable(scheduler):
+    if scheduler is not None and not simulate.replayable(scheduler) and not callable(scheduler):
         return None, None, [f"{type(scheduler).__name__} is not a torch LR scheduler: the preview shows the current LRs"]
     return scheduler, None, []
 
@@ -110,8 +111,11 @@ def _lrs_before(scheduler, optimizer, aliases, recorded, now: list[float], notes
     it), recorded by `optlint runtime`, or kept by torch in `initial_lr` unless the scheduler overwrote them."""
     if scheduler is None:
         return None
-    if not is_scheduler(scheduler):
+    if not simulate.replayable(scheduler):
         return now
+    if not is_scheduler(scheduler):  # timm's keep `initial_lr` as torch's do; DeepSpeed's keep nothing
+        return [simulate.as_float(g["initial_lr"]) for g in optimizer.param_groups] if all(
+            "initial_lr" in g for g in optimizer.param_groups) else None
     for alias in aliases:
         if recorded and id(alias) in recorded and len(recorded[id(alias)]) == len(now):
             return recorded[id(alias)]

@@ -57,7 +57,7 @@ class Coverage:
             if frozen:
                 self.frozen[index] = frozen
         self.group_names.append(names_in_model)
-        self.group_elements.append(sum(map(NUMEL, tensors)))
+        self.group_elements.append(_elements(tensors))
         self.group_tensors.append(len(tensors))
 
     def _place(self, index: int, ids: list[int]) -> None:
@@ -70,6 +70,11 @@ class Coverage:
                 self.repeats.setdefault(key, [self.group_of[key]]).append(index)
             else:
                 self.group_of[key] = index
+
+
+def _elements(tensors: list) -> int:
+    # ZeRO stage 3 partitions a parameter's data away between steps: its size is then DeepSpeed's `ds_numel`.
+    return sum(map(NUMEL, tensors)) or sum(getattr(t, "ds_numel", 0) for t in tensors)
 
 
 def coverage_of(model, param_groups: list[dict], trained_elsewhere: frozenset[int] = frozenset()) -> Coverage:

@@ -48,7 +48,8 @@ def check(model, optimizers: Sequence, schedulers: Sequence, plan: simulate.Plan
                            index=index, trained_elsewhere=not_missing_from(inner, unwrapped, index),
                            lrs_before=lrs_before)
         findings = rules.findings_of("check", analysis, enabled)
-        report.append(_part(analysis, findings, [*analysis.notes, *(notes[index] if notes else ())]))
+        rule_notes = rules.notes_of("check", analysis, enabled)
+        report.append(_part(analysis, findings, [*analysis.notes, *rule_notes, *(notes[index] if notes else ())]))
     return report
 
 

@@ -26,7 +26,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from optlint import facts
-from optlint.runtime import isolation, relative_step, schedule_free
+from optlint.runtime import isolation, relative_step, schedule_free, stacks
 from optlint.runtime.report import SimulationStop
 from optlint.runtime.unwrap import is_scheduler, unwrap_scheduler
 
@@ -100,6 +100,7 @@ class Preview:
     interval_guessed: bool = False  # "auto" chose "epoch" with nothing in the scheduler saying so
     replay: object = None  # the scheduler replayed on the stand-in, stepped through the preview
     replay_start: int = 0  # its `position` before the preview (a resumed scheduler's is above 0)
+    applies_lr_scale: bool = False  # the scheduler multiplies each group's LR by its `lr_scale` (timm's)
 
     @property
     def assumes_a_metric(self) -> bool:
@@ -121,16 +122,17 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan, stepping=
         return Preview(unscheduled(optimizer, plan.steps), plan.resolved(None))
     with quiet(), random_state_kept():
         standin = make_standin(optimizer)
-        if is_scheduler(scheduler):
+        if replayable(scheduler):
             replay, shared = rebound_copy(scheduler, model, aliases, standin)
         else:
             replay, shared = build_from_factory(scheduler, standin, optimizer, model, aliases)
         guessed = plan.interval == "auto" and not steps_per_optimizer_step(replay)
         plan, start = plan.resolved(replay), position(replay)
-        step = stepping(replay) if stepping else functools.partial(step_scheduler, replay)
+        step = loop_step(replay, plan, stepping)
         schedule, stop = run(step, standin, plan)
         known = known_groups(replay)
-        about = dict(shared=shared, interval_guessed=guessed, replay=replay, replay_start=start)
+        about = dict(shared=shared, interval_guessed=guessed, replay=replay, replay_start=start,
+                     applies_lr_scale=stacks.applies_lr_scale(replay))
         if known is None or known >= len(standin.param_groups):
             return Preview(schedule, plan, type(replay).__name__, stop, **about)
         raises_later = raises_for_new_groups(replay)
@@ -140,6 +142,15 @@ def preview(optimizer, aliases: list, scheduler, *, model, plan: Plan, stepping=
             later = probe(step, plan)
     return Preview(schedule, plan, type(replay).__name__, stop, later, known,
                    raises_later=raises_later, rescaler=rescaling_class(replay), **about)
+
+
+def loop_step(replay, plan: Plan, stepping=None):
+    """What the training loop runs on the scheduler after optimizer step k, as `step(k)`: a stack's own loop
+    (stacks.py), else `scheduler.step()` (through `stepping`, a wrapper's) where the plan steps it."""
+    if stacks.stack_of(replay):
+        return lambda k: stacks.step_after(replay, k, plan.steps_per_epoch)
+    step = stepping(replay) if stepping else functools.partial(step_scheduler, replay)
+    return lambda k: step() if plan.steps_scheduler_after(k) else None
 
 
 def build_from_factory(factory, standin, optimizer, model, aliases: list) -> tuple[object, list[str]]:
@@ -152,7 +163,7 @@ def build_from_factory(factory, standin, optimizer, model, aliases: list) -> tup
         built = unwrap_scheduler(copied(standin))
     finally:
         _restore(optimizer, saved)
-    if not is_scheduler(built):
+    if not replayable(built):
         raise TypeError(f"the scheduler factory returned {type(built).__name__}, not a torch LR scheduler")
     if built.optimizer is not standin:
         raise ValueError(
@@ -194,7 +205,14 @@ def position(scheduler) -> int:
     return max((position(leaf) for leaf in leaves(scheduler) if leaf is not scheduler), default=0)
 
 
+def replayable(obj) -> bool:
+    """A torch LR scheduler, or one of another stack that the preview steps as that stack does (stacks.py)."""
+    return is_scheduler(obj) or stacks.stack_of(obj) is not None
+
+
 def resolve_interval(requested: str, scheduler) -> str:
+    if scheduler is not None and stacks.stack_of(scheduler):
+        return stacks.interval(scheduler)  # the stack's own loop steps it, whatever was asked
     if requested != "auto":
         return requested
     return "step" if scheduler is not None and steps_per_optimizer_step(scheduler) else "epoch"
@@ -270,8 +288,8 @@ def rebound_copy(scheduler, model, aliases: list, standin) -> tuple[object, list
 
 
 def run(step, standin, plan: Plan) -> tuple[list[list[float]], SimulationStop | None]:
-    """Record every group's LR at each optimizer step, stepping the scheduler (`step()`, None: there is
-    none) as a training loop would.
+    """Record every group's LR at each optimizer step, stepping the scheduler as a training loop would
+    (`step(k)` after optimizer step k, see loop_step; None: there is none).
 
     The scheduler also steps after the last optimizer step, as the real loop does, so an error that
     torch raises at the very end of the run is found too.
@@ -285,7 +303,7 @@ def run(step, standin, plan: Plan) -> tuple[list[list[float]], SimulationStop | 
         used = schedule_free.lrs_of_next_step(standin) if steps_itself else [group_lr(standin, g, k) for g in groups]
         for lrs, lr in zip(schedule, used):
             lrs.append(lr)
-        if step is not None and plan.steps_scheduler_after(k):
+        if step is not None:
             stop = _step_or_stop(step, k, plan.steps_per_epoch)
             if stop:
                 return schedule, stop
@@ -335,7 +353,7 @@ def _added_group_fact(scheduler) -> str:
 
 def _step_or_stop(step, k: int, steps_per_epoch: int) -> SimulationStop | None:
     try:
-        step()
+        step(k)
     except Exception as exc:  # noqa: BLE001 - whatever torch raises is what the real run would raise
         return SimulationStop(step=k, epoch=k // steps_per_epoch, error=f"{type(exc).__name__}: {exc}")
     return None

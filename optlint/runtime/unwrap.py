@@ -7,7 +7,8 @@ parameter names carry that attribute (`_fsdp_wrapped_module.encoder.layer.0._fsd
 which is dropped here (`encoder.layer.0.weight`). FSDP2 (`fully_shard`) keeps the module and its names,
 and swaps the parameters for DTensors: an optimizer built before sharding holds the old tensors.
 Accelerate and Lightning wrap optimizers (`.optimizer`, `._optimizer`) and schedulers (`.scheduler`);
-schedulefree's `ScheduleFreeWrapper` keeps its optimizer in `.base`.
+schedulefree's `ScheduleFreeWrapper` keeps its optimizer in `.base`. DeepSpeed's engine keeps the
+module in `.module`; its optimizers are seen through as zero.py says.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
+from optlint.runtime import zero
+
 # Wrappers whose child attribute is a common word: recognised by class.
 CLASS_WRAPPERS = (nn.parallel.DistributedDataParallel, nn.DataParallel)
 CLASS_WRAPPER_CHILD = "module"
+# Wrappers of libraries never imported here, recognised by a class's module and name: (module, class).
+NAMED_WRAPPERS = {("deepspeed.runtime.engine", "DeepSpeedEngine")}
 # Wrappers whose child attribute is private to them: recognised by the child's name (no import of
 # torch.distributed.fsdp or torch._dynamo needed).
 PRIVATE_CHILDREN = ("_orig_mod", "_fsdp_wrapped_module", "_checkpoint_wrapped_module")
@@ -43,7 +48,8 @@ def unwrap_model(model):
 def wrapped_child(module) -> str | None:
     """The attribute under which `module`, a wrapper, keeps the user's module; None when it is no wrapper."""
     children = getattr(module, "_modules", None) or {}
-    if isinstance(module, CLASS_WRAPPERS):
+    if isinstance(module, CLASS_WRAPPERS) or any((cls.__module__, cls.__name__) in NAMED_WRAPPERS
+                                                 for cls in type(module).__mro__):
         return CLASS_WRAPPER_CHILD
     return next((name for name in PRIVATE_CHILDREN if isinstance(children.get(name), nn.Module)), None)
 
@@ -76,11 +82,15 @@ def _without(name: str, hidden: set[str]) -> str:
 
 
 def unwrap_optimizer(optimizer) -> tuple[object, list]:
-    """The innermost torch optimizer, and every object on the way to it (all the same optimizer)."""
+    """The innermost torch optimizer, and every object on the way to it (all the same optimizer). Inside a
+    DeepSpeed optimizer, the torch optimizer as the model's parameters see it (zero.py)."""
     chain = [optimizer]
     while True:
+        if zero.is_deepspeed_optimizer(chain[-1]):
+            return zero.model_view(chain[-1]), [*chain, chain[-1].optimizer]
         inner = _inner(chain[-1], OPTIMIZER_CHILDREN)
-        if inner is None or not isinstance(inner, torch.optim.Optimizer) or any(inner is c for c in chain):
+        optimizer_like = isinstance(inner, torch.optim.Optimizer) or zero.is_deepspeed_optimizer(inner)
+        if inner is None or not optimizer_like or any(inner is c for c in chain):
             return chain[-1], chain
         chain.append(inner)
 

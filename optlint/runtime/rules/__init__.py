@@ -4,7 +4,8 @@ A rule module has a docstring (what it finds), `check(subject)` yielding its fin
 the subject is, `"check"` (the default: an `analysis.Analysis` of one optimizer, for `check_setup` and
 `optlint runtime`) or `"probe"` (a `probe_report.ProbeReport` of one real step, for `probe_step`).
 Its code is its module's name: opt101_param_not_in_optimizer.py reports OPT101. Modules starting with
-`_` hold what several rules share. Adding a rule is its module, its page rules/OPT1xx.md, and a fixture.
+`_` hold what several rules share. A rule may also define `notes(subject)`, yielding what it sees but
+cannot be sure of, for the report's notes. Adding a rule is its module, its page rules/OPT1xx.md, and a fixture.
 """
 
 from __future__ import annotations
@@ -36,3 +37,8 @@ def rules_for(pass_name: str, enabled: set[str] | None = None) -> list[ModuleTyp
 def findings_of(pass_name: str, subject, enabled: set[str] | None = None) -> list:
     """Every finding the rules of `pass_name` report about `subject`, in code order."""
     return [finding for rule in rules_for(pass_name, enabled) for finding in rule.check(subject)]
+
+
+def notes_of(pass_name: str, subject, enabled: set[str] | None = None) -> list[str]:
+    """The notes of the rules of `pass_name` that define `notes(subject)`, in code order."""
+    return [note for rule in rules_for(pass_name, enabled) if hasattr(rule, "notes") for note in rule.notes(subject)]
