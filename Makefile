@@ -10,12 +10,16 @@ STAMP  := $(VENV)/.installed
 # build; the pinned CPU wheel already satisfies the extras' torch ranges, so pip installs no other torch.
 # deepspeed is an sdist whose setup.py imports torch: --no-build-isolation builds it against the torch
 # installed here (an isolated build would download a CUDA torch first), hence setuptools in the venv.
+# timm without its dependencies: it requires torchvision, and every torchvision wheel on PyPI links
+# libtorch_cuda, which the CPU torch lacks, so an installed torchvision breaks `import transformers`'s
+# Trainer here. timm's other requirements come with transformers; its schedulers need only torch.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools>=77' wheel
 	$(PY) -m pip install -q torch==2.13.0 numpy
 	$(PY) -m pip install -q --no-build-isolation torch==2.13.0 \
-		-e '.[runtime,plot,dev,lightning,transformers,server,timm,deepspeed,peft,schedulefree,ignite]'
+		-e '.[runtime,plot,dev,lightning,transformers,server,deepspeed,peft,schedulefree,ignite]'
+	$(PY) -m pip install -q --no-deps 'timm>=1.0,<2'
 	touch $(STAMP)
 
 demo: $(STAMP)
