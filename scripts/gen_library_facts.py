@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.static.semantic import ModuleBuild, SemanticModel, is_parameterless  # noqa: E402
+from optlint.static.semantic.expressions import dotted as _dotted  # noqa: E402
 
 TABLE = ROOT / "optlint" / "library_facts.json"
 CACHE = Path(os.environ.get("OPTLINT_LIBRARY_CACHE", Path.home() / ".cache" / "optlint-libfacts"))
@@ -235,15 +236,6 @@ def _exported(parsed: Parsed | None, name: str) -> bool:
     if parsed is None:
         return False
     return name in parsed.all_names if parsed.all_names is not None else not name.startswith("_")
-
-
-def _dotted(expr) -> str | None:
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute):
-        head = _dotted(expr.value)
-        return f"{head}.{expr.attr.value}" if head else None
-    return None
 
 
 def _assigns_all(node: cst.Assign) -> bool:

@@ -153,7 +153,7 @@ def test_uncertain_library_models_are_silent(source):
     assert _opt006(source) == []
 
 
-def test_linting_a_library_model_imports_no_library_and_reads_the_table_only_then(tmp_path):
+def test_linting_a_library_model_imports_no_library_and_reads_the_table_only_then():
     script = ("import sys\nfrom optlint.static.runner import lint_text\nfrom optlint import library_facts\n"
               "lint_text('import torch\\nopt = torch.optim.SGD(model.parameters())\\n', 't.py')\n"
               "before = library_facts._table.cache_info().currsize\n"
