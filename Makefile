@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench facts clean
+.PHONY: demo test fuzz bench facts library-facts clean
 
 # torch==2.13.0 first, and again on every line: a bare `torch>=2.1` would resolve to a multi-GB CUDA
 # build; the pinned CPU wheel already satisfies the extras' torch ranges, so pip installs no other torch.
@@ -42,6 +42,12 @@ fuzz: $(STAMP)
 # the tables measured by this generator so a rerun downloads nothing. About 2 minutes a release.
 facts: $(STAMP)
 	$(PY) scripts/gen_torch_facts.py
+
+# Which attributes of torchvision/timm/transformers models own no parameters (optlint/library_facts.json),
+# read from their source: the installed timm and transformers, torchvision's wheel downloaded once
+# into ~/.cache/optlint-libfacts (it cannot be imported beside the CPU torch). About a minute.
+library-facts: $(STAMP)
+	$(PY) scripts/gen_library_facts.py
 
 clean:
 	rm -rf $(VENV) .optlint_cache .pytest_cache

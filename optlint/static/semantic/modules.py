@@ -3,7 +3,8 @@
 `module_builds(model, expr, scope)` follows names, `self.x` attributes, attributes of instances of
 same-file module classes, `nn.Sequential` positions (`seq[1]`), `OrderedDict` names (`seq.relu`)
 and methods that return the module (`.to(device)`, `.train()`) back to the calls that built it:
-`nn.ReLU()`, `Net()`. It answers None as soon
+`nn.ReLU()`, `Net()`, or a library model's factory (`torchvision.models.resnet34()`, whose
+parameterless attributes come from optlint/library_facts.json). It answers None as soon
 as one thing the expression may hold is not such a call (a function parameter, a factory's
 result, a tensor attribute like `model.weight`): rules built on it stay silent then.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from optlint import library_facts
 from optlint.static.semantic.expressions import argument, bool_literal, terminal_name
 from optlint.static.semantic.model import SemanticModel
 from optlint.static.semantic.scopes import Scope
@@ -23,12 +25,15 @@ _MAX_DEPTH = 12  # name -> attribute -> name ... chains longer than this are giv
 
 @dataclass(frozen=True)
 class ModuleBuild:
-    """A call that builds a module: a `torch.nn` class (`torch_name`) or a same-file subclass."""
+    """A call that builds a module: a `torch.nn` class (`torch_name`), a same-file subclass, or a
+    library model (`library_class`); `library_attribute` names a parameterless attribute of that model."""
 
     call: cst.Call
     scope: Scope  # where the call's names resolve
     torch_name: str | None = None
     user_class: str | None = None
+    library_class: str | None = None
+    library_attribute: str | None = None
 
 
 def module_builds(
@@ -61,7 +66,10 @@ def _build(model: SemanticModel, call: cst.Call, scope: Scope) -> ModuleBuild | 
         return ModuleBuild(call, scope, torch_name=torch_name) if torch_name in model.facts.nn_modules else None
     if isinstance(call.func, cst.Name) and _is_local_module_class(model, call.func, scope):
         return ModuleBuild(call, scope, user_class=call.func.value)
-    return None
+    qualname = model.qualname(call.func, scope)
+    keywords = frozenset(a.keyword.value for a in call.args if a.keyword is not None)
+    library_class = qualname and library_facts.class_built_by(qualname, keywords, any(a.star == "**" for a in call.args))
+    return ModuleBuild(call, scope, library_class=library_class) if library_class else None
 
 
 def _is_local_module_class(model: SemanticModel, name: cst.Name, scope: Scope) -> bool:
@@ -99,13 +107,28 @@ def _member_builds(model, expr, scope, depth, member) -> list[ModuleBuild] | Non
     owners = module_builds(model, expr.value, scope, depth + 1)
     if owners is None:
         return None
-    values = []
+    values, library_members = [], []
     for owner in owners:
+        if owner.library_class is not None:
+            library_members.append(_library_member(model, owner, expr))
+            continue
         child = member(model, owner, expr)
         if child is None:
             return None
         values.extend(child)
-    return _all_builds(model, values, depth)
+    if None in library_members:
+        return None
+    builds = _all_builds(model, values, depth) if values else []
+    return None if builds is None else library_members + builds
+
+
+def _library_member(model, owner: ModuleBuild, expr) -> ModuleBuild | None:
+    """`resnet.relu`: the library's table says what the attribute holds, unless the file replaces it."""
+    if not isinstance(expr, cst.Attribute) or expr.attr.value in _stored_members(model)[0]:
+        return None
+    if library_facts.parameterless_attribute(owner.library_class, expr.attr.value) is None:
+        return None
+    return ModuleBuild(owner.call, owner.scope, library_class=owner.library_class, library_attribute=expr.attr.value)
 
 
 def _attribute_member(model, owner: ModuleBuild, expr: cst.Attribute) -> list[tuple[cst.BaseExpression, Scope]] | None:
@@ -208,6 +231,8 @@ def is_parameterless(model: SemanticModel, build: ModuleBuild, depth: int = 0) -
     variable, a `**kwargs` or (for classes that a flag gives parameters) a positional argument
     past the first leaves the answer unknown: False.
     """
+    if build.library_attribute is not None:
+        return True  # the table lists only parameterless attributes
     children = sequential_children(model, build)
     if children is not None:
         return bool(children) and depth < _MAX_DEPTH and all(
@@ -240,8 +265,11 @@ def _literal_flags(call: cst.Call, entry: dict) -> tuple[frozenset[str], frozens
 
 def describe(model: SemanticModel, build: ModuleBuild) -> str:
     """How a message names the module: `nn.ReLU`, `nn.BatchNorm2d(affine=False)`, the user's class."""
+    if build.library_attribute is not None:
+        kinds = library_facts.parameterless_attribute(build.library_class, build.library_attribute)
+        return f"{' or '.join(f'nn.{k}' for k in kinds)} (`{build.library_class}.{build.library_attribute}`)"
     if build.torch_name is None:
-        return str(build.user_class)
+        return str(build.user_class or build.library_class)
     entry = model.facts.nn_modules.get(build.torch_name, {})
     deciding = {*entry.get("parameterless_when", {}), *entry.get("has_parameters_when", {})}
     flags = [
