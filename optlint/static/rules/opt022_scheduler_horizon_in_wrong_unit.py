@@ -4,9 +4,9 @@ import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
 from optlint.static.rule import Rule
-from optlint.static.semantic import (BATCHES, EPOCHS, OPTIMIZER, SCHEDULER, Instance, StepEvent, argument,
-                                     guards_of, horizon_unit, in_lightning_module, is_epoch_loop, loop_events,
-                                     optimizer_matches, range_bound, walk)
+from optlint.static.semantic import (BATCHES, EPOCH, EPOCHS, OPTIMIZER, SCHEDULER, Instance, StepEvent, argument,
+                                     guards_of, horizon_unit, is_epoch_loop, lightning_schedulers, loop_events,
+                                     optimizer_matches, range_bound)
 
 LENGTHS = {  # the arguments that size a schedule, by class
     "CosineAnnealingLR": "T_max", "CosineAnnealingWarmRestarts": "T_0", "LinearLR": "total_iters",
@@ -179,78 +179,9 @@ def _length(ctx, build: Instance) -> cst.BaseExpression | None:
 
 
 def lightning_epoch_interval_schedulers(ctx) -> list[tuple[cst.BaseExpression, Instance]]:
-    """Schedulers sized in batches that `configure_optimizers` returns to Lightning with the default
-    (or an explicit `"epoch"`) interval, read from the literal it returns: `[opt], [sched]`,
-    `{"optimizer": opt, "lr_scheduler": sched}` or `{..., "lr_scheduler": {"scheduler": sched, ...}}`.
-    A class that steps its schedulers itself (`lr_scheduler_step`, manual optimization) is left out."""
-    found = []
-    for scope in ctx.model.scopes:
-        method = scope.functions.get("configure_optimizers") if scope.kind == "class" else None
-        if method is None or not in_lightning_module(ctx.model, scope) or _steps_by_hand(scope):
-            continue
-        method_scope = ctx.model.scope_of_function[method]
-        for expr, interval in _returned_schedulers(method):
-            build = _build(ctx, expr, method_scope)
-            if interval in (None, "epoch") and build is not None and _unit(ctx, build, ()) == BATCHES:
-                found.append((expr, build))
-    return found
-
-
-def _steps_by_hand(scope) -> bool:
-    return "lr_scheduler_step" in scope.functions or "automatic_optimization" in scope.attributes
-
-
-def _build(ctx, expr: cst.BaseExpression, scope) -> Instance | None:
-    if isinstance(expr, cst.Call):
-        return next((b for b in ctx.model.scheduler_builds() if b.call is expr), None)
-    instance = ctx.model.instance_of(expr, scope)
-    return instance if instance is not None and instance.kind == SCHEDULER else None
-
-
-def _returned_schedulers(method: cst.FunctionDef) -> list[tuple[cst.BaseExpression, str | None]]:
-    """Each scheduler a `return` of the method names, with its literal interval (None when absent,
-    "?" when not a literal)."""
-    returns = _Returns()
-    walk(method.body, returns)
-    found = []
-    for value in returns.values:
-        if isinstance(value, cst.Dict):
-            entry = _dict_entry(value, "lr_scheduler")
-            found += [] if entry is None else [_scheduler_entry(entry)]
-        elif isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == 2:
-            schedulers = value.elements[1].value
-            if isinstance(schedulers, (cst.Tuple, cst.List)):
-                found += [_scheduler_entry(e.value) for e in schedulers.elements]
-    return [(expr, interval) for expr, interval in found if expr is not None]
-
-
-def _scheduler_entry(entry: cst.BaseExpression) -> tuple[cst.BaseExpression | None, str | None]:
-    if not isinstance(entry, cst.Dict):
-        return entry, None
-    if any(not isinstance(e, cst.DictElement) for e in entry.elements):
-        return None, None  # `**config`: the interval may be in it
-    interval = _dict_entry(entry, "interval")
-    literal = interval.evaluated_value if isinstance(interval, cst.SimpleString) else "?"
-    return _dict_entry(entry, "scheduler"), None if interval is None else literal
-
-
-def _dict_entry(node: cst.Dict, key: str) -> cst.BaseExpression | None:
-    for element in node.elements:
-        if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString) \
-                and element.key.evaluated_value == key:
-            return element.value
-    return None
-
-
-class _Returns(cst.CSTVisitor):
-    def __init__(self):
-        self.values: list[cst.BaseExpression] = []
-
-    def visit_Return(self, node: cst.Return) -> None:
-        if node.value is not None:
-            self.values.append(node.value)
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    visit_Lambda = visit_ClassDef = visit_FunctionDef
+    """Schedulers sized in batches that `configure_optimizers` returns to Lightning's automatic stepping with
+    the default (or an explicit `"epoch"`) interval. A module that steps them in `lr_scheduler_step` is left out."""
+    return [(returned.scheduler, returned.instance) for returned in lightning_schedulers(ctx.model)
+            if returned.automatic and returned.hook is None and returned.interval == EPOCH
+            and returned.instance is not None and returned.instance.kind == SCHEDULER
+            and _unit(ctx, returned.instance, ()) == BATCHES]

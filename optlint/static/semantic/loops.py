@@ -62,7 +62,7 @@ def function_events(model: SemanticModel, function: cst.FunctionDef | cst.Lambda
                     settings: dict | None = None) -> list[StepEvent]:
     """The steps a call of a same-file function or lambda runs, at depth 0 and unguarded (a framework
     calls it: an ignite handler, an engine's update function)."""
-    walker = _walker(model, settings or {}, frozenset())
+    walker = _walker(model, settings or {}, frozenset(), frozenset())
     if isinstance(function, cst.Lambda):
         return _first_of_each(walker.expression(function.body, model.scopes_by_node[function], 0, False))
     return walker.summary(function)
