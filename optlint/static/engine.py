@@ -20,9 +20,14 @@ from optlint.findings import Edit, Finding, Fix  # noqa: E402
 from optlint.static.files import line_offsets, split_lines  # noqa: E402
 from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse  # noqa: E402
+from optlint.static.project.index import FileView, current as current_project  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
 from optlint.static.semantic.model import SemanticModel  # noqa: E402
+
+class _Default:
+    """lint_source's `project` when the caller gives none."""
+
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
@@ -32,12 +37,16 @@ def lint_source(
     filename: str = "-",
     rules: Iterable[type[Rule]] | None = None,
     settings: dict | None = None,
+    project: FileView | None | type[_Default] = _Default,
 ) -> list[Finding]:
-    """All findings for one file's text, noqa applied, sorted by position."""
+    """All findings for one file's text, noqa applied, sorted by position. `project`: what the file sees
+    of the project's other modules (by default, the run's view from `filename`)."""
     module = parse(source, filename)
     if isinstance(module, Finding):
         return [module]
-    model = SemanticModel(module, torch_facts.load((settings or {}).get("target_torch")))
+    if project is _Default:
+        project = current_project().view(filename)
+    model = SemanticModel(module, torch_facts.load((settings or {}).get("target_torch")), project)
     ctx = FileContext(module, model, settings or {})
     for rule in rules if rules is not None else all_rules():
         ctx.current_code = rule.code

@@ -95,7 +95,8 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
         sched, opt = scheduler.label(ctx.module), optimizer.label(ctx.module)
         ctx.report(
             scheduler.call,
-            f"`{sched}` is a {cls}, stepped once per outer iteration while `{opt}` steps in an inner loop: "
+            f"`{sched}` is a {cls}, stepped once per outer iteration while `{opt}` steps in an inner loop"
+            f"{optimizer.origin_note()}: "
             "the cycle is meant to span every batch, so stepped per epoch it never leaves warm-up.",
             hint=f"Call `{sched}.step()` right after `{opt}.step()` inside the batch loop.",
         )

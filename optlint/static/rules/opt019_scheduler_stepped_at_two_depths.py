@@ -138,7 +138,7 @@ class SchedulerSteppedAtTwoDepths(Rule):
 def _advances_unconditionally(loop, events: list[StepEvent]) -> bool:
     """Every step is `step()` with no argument, written in the loop itself, and guarded only by tests
     that do not choose between the depths: the scheduler's own None-check, a modulo (accumulation)."""
-    if any(event.call.args or event.instance.cls == "ReduceLROnPlateau" for event in events):
+    if any(event.has_arguments or event.instance.cls == "ReduceLROnPlateau" for event in events):
         return False
     guards = guards_of(loop)
     for event in events:

@@ -58,9 +58,10 @@ def conventional_kind(expr: cst.BaseExpression) -> str | None:
 
 
 class SemanticModel:
-    def __init__(self, module: cst.Module, facts: TorchFacts):
+    def __init__(self, module: cst.Module, facts: TorchFacts, project=None):
         self.module = module
         self.facts = facts
+        self.project = project  # a project.index.FileView: the project's other modules, or None
         collector = Collector(module)
         walk(module, collector)
         self.module_scope: Scope = collector.root
@@ -77,8 +78,8 @@ class SemanticModel:
         self.import_froms: list[cst.ImportFrom] = collector.import_froms  # in file order, for rules that edit them
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
-        self._resolve_instances()
         self._memo: dict = {}
+        self._resolve_instances()
 
     def memoized(self, key, compute):
         """Analyses derived from the model (constructions, loop events) are computed once per file."""
@@ -234,6 +235,9 @@ class SemanticModel:
             if kind == SCHEDULER:
                 instance.optimizer = self.scheduler_optimizer(call, scope)
             return instance
+        returned = self.imported_return(call, scope)
+        if returned is not None:
+            return Instance(kind, returned[1], call, assignment, returned[2]) if returned[0] == kind else None
         if kind != SCHEDULER:
             return None
         # `get_scheduler("linear", optimizer=opt)`, `get_cosine_schedule_with_warmup(opt, ...)`.
@@ -252,6 +256,25 @@ class SemanticModel:
             return None
         instance = self.instance_of(expr, scope)
         return instance if instance is not None and instance.kind == OPTIMIZER else None
+
+    # -- the project's other modules -------------------------------------------------------------
+    def imported(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, dict, str] | None:
+        """("function"|"class"|"object", summary entry, file) for a name imported from another module of
+        the project (see optlint/static/project/)."""
+        return self.project.lookup(self, expr, scope) if self.project is not None else None
+
+    def imported_return(self, call: cst.Call, scope: Scope) -> tuple[str, str | None, Instance | None] | None:
+        """(kind, class, bound optimizer) of what a project function returns: `build_optimizer(model)`."""
+        found = self.imported(call.func, scope)
+        if found is None or found[0] != "function" or found[1]["returns"] is None:
+            return None
+        kind, cls, bound = found[1]["returns"]
+        optimizer = None
+        if bound is not None:
+            entry = found[1]
+            given = argument(call, entry["positional"].index(bound) if bound in entry["positional"] else None, bound)
+            optimizer = self.instance_of(given, scope) if given is not None else None
+        return kind, cls, optimizer if optimizer is not None and optimizer.kind == OPTIMIZER else None
 
     # -- definitions ---------------------------------------------------------------------------
     def function_called(self, call: cst.Call, scope: Scope) -> cst.FunctionDef | None:
