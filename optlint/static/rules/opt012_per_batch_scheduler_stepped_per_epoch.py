@@ -104,7 +104,10 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
 
 def _sized_per_iteration(ctx, build: Instance, loop: Loop, scope: Scope) -> bool:
     """A OneCycleLR built for one step per iteration of the loop that steps it (`steps_per_epoch=1`,
-    `total_steps=epochs` for `for epoch in range(epochs)`) completes its cycle there, as designed."""
+    `total_steps=epochs` for `for epoch in range(epochs)`) completes its cycle there, as designed. One
+    built by another module of the project may be: its arguments are not seen here."""
+    if build.origin is not None:
+        return True
     if number_literal(ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "steps_per_epoch")) == 1:
         return True
     total = ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "total_steps")

@@ -33,6 +33,7 @@ class Instance:
     call: cst.Call
     assignment: Assignment
     optimizer: Instance | None = None  # what a scheduler is bound to
+    origin: str | None = None  # the project file whose function built it (`call` calls that function)
 
     @property
     def is_self_attribute(self) -> bool:
@@ -79,6 +80,7 @@ class SemanticModel:
         self.instances: list[Instance] = []
         self._instance_by_assignment: dict[Assignment, Instance] = {}
         self._memo: dict = {}
+        self._imported_builds: set[cst.Call] = set()
         self._resolve_instances()
 
     def memoized(self, key, compute):
@@ -117,6 +119,8 @@ class SemanticModel:
     def torch_argument(self, call: cst.Call, kind: str, cls: str, name: str) -> cst.BaseExpression | None:
         """What a call of torch's optimizer or scheduler class `cls` gives for its parameter `name`: by
         keyword, or at the position torch's signature (the facts) puts it."""
+        if call in self._imported_builds:
+            return None  # `build_scheduler(opt, cfg)`: its arguments are not the torch class's
         table = self.facts.optimizers if kind == OPTIMIZER else self.facts.schedulers
         positional = table.get(cls, {}).get("positional", [])
         return argument(call, positional.index(name) if name in positional else None, name)
@@ -237,7 +241,10 @@ class SemanticModel:
             return instance
         returned = self.imported_return(call, scope)
         if returned is not None:
-            return Instance(kind, returned[1], call, assignment, returned[2]) if returned[0] == kind else None
+            if returned[0] != kind:
+                return None
+            self._imported_builds.add(call)
+            return Instance(kind, returned[1], call, assignment, returned[2], returned[3])
         if kind != SCHEDULER:
             return None
         # `get_scheduler("linear", optimizer=opt)`, `get_cosine_schedule_with_warmup(opt, ...)`.
@@ -263,8 +270,8 @@ class SemanticModel:
         the project (see optlint/static/project/)."""
         return self.project.lookup(self, expr, scope) if self.project is not None else None
 
-    def imported_return(self, call: cst.Call, scope: Scope) -> tuple[str, str | None, Instance | None] | None:
-        """(kind, class, bound optimizer) of what a project function returns: `build_optimizer(model)`."""
+    def imported_return(self, call: cst.Call, scope: Scope) -> tuple[str, str | None, Instance | None, str] | None:
+        """(kind, class, bound optimizer, file) of what a project function returns: `build_optimizer(model)`."""
         found = self.imported(call.func, scope)
         if found is None or found[0] != "function" or found[1]["returns"] is None:
             return None
@@ -274,7 +281,7 @@ class SemanticModel:
             entry = found[1]
             given = argument(call, entry["positional"].index(bound) if bound in entry["positional"] else None, bound)
             optimizer = self.instance_of(given, scope) if given is not None else None
-        return kind, cls, optimizer if optimizer is not None and optimizer.kind == OPTIMIZER else None
+        return kind, cls, optimizer if optimizer is not None and optimizer.kind == OPTIMIZER else None, found[2]
 
     # -- definitions ---------------------------------------------------------------------------
     def function_called(self, call: cst.Call, scope: Scope) -> cst.FunctionDef | None:
