@@ -4,7 +4,10 @@ One cache file per configuration: optlint's own code and torch facts (so a chang
 regenerated table starts afresh), the settings and the selected rules. A file whose size, times,
 inode and device (what git compares) are those of its last run is not even read: its path maps to its
 content hash (as in git, a file changed within two seconds of being linted is never taken on its stat).
-The cache can only make a run faster: a missing, unreadable or corrupt cache, or an entry that is no
+Findings that rest on other modules of the project (project/index.py) are kept with the imports they
+resolved and the content hash of each file found: the entry is used only while each import finds the
+same file with the same text. Module summaries are kept by content hash beside the findings, under the
+same signature, and checked for shape before use. The cache can only make a run faster: a missing, unreadable or corrupt cache, or an entry that is no
 finding, is a miss, and a failed write is ignored.
 
 What the cache trusts: nothing that comes with a repository. Each cache file is signed (HMAC-SHA256,

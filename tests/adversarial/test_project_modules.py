@@ -5,6 +5,7 @@ each module once, and a summary never hides a finding."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -123,11 +124,17 @@ def test_thousands_of_modules_are_each_summarised_once(tmp_path, monkeypatch):
     assert len(made) == len(set(made)) == count
 
 
-def _run_with_cache(root: Path) -> Path:
-    cache = root / ".optlint_cache"
-    assert codes(root, cache_dir=cache) == [("train.py", "OPT011")]
-    (path,) = cache.glob("*.json")
-    return path
+@contextlib.contextmanager
+def _cached_project():
+    """A project with a finding that rests on engine.py, and the path of the cache its run wrote."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "engine.py").write_text(ENGINE)
+        (root / "train.py").write_text(TRAIN)
+        cache = root / ".optlint_cache"
+        assert codes(root, cache_dir=cache) == [("train.py", "OPT011")]
+        (path,) = cache.glob("*.json")
+        yield root, path
 
 
 def _silencing_payload(path: Path) -> bytes:
@@ -144,11 +151,7 @@ def _silencing_payload(path: Path) -> bytes:
 @FEW
 @given(st.sampled_from(["unsigned", "other key", "no header", "truncated"]))
 def test_a_forged_summary_never_hides_a_finding(header):
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        (root / "engine.py").write_text(ENGINE)
-        (root / "train.py").write_text(TRAIN)
-        path = _run_with_cache(root)
+    with _cached_project() as (root, path):
         payload = _silencing_payload(path)
         forged = {"unsigned": b"0" * 40 + b"\n" + payload,
                   "other key": cache_module.Cache(root, path.stem, b"k" * 32).signed(payload),
@@ -167,11 +170,7 @@ SHAPES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_si
 @given(SHAPES)
 def test_a_damaged_summary_in_a_signed_cache_is_made_again(damage):
     """Signed by this user's key but of any other shape (a bug, a half-written edit): not used."""
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        (root / "engine.py").write_text(ENGINE)
-        (root / "train.py").write_text(TRAIN)
-        path = _run_with_cache(root)
+    with _cached_project() as (root, path):
         data = json.loads(path.read_bytes().partition(b"\n")[2])
         data["entries"], data["stats"] = {}, {}
         data["summaries"] = {digest: {"functions": {"train_one_epoch": damage}, "classes": {}, "objects": {}}
