@@ -4,7 +4,10 @@ One cache file per configuration: optlint's own code and torch facts (so a chang
 regenerated table starts afresh), the settings and the selected rules. A file whose size, times,
 inode and device (what git compares) are those of its last run is not even read: its path maps to its
 content hash (as in git, a file changed within two seconds of being linted is never taken on its stat).
-The cache can only make a run faster: a missing, unreadable or corrupt cache, or an entry that is no
+Findings that rest on other modules of the project (project/index.py) are kept with the imports they
+resolved and the content hash of each file found: the entry is used only while each import finds the
+same file with the same text. Module summaries are kept by content hash beside the findings, under the
+same signature, and checked for shape before use. The cache can only make a run faster: a missing, unreadable or corrupt cache, or an entry that is no
 finding, is a miss, and a failed write is ignored.
 
 What the cache trusts: nothing that comes with a repository. Each cache file is signed (HMAC-SHA256,
@@ -113,8 +116,13 @@ class Cache:
         self.directory = Path(directory)
         self.name = f"{configuration}.json"
         self.key = key
-        self.entries, self.stats = self._load()  # content hash -> findings; path -> [*stat, hash]
-        self.used_entries: dict[str, list] = {}
+        # content hash -> findings (or {"findings", "dependencies"}); path -> [*stat, hash]; hash -> summary
+        self.entries, self.stats, self.summaries = self._load()
+        self.used_entries: dict[str, list | dict] = {}
+        self.used_summaries: dict[str, dict] = {}
+        # Whether a file's recorded imports still find the same files (project.index.Project.fresh); an
+        # entry with dependencies is a miss without it.
+        self.fresh = None
         self.used_stats: dict[str, list] = {}
         self.changed = False
         self.trusted_before = time.time_ns() - RACY_NS
@@ -122,6 +130,11 @@ class Cache:
 
     def recall(self, path: str) -> list[Finding] | None:
         """The findings of a file whose stat (as git compares it) is unchanged since its last run."""
+        digest = self.known_digest(path)
+        return self.get(digest, path) if digest is not None else None
+
+    def known_digest(self, path: str) -> str | None:
+        """The content hash of a file whose stat is unchanged since a run hashed it."""
         try:
             stat = self._stat_now[path] = os.stat(path)
         except OSError:
@@ -129,22 +142,26 @@ class Cache:
         known = self.stats.get(path)
         if not (isinstance(known, list) and len(known) == STAT_FIELDS + 1 and isinstance(known[-1], str)):
             return None
-        return self.get(known[-1], path) if known[:-1] == _compared(stat) else None
+        return known[-1] if known[:-1] == _compared(stat) else None
 
     def get(self, digest: str, path: str) -> list[Finding] | None:
         entry = self.entries.get(digest)
         if entry is None:
             return None
         try:
-            findings = [_finding(item, path) for item in entry]
+            if isinstance(entry, dict) and not (self.fresh is not None and self.fresh(path, entry["dependencies"])):
+                return None  # findings that rest on other files, changed (or not checked) since
+            findings = [_finding(item, path) for item in (entry["findings"] if isinstance(entry, dict) else entry)]
         except (TypeError, KeyError, ValueError, AttributeError):
             return None  # a corrupt entry: lint the file again
         self.used_entries[digest] = entry
         self._remember(path, digest)
         return findings
 
-    def put(self, digest: str, path: str, findings: list[Finding]) -> None:
-        entry = [_entry(f) for f in findings]
+    def put(self, digest: str, path: str, findings: list[Finding], dependencies: list | None = None) -> None:
+        entry: list | dict = [_entry(f) for f in findings]
+        if dependencies:
+            entry = {"findings": entry, "dependencies": dependencies}
         try:
             json.dumps(entry)
         except (TypeError, ValueError):
@@ -152,6 +169,20 @@ class Cache:
         self.used_entries[digest] = self.entries[digest] = entry
         self.changed = True
         self._remember(path, digest)
+
+    def summary(self, digest: str) -> dict | None:
+        """The module summary (project/summary.py) cached for a content hash; checked where it is used."""
+        found = self.summaries.get(digest)
+        if found is not None:
+            self.used_summaries[digest] = found
+        return found
+
+    def put_summaries(self, summaries: dict[str, dict]) -> None:
+        for digest, summary in summaries.items():
+            if self.summaries.get(digest) != summary:
+                self.summaries[digest] = summary
+                self.changed = True
+            self.used_summaries[digest] = summary
 
     def _remember(self, path: str, digest: str) -> None:
         stat = self._stat_now.get(path)
@@ -166,10 +197,10 @@ class Cache:
     def save(self) -> None:
         if not self.changed:
             return
-        if len(self.entries) > MAX_ENTRIES or len(self.stats) > MAX_ENTRIES:
-            self.entries, self.stats = self.used_entries, self.used_stats
-        payload = json.dumps({"format": FORMAT, "entries": self.entries, "stats": self.stats},
-                             separators=(",", ":")).encode()
+        if max(len(self.entries), len(self.stats), len(self.summaries)) > MAX_ENTRIES:
+            self.entries, self.stats, self.summaries = self.used_entries, self.used_stats, self.used_summaries
+        payload = json.dumps({"format": FORMAT, "entries": self.entries, "stats": self.stats,
+                              "summaries": self.summaries}, separators=(",", ":")).encode()
         try:
             folder = cache_files.open_folder(self.directory, create=True)
         except OSError:
@@ -184,25 +215,25 @@ class Cache:
         finally:
             os.close(folder)
 
-    def _load(self) -> tuple[dict[str, list], dict[str, list]]:
+    def _load(self) -> tuple[dict[str, list | dict], dict[str, list], dict[str, dict]]:
         try:
             folder = cache_files.open_folder(self.directory, create=False)
         except OSError:
-            return {}, {}
+            return {}, {}, {}
         try:
             signature, _, payload = (cache_files.read_own(folder, self.name) or b"").partition(b"\n")
         finally:
             os.close(folder)
         if not hmac.compare_digest(signature, self._signature(payload)):
-            return {}, {}  # not signed with this user's key: another's, forged, truncated or changed by hand
+            return {}, {}, {}  # not signed with this user's key: another's, forged, truncated or changed by hand
         try:
             data = json.loads(payload)
-            entries, stats = data["entries"], data["stats"]
-            if data["format"] == FORMAT and isinstance(entries, dict) and isinstance(stats, dict):
-                return entries, stats
-        except (ValueError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
+            entries, stats, summaries = data["entries"], data["stats"], data.get("summaries", {})
+            if data["format"] == FORMAT and all(isinstance(d, dict) for d in (entries, stats, summaries)):
+                return entries, stats, summaries
+        except (ValueError, TypeError, KeyError, AttributeError):  # UnicodeDecodeError is a ValueError
             pass
-        return {}, {}
+        return {}, {}, {}
 
     def signed(self, payload: bytes) -> bytes:
         """The file's content: the payload under its signature (this user's key and this configuration)."""

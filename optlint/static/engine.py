@@ -24,9 +24,14 @@ from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse_with_python_tree  # noqa: E402
 from optlint.static.positions import from_python_lines  # noqa: E402
 from optlint.static.reparse import Document  # noqa: E402
+from optlint.static.project.index import FileView, current as current_project  # noqa: E402
 from optlint.static.rule import FileContext, Replace, Rule  # noqa: E402
 from optlint.static.rules import all_rules  # noqa: E402
 from optlint.static.semantic.model import SemanticModel  # noqa: E402
+
+class _Default:
+    """lint_source's `project` when the caller gives none."""
+
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
@@ -37,14 +42,18 @@ def lint_source(
     rules: Iterable[type[Rule]] | None = None,
     settings: dict | None = None,
     document: Document | None = None,
+    project: FileView | None | type[_Default] = _Default,
 ) -> list[Finding]:
     """All findings for one file's text, noqa applied, sorted by position. `document`: the text's
-    earlier parse, to re-parse only what changed (the language server)."""
+    earlier parse, to re-parse only what changed (the language server). `project`: what the file sees
+    of the project's other modules (by default, the run's view from `filename`)."""
     parsed = _parsed(source, filename, document)
     if isinstance(parsed, Finding):
         return [parsed]
     module, position = parsed
-    model = SemanticModel(module, torch_facts.load((settings or {}).get("target_torch")))
+    if project is _Default:
+        project = current_project().view(filename)
+    model = SemanticModel(module, torch_facts.load((settings or {}).get("target_torch")), project)
     ctx = FileContext(module, model, source, settings or {})
     for rule in rules if rules is not None else all_rules():
         ctx.current_code = rule.code

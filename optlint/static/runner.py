@@ -102,6 +102,14 @@ def lint_paths(
     `included`: files a walk lints besides Python files and notebooks (see files.discover); `gitignore`:
     a GitIgnore whose ignored paths the walk skips."""
     cache = _open_cache(cache_dir, rules, settings) if cache_dir is not None else None
+    project = _start_project(settings, cache)
+    try:
+        return _lint_discovered(paths, rules, settings, excluded, included, jobs, cache, project, gitignore)
+    finally:
+        _end_project()
+
+
+def _lint_discovered(paths, rules, settings, excluded, included, jobs, cache, project, gitignore) -> LintResult:
     names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
     result, outcomes = LintResult(), []
     for item in files.discover(paths, excluded, included, gitignore):
@@ -113,11 +121,12 @@ def lint_paths(
     parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
     for outcome in outcomes:
         if isinstance(outcome, _Parse):
-            parse, outcome = outcome, next(parsed)
+            parse, (outcome, dependencies, summaries) = outcome, next(parsed)
             if parse.container is not None and isinstance(outcome, list):
                 outcome = parse.container.place(outcome)
             if cache is not None and isinstance(outcome, list):
-                cache.put(parse.digest, parse.path, outcome)
+                cache.put(parse.digest, parse.path, outcome, dependencies)
+                cache.put_summaries(summaries)
         if isinstance(outcome, str):
             result.errors.append(outcome)
         else:
@@ -126,6 +135,24 @@ def lint_paths(
     if cache is not None:
         cache.save()
     return result
+
+
+def _start_project(settings, cache: Cache | None):
+    """The run's view of the project's modules, shared by the workers forked from here: summaries and
+    file hashes come from the cache, which asks it whether a file's imports still find the same files."""
+    from optlint.static.project.index import Project, install
+
+    project = Project(settings, cache)
+    install(project)
+    if cache is not None:
+        cache.fresh = project.fresh
+    return project
+
+
+def _end_project() -> None:
+    from optlint.static.project.index import install
+
+    install(None)
 
 
 def _open_cache(directory: str | os.PathLike, rules, settings) -> Cache | None:
@@ -196,8 +223,9 @@ def decoded_text(data: bytes, path: str) -> str | list[Finding]:
                         hint="Save it as UTF-8, or declare its encoding in a PEP 263 coding comment.")]
 
 
-def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[list[Finding] | str]:
-    """Each file's findings or error line, in the order given; largest files go first to the pool."""
+def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[tuple[list[Finding] | str, list, dict]]:
+    """Each file's findings or error line, the project files they rest on and the module summaries made
+    meanwhile, in the order given; largest files go first to the pool."""
     workers = min(jobs or default_jobs(), len(parses))
     if workers <= 1:
         return [_lint_parsed(p.path, p.text, rules, settings) for p in parses]
@@ -255,26 +283,30 @@ def _stop(pool) -> None:
         process.join()
 
 
-def _lint_parsed(path: str, text: str, rules, settings) -> list[Finding] | str:
+def _lint_parsed(path: str, text: str, rules, settings) -> tuple[list[Finding] | str, list, dict]:
     from optlint.static.engine import lint_source
+    from optlint.static.project.index import current
 
-    return _guarded(lint_source, text, path, rules, settings)
+    project = current()
+    view = project.view(path)
+    outcome = _guarded(lint_source, text, path, rules, settings, view)
+    return outcome, view.recorded() if view is not None else [], project.take_made()
 
 
-def _guarded(lint, text: str, path: str, rules, settings) -> list[Finding] | str:
+def _guarded(lint, text: str, path: str, rules, settings, *project) -> list[Finding] | str:
     try:
-        return lint(text, path, rules, settings)
+        return lint(text, path, rules, settings, *project)
     except RecursionError:
         return f"{path}: too deeply nested for optlint to analyse; skipped"
     except Exception as error:  # noqa: BLE001 - one file's crash must not stop the run
         return _internal_error(path, error)
 
 
-def _result(future, path: str) -> list[Finding] | str:
+def _result(future, path: str) -> tuple[list[Finding] | str, list, dict]:
     try:
         return future.result()
     except Exception as error:  # noqa: BLE001 - a worker that died (killed, out of memory)
-        return _internal_error(path, error)
+        return _internal_error(path, error), [], {}
 
 
 def _internal_error(path: str, error: BaseException) -> str:

@@ -177,8 +177,8 @@ class SchedulerStepBeforeOptimizerStep(Rule):
         module = ctx.module
         sched, opt = scheduler.label(module), optimizer.label(module)
         message = (
-            f"`{sched}.step()` runs before `{opt}.step()` in this loop: torch warns and skips the first "
-            "value of the schedule, so every later LR comes one step early."
+            f"`{sched}.step()` runs before `{opt}.step()` in this loop{optimizer.origin_note()}: torch warns and "
+            "skips the first value of the schedule, so every later LR comes one step early."
         )
         hint = f"Call `{sched}.step()` after `{opt}.step()` (per batch right after it, or per epoch after the batch loop)."
         adjacent = scheduler.statement is not None and optimizer.statement is scheduler.next_statement
@@ -193,4 +193,4 @@ def _is_lr_step(event: StepEvent) -> bool:
     """ReduceLROnPlateau (or a receiver given a metric) neither warns nor shifts its schedule."""
     if event.instance is not None and event.instance.cls is not None:
         return event.instance.cls != "ReduceLROnPlateau"
-    return not event.call.args
+    return not event.has_arguments

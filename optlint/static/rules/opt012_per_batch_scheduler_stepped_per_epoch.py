@@ -119,7 +119,8 @@ class PerBatchSchedulerSteppedPerEpoch(Rule):
         sched, opt = scheduler.label(ctx.module), optimizer.label(ctx.module)
         ctx.report(
             scheduler.call,
-            f"`{sched}` is a {cls}, stepped once per outer iteration while `{opt}` steps in an inner loop: "
+            f"`{sched}` is a {cls}, stepped once per outer iteration while `{opt}` steps in an inner loop"
+            f"{optimizer.origin_note()}: "
             "the cycle is meant to span every batch, so stepped per epoch it never leaves warm-up.",
             hint=f"Call `{sched}.step()` right after `{opt}.step()` inside the batch loop.",
         )
@@ -152,7 +153,10 @@ def _stepped_per_epoch_by_lightning(ctx, returned: LightningScheduler) -> bool:
 
 def _sized_per_iteration(ctx, build: Instance, loop: Loop | None, scope: Scope) -> bool:
     """A OneCycleLR built for one step per iteration of the loop that steps it (`steps_per_epoch=1`,
-    `total_steps=epochs` for `for epoch in range(epochs)`) completes its cycle there, as designed."""
+    `total_steps=epochs` for `for epoch in range(epochs)`) completes its cycle there, as designed. One
+    built by another module of the project may be: its arguments are not seen here."""
+    if build.origin is not None:
+        return True
     if number_literal(ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "steps_per_epoch")) == 1:
         return True
     total = ctx.model.torch_argument(build.call, SCHEDULER, build.cls, "total_steps")

@@ -139,7 +139,7 @@ def _advances_unconditionally(model, loop, scope, events: list[StepEvent]) -> bo
     """Every step is `step()` with no argument, written in the loop itself, and guarded only by tests
     that do not choose between the depths: the scheduler's own None-check, a modulo (accumulation), a
     test that always holds (`if PER_BATCH:` with the module's `PER_BATCH = True`)."""
-    if any(event.call.args or event.instance.cls == "ReduceLROnPlateau" for event in events):
+    if any(event.has_arguments or event.instance.cls == "ReduceLROnPlateau" for event in events):
         return False
     guards = guards_of(loop)
     for event in events:

@@ -43,9 +43,19 @@ class StepEvent:
     skipped_on_first_iteration: bool  # under `if epoch > 0:` and the like
     statement: cst.SimpleStatementLine | None  # the statement, when the step is all it does
     next_statement: cst.BaseStatement | None  # the statement after it in the same block
+    origin: str | None = None  # `engine.py:41` for a step another module of the project runs; `call` calls it
+    origin_has_arguments: bool = False  # whether that step is given arguments (`scheduler.step(loss)`)
 
     def label(self, module: cst.Module) -> str:
         return module.code_for_node(self.receiver)
+
+    @property
+    def has_arguments(self) -> bool:
+        return self.origin_has_arguments if self.origin is not None else bool(self.call.args)
+
+    def origin_note(self) -> str:
+        """What a message adds when the step is in another file."""
+        return f" (the {self.kind} steps in `{self.origin}`, called from here)" if self.origin else ""
 
 
 def loop_events(model: SemanticModel, loop: Loop, scope: Scope, settings: dict | None = None) -> list[StepEvent]:
@@ -119,12 +129,17 @@ def _walker(model: SemanticModel, settings: dict, loop_names: frozenset[str],
     return model.memoized(key, lambda: _Walker(model, step_names, scheduler_names, loop_names, dict(first_values)))
 
 
+def helper_steps(model: SemanticModel, helper: cst.FunctionDef, settings: dict) -> list[StepEvent]:
+    """The steps a call of a same-file function runs (what project/summary.py keeps of a module)."""
+    return _walker(model, settings, frozenset(), frozenset()).summary(helper)
+
+
 def _first_of_each(events) -> list[StepEvent]:
     """The events in order, each kept where it first happens (same step, instance, depth and guard)."""
     first: dict[tuple, StepEvent] = {}
     for event in events:
         instance = event.instance.call if event.instance is not None else None
-        first.setdefault((event.call, event.depth, event.skipped_on_first_iteration, instance), event)
+        first.setdefault((event.call, event.depth, event.skipped_on_first_iteration, instance, event.origin), event)
     return list(first.values())
 
 
@@ -195,6 +210,8 @@ class _Walker:
             for event in self.summary(helper):
                 yield replace(event, depth=event.depth + depth,
                               skipped_on_first_iteration=event.skipped_on_first_iteration or guarded)
+        else:
+            yield from imported_steps(self.model, call, scope, depth, guarded)
 
     def summary(self, helper: cst.FunctionDef) -> list[StepEvent]:
         """The steps a call of `helper` runs, at depth 0 and unguarded.
@@ -246,6 +263,9 @@ class _Walker:
         instance = self.model.instance_of(receiver, scope)
         if instance is not None and method[1] == "step":
             return (instance.kind, receiver, instance)
+        exposed = self.model.imported(receiver, scope) if method[1] == "step" else None
+        if exposed is not None and exposed[0] == "object":  # `from .state import optimizer`
+            return (exposed[1][0], receiver, None)
         # `scaler.step(optimizer)`, `xm.optimizer_step(optimizer)`
         if positional:
             given = self._optimizer(positional[0], scope)
@@ -332,3 +352,54 @@ def _body(node) -> tuple:
     """A compound statement's statements; a one-line suite (`if x: a(); b()`) is one statement."""
     body = node.body
     return tuple(body.body) if isinstance(body, cst.IndentedBlock) else (body,)
+
+
+def imported_steps(model: SemanticModel, call: cst.Call, scope: Scope, depth: int, guarded: bool) -> Iterator[StepEvent]:
+    """The steps a project function (`train_one_epoch(model, loader, optimizer)`) or a method of a
+    project class (`trainer.run_epoch()` on `trainer = Trainer(model, optimizer)`) runs on what this
+    call, or the constructor call (`init:` targets), gives it; the receiver is the expression given here."""
+    found = model.imported(call.func, scope)
+    constructor = None
+    if found is not None and found[0] == "function":
+        callee = found[1]
+    else:
+        constructor = _project_constructor(model, call, scope)
+        if constructor is None:
+            return
+        found, constructor_call, constructor_scope, method = constructor
+        callee = found[1]["methods"].get(method)
+        if callee is None:
+            return
+    for target, kind, line, step_depth, step_guarded, has_arguments in callee["steps"]:
+        is_stored, _, name = target.rpartition(":")
+        if is_stored:
+            receiver, receiver_scope = _given(constructor_call, found[1], name), constructor_scope
+        else:
+            receiver, receiver_scope = _given(call, callee, name), scope
+        instance = model.instance_of(receiver, receiver_scope) if receiver is not None else None
+        if receiver is None or (instance is not None and instance.kind != kind):
+            continue
+        yield StepEvent(kind, call, receiver, instance, depth + step_depth, guarded or step_guarded, None, None,
+                        f"{found[2]}:{line}", has_arguments)
+
+
+def _given(call: cst.Call, callee: dict, name: str) -> cst.BaseExpression | None:
+    """What a call gives a summarised function's parameter `name`."""
+    positional = callee["positional"]
+    return argument(call, positional.index(name) if name in positional else None, name)
+
+
+def _project_constructor(model: SemanticModel, call: cst.Call, scope: Scope):
+    """For `obj.method(...)` where the one value of `obj` is `ProjectClass(...)`: (the class's lookup,
+    the constructor call, the scope its arguments resolve in, the method's name)."""
+    method = call_method(call)
+    if method is None:
+        return None
+    values = model.values_of(method[0], scope)
+    if len(values) != 1 or not isinstance(values[0].value, cst.Call):
+        return None
+    constructor, constructor_scope = values[0].value, values[0].resolution_scope
+    found = model.imported(constructor.func, constructor_scope)
+    if found is None or found[0] != "class":
+        return None
+    return found, constructor, constructor_scope, method[1]

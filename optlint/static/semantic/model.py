@@ -34,6 +34,7 @@ class Instance:
     call: cst.Call
     assignment: Assignment
     optimizer: Instance | None = None  # what a scheduler is bound to
+    origin: str | None = None  # the project file whose function built it (`call` calls that function)
 
     @property
     def is_self_attribute(self) -> bool:
@@ -81,9 +82,10 @@ def conventional_kind(expr: cst.BaseExpression) -> str | None:
 
 
 class SemanticModel:
-    def __init__(self, module: cst.Module, facts: TorchFacts):
+    def __init__(self, module: cst.Module, facts: TorchFacts, project=None):
         self.module = module
         self.facts = facts
+        self.project = project  # a project.index.FileView: the project's other modules, or None
         collector = Collector(module)
         walk(module, collector)
         self.module_scope: Scope = collector.root
@@ -106,6 +108,7 @@ class SemanticModel:
         self._instance_by_assignment: dict[Assignment, Instance] = {}
         self._instance_by_call: dict[cst.Call, Instance] = {}  # builds no name holds (`return AdamW(...)`)
         self._values = Values(self)
+        self._imported_builds: set[cst.Call] = set()
         self._resolve_instances()
         self._values = Values(self)  # what was answered while instances were still being found is stale
 
@@ -145,6 +148,8 @@ class SemanticModel:
     def torch_argument(self, call: cst.Call, kind: str, cls: str, name: str) -> cst.BaseExpression | None:
         """What a call of torch's optimizer or scheduler class `cls` gives for its parameter `name`: by
         keyword, or at the position torch's signature (the facts) puts it."""
+        if call in self._imported_builds:
+            return None  # `build_scheduler(opt, cfg)`: its arguments are not the torch class's
         table = self.facts.optimizers if kind == OPTIMIZER else self.facts.schedulers
         positional = table.get(cls, {}).get("positional", [])
         return argument(call, positional.index(name) if name in positional else None, name)
@@ -170,18 +175,13 @@ class SemanticModel:
             if binding is None:
                 return []
             if expr.value in binding.imports and expr.value not in binding.bound:
-                return self.imported_values(binding.imports[expr.value])
+                return []  # no assignment here: another module of the project answers through `imported`
             return self._values.name_values(binding, expr.value)
         owner = self.attribute_owner(expr, scope)
         if owner is not None:
             return self._values.attribute_values(owner, expr.attr.value)
         if isinstance(expr, cst.Subscript):
             return self._values.instances(expr, scope) or []
-        return []
-
-    def imported_values(self, qualname: str) -> list[Assignment]:
-        """What an imported name holds. Hook for the project's other modules (`from .optim import
-        optimizer`); within one file nothing is known about them."""
         return []
 
     def instance_at(self, assignment: Assignment) -> Instance | None:
@@ -331,6 +331,12 @@ class SemanticModel:
             if kind == SCHEDULER:
                 instance.optimizer = self.scheduler_optimizer(call, scope)
             return instance
+        returned = self.imported_return(call, scope)
+        if returned is not None:
+            if returned[0] != kind:
+                return None
+            self._imported_builds.add(call)
+            return Instance(kind, returned[1], call, assignment, returned[2], returned[3])
         if kind != SCHEDULER:
             return None
         # `get_scheduler("linear", optimizer=opt)`, `get_cosine_schedule_with_warmup(opt, ...)`.
@@ -381,6 +387,25 @@ class SemanticModel:
             return compare(left, test.comparisons[0].operator, right)
         value = self.constant(test, scope)
         return None if value is None else bool(value)
+
+    # -- the project's other modules -------------------------------------------------------------
+    def imported(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, dict, str] | None:
+        """("function"|"class"|"object", summary entry, file) for a name imported from another module of
+        the project (see optlint/static/project/)."""
+        return self.project.lookup(self, expr, scope) if self.project is not None else None
+
+    def imported_return(self, call: cst.Call, scope: Scope) -> tuple[str, str | None, Instance | None, str] | None:
+        """(kind, class, bound optimizer, file) of what a project function returns: `build_optimizer(model)`."""
+        found = self.imported(call.func, scope)
+        if found is None or found[0] != "function" or found[1]["returns"] is None:
+            return None
+        kind, cls, bound = found[1]["returns"]
+        optimizer = None
+        if bound is not None:
+            entry = found[1]
+            given = argument(call, entry["positional"].index(bound) if bound in entry["positional"] else None, bound)
+            optimizer = self.instance_of(given, scope) if given is not None else None
+        return kind, cls, optimizer if optimizer is not None and optimizer.kind == OPTIMIZER else None, found[2]
 
     # -- definitions ---------------------------------------------------------------------------
     def function_called(self, call: cst.Call, scope: Scope) -> cst.FunctionDef | None:

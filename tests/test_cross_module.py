@@ -1,0 +1,183 @@
+"""The project's other modules: imports of the project's own files resolve to their summaries, so a step,
+a build or an object that lives in another file is seen where it is used, and named in the finding.
+
+fixtures/projects/<name>/ are multi-module projects: each line that should be reported says so in an
+`# expect:` comment (as in fixtures/static/); `bad_*` have some, `good_*` none.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from optlint.static.project import index
+from optlint.static.runner import lint_paths, lint_text
+from tests.test_fixtures import expected
+
+PROJECTS = Path(__file__).resolve().parent.parent / "fixtures" / "projects"
+FIXTURES = sorted(p for p in PROJECTS.iterdir() if p.is_dir())
+
+ENGINE = """\
+def train_one_epoch(model, loader, optimizer):
+    for inputs in loader:
+        model(inputs).sum().backward()
+        optimizer.step()
+"""
+TRAIN = """\
+import torch
+from {source} import train_one_epoch
+
+
+def main(model, loader):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 10)
+    for epoch in range(10):
+        scheduler.step()
+        train_one_epoch(model, loader, optimizer)
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def found(result) -> set[tuple[str, int, str]]:
+    return {(Path(f.filename).name, f.row, f.code) for f in result.findings}
+
+
+def lint(root: Path, *paths: str, **options):
+    return lint_paths([str(root / p) for p in paths] or [str(root)], **options)
+
+
+@pytest.mark.parametrize("project", FIXTURES, ids=[p.name for p in FIXTURES])
+def test_fixture_project_reports_exactly_the_expected_lines(project):
+    want = {(path.relative_to(project).as_posix(), row, code)
+            for path in sorted(project.rglob("*.py")) for row, code in expected(path)}
+    assert bool(want) == project.name.startswith("bad_"), "bad_ projects declare findings, good_ ones none"
+    result = lint_paths([str(project)], jobs=1)
+    assert not result.errors
+    assert {(Path(f.filename).relative_to(project).as_posix(), f.row, f.code) for f in result.findings} == want
+
+
+def test_a_step_in_a_relatively_imported_function_names_the_file_and_line():
+    result = lint_paths([str(PROJECTS / "bad_relative_engine")], jobs=1)
+    (finding,) = result.findings
+    assert "the optimizer steps in `engine.py:9`, called from here" in finding.message
+
+
+def test_a_method_of_a_project_class_steps_what_its_constructor_was_given():
+    (finding,) = lint_paths([str(PROJECTS / "bad_absolute_alias")], jobs=1).findings
+    assert "`utils/trainer.py:15`" in finding.message and "`optimizer.step()`" in finding.message
+
+
+def test_a_function_of_another_module_returns_the_optimizer_it_builds(tmp_path):
+    from optlint import facts
+    from optlint.static.parse import parse
+    from optlint.static.semantic.model import SemanticModel
+
+    write(tmp_path, {"optim.py": """\
+        import torch
+        def build_optimizer(model):
+            return torch.optim.AdamW(model.parameters(), lr=1e-3)
+        def build_scheduler(optimizer, steps):
+            return torch.optim.lr_scheduler.OneCycleLR(optimizer, 0.1, total_steps=steps)
+        """})
+    source = "from optim import build_optimizer, build_scheduler\nopt = build_optimizer(net)\nsched = build_scheduler(opt, 10)\n"
+    model = SemanticModel(parse(source, "train.py"), facts.load(), index.Project().view(str(tmp_path / "train.py")))
+    optimizer = model.instance_of(__import__("libcst").Name("opt"), model.module_scope)
+    scheduler = model.instance_of(__import__("libcst").Name("sched"), model.module_scope)
+    assert (optimizer.kind, optimizer.cls, optimizer.origin) == ("optimizer", "AdamW", "optim.py")
+    assert (scheduler.cls, scheduler.optimizer) == ("OneCycleLR", optimizer)
+
+
+def test_a_src_layout_package_is_found(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'pkg'\n", "src/pkg/__init__.py": "",
+                     "src/pkg/engine.py": ENGINE, "tools/train.py": TRAIN.format(source="pkg.engine")})
+    assert found(lint(tmp_path)) == {("train.py", 9, "OPT011")}
+
+
+def test_modules_importing_each_other_in_a_cycle_are_summarised(tmp_path):
+    write(tmp_path, {"engine.py": "from train import main\n" + ENGINE, "train.py": TRAIN.format(source="engine")})
+    assert found(lint(tmp_path)) == {("train.py", 9, "OPT011")}
+
+
+def test_a_module_that_does_not_parse_has_no_summary_and_stops_nothing(tmp_path):
+    broken = "def evaluate(model, loader, optimizer:\n    optimizer.step()\n"
+    write(tmp_path, {"broken.py": broken, "engine.py": ENGINE,
+                     "train.py": "from broken import evaluate\n" + TRAIN.format(source="engine")})
+    result = lint(tmp_path, "train.py")
+    assert found(result) == {("train.py", 10, "OPT011")} and result.errors == []
+
+
+def test_a_library_module_is_never_taken_for_a_project_file_elsewhere(tmp_path):
+    """`engine` is no module next to app/train.py, nor above it: the sibling folder's engine.py is not it."""
+    write(tmp_path, {".git/HEAD": "", "other/engine.py": ENGINE, "app/train.py": TRAIN.format(source="engine"),
+                     "other/train.py": TRAIN.format(source="engine")})
+    assert {(f.filename.split("/")[-2], f.code) for f in lint(tmp_path).findings} == {("other", "OPT011")}
+
+
+def test_a_project_folder_named_torch_never_stands_for_torch(tmp_path):
+    """torch's own `torch.utils` is called, whatever a project file of that name would do."""
+    write(tmp_path, {"torch/__init__.py": "", "torch/utils.py": ENGINE, "engine.py": ENGINE,
+                     "train.py": TRAIN.format(source="engine").replace("train_one_epoch(model", "torch.utils.train_one_epoch(model"),
+                     "train2.py": TRAIN.format(source="engine")})
+    assert found(lint(tmp_path)) == {("train2.py", 9, "OPT011")}
+
+
+def test_a_changed_module_relints_the_file_that_imports_it(tmp_path):
+    write(tmp_path, {"engine.py": ENGINE, "train.py": TRAIN.format(source="engine")})
+    cache = tmp_path / ".optlint_cache"
+    assert found(lint(tmp_path, cache_dir=cache)) == {("train.py", 9, "OPT011")}
+    (tmp_path / "engine.py").write_text(ENGINE.replace("optimizer.step()", "pass"))
+    assert found(lint(tmp_path, cache_dir=cache)) == set()
+    (tmp_path / "engine.py").write_text(ENGINE)
+    assert found(lint(tmp_path, cache_dir=cache)) == {("train.py", 9, "OPT011")}
+
+
+def test_a_module_that_appears_later_relints_the_importer(tmp_path):
+    write(tmp_path, {"train.py": TRAIN.format(source="engine")})
+    cache = tmp_path / ".optlint_cache"
+    assert found(lint(tmp_path, cache_dir=cache)) == set()
+    write(tmp_path, {"engine.py": ENGINE})
+    assert found(lint(tmp_path, "train.py", cache_dir=cache)) == {("train.py", 9, "OPT011")}
+
+
+def test_a_staged_file_alone_still_sees_the_modules_it_imports(tmp_path):
+    write(tmp_path, {"engine.py": ENGINE, "train.py": TRAIN.format(source="engine")})
+    cache = tmp_path / ".optlint_cache"
+    lint(tmp_path, cache_dir=cache)  # the summaries of a whole run are cached
+    assert found(lint(tmp_path, "train.py", cache_dir=cache)) == {("train.py", 9, "OPT011")}
+    shutil.rmtree(cache)
+    assert found(lint(tmp_path, "train.py", cache_dir=cache)) == {("train.py", 9, "OPT011")}  # made on demand
+
+
+def test_summaries_made_in_workers_are_cached_and_used(tmp_path):
+    write(tmp_path, {"engine.py": ENGINE, **{f"train{i}.py": TRAIN.format(source="engine") for i in range(4)}})
+    cache = tmp_path / ".optlint_cache"
+    assert len(lint(tmp_path, jobs=2, cache_dir=cache).findings) == 4
+    (payload,) = [p.read_bytes().partition(b"\n")[2] for p in cache.glob("*.json")]
+    assert list(json.loads(payload)["summaries"].values())[0]["functions"]["train_one_epoch"]["steps"]
+
+
+def test_stdin_named_after_a_project_file_sees_its_imports(tmp_path):
+    write(tmp_path, {"engine.py": ENGINE})
+    findings = lint_text(TRAIN.format(source="engine"), str(tmp_path / "train.py"))
+    assert [(f.row, f.code) for f in findings] == [(9, "OPT011")]
+    assert lint_text(TRAIN.format(source="engine"), "-") == []  # no file, no folder to look in
+
+
+def test_a_notebook_imports_the_project_module_beside_it(tmp_path):
+    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+              "source": TRAIN.format(source="engine").splitlines(keepends=True)}]
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    write(tmp_path, {"engine.py": ENGINE, "train.ipynb": json.dumps(notebook)})
+    (finding,) = lint(tmp_path, "train.ipynb").findings
+    assert (finding.cell, finding.row, finding.code) == (1, 9, "OPT011")
