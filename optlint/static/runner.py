@@ -8,6 +8,8 @@ starting Python.
 
 from __future__ import annotations
 
+import functools
+
 import contextlib
 import os
 import signal
@@ -289,13 +291,13 @@ def _lint_parsed(path: str, text: str, rules, settings) -> tuple[list[Finding] |
 
     project = current()
     view = project.view(path)
-    outcome = _guarded(lint_source, text, path, rules, settings, view)
+    outcome = _guarded(functools.partial(lint_source, project=view), text, path, rules, settings)
     return outcome, view.recorded() if view is not None else [], project.take_made()
 
 
-def _guarded(lint, text: str, path: str, rules, settings, *project) -> list[Finding] | str:
+def _guarded(lint, text: str, path: str, rules, settings) -> list[Finding] | str:
     try:
-        return lint(text, path, rules, settings, *project)
+        return lint(text, path, rules, settings)
     except RecursionError:
         return f"{path}: too deeply nested for optlint to analyse; skipped"
     except Exception as error:  # noqa: BLE001 - one file's crash must not stop the run

@@ -9,8 +9,8 @@ answer here:
   `Assignment`s (a value and the scope its names resolve in) that may reach it: the same file's
   assignments and, for optimizers and schedulers (`values`), what a parameter gets from every call
   site, what a same-file function returns, tuple elements, containers and their constant
-  subscripts, loop elements. Imported names go through `SemanticModel.imported_values` (other
-  modules). Guards: `constant` and `static_truth` (literals and module constants).
+  subscripts, loop elements. Names imported from the project's other modules: `imported` and
+  `imported_return` (optlint/static/project/). Guards: `constant` and `static_truth` (literals and module constants).
 - instances (`model`): which optimizer or scheduler a name or `self.x` holds (`instance_of`), which
   optimizer a scheduler is bound to, every scheduler build (`scheduler_builds`), and the method
   calls on a provably built scheduler (`scheduler_calls`).
