@@ -40,7 +40,9 @@ class Net(nn.Module):
 
 @pytest.fixture(scope="module", autouse=True)
 def one_process_group():
-    """The environment torch.distributed reads for a world of one, with a free port; torn down after."""
+    """The environment torch.distributed reads for a world of one, with a free port; torn down after,
+    with the process-wide state the HF Trainer's DeepSpeed run leaves in accelerate and transformers
+    (a later Accelerator would otherwise set itself up for DeepSpeed and look for MPI)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -55,6 +57,12 @@ def one_process_group():
         torch.distributed.destroy_process_group()
     os.environ.clear()
     os.environ.update(saved)
+    from accelerate.state import AcceleratorState, GradientState
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    unset_hf_deepspeed_config()
 
 
 def engine_for(stage: int, scheduler: dict | None = None, parameters=None):
