@@ -11,6 +11,7 @@ never into optlint's dependencies. Set OPTLINT_BENCH_DIR to keep all of it elsew
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -55,14 +56,15 @@ def tools() -> Path:
 
 def installed_optlint(checkout: Path) -> Path:
     """The bin/ folder of a virtual environment holding optlint as users install it: built from the
-    checkout into a wheel (no editable-install import hook, bytecode compiled by pip), with the libcst
-    and click of the environment running this script."""
-    from importlib.metadata import version
+    checkout into a wheel (no editable-install import hook, bytecode compiled by pip), with its
+    dependencies at the versions of the environment running this script."""
+    from importlib.metadata import requires, version
 
     env = BENCH_DIR / "optlint-venv"
     if not (env / "bin" / "python").is_file():
         venv.create(env, with_pip=True, clear=True)
-    pins = [f"{name}=={version(name)}" for name in ("libcst", "click")]
+    needed = [re.split(r"[^A-Za-z0-9_.-]", r, maxsplit=1)[0] for r in requires("optlint") or () if "extra ==" not in r]
+    pins = [f"{name}=={version(name)}" for name in needed]
     _run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(checkout)])
     _run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", *pins])
     return env / "bin"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from optlint.static import runner
 from optlint.static.project import index
 from optlint.static.runner import lint_paths, lint_text
 from tests.test_fixtures import expected
@@ -140,6 +141,31 @@ def test_a_changed_module_relints_the_file_that_imports_it(tmp_path):
     assert found(lint(tmp_path, cache_dir=cache)) == set()
     (tmp_path / "engine.py").write_text(ENGINE)
     assert found(lint(tmp_path, cache_dir=cache)) == {("train.py", 9, "OPT011")}
+
+
+def test_a_warm_run_relints_nothing_that_uses_an_attribute_of_an_imported_class(tmp_path, monkeypatch):
+    engine = ENGINE + "\n\nclass Config:\n    @classmethod\n    def load(cls, path):\n        return cls()\n"
+    train = TRAIN.format(source="engine").replace("import train_one_epoch", "import Config, train_one_epoch")
+    write(tmp_path, {"engine.py": engine, "train.py": train + "\n\nconfig = Config.load('run.yaml')\n"})
+    cache = tmp_path / ".optlint_cache"
+    lint(tmp_path, cache_dir=cache, jobs=1)
+    linted = []
+    real = runner._lint_parsed
+    monkeypatch.setattr(runner, "_lint_parsed", lambda path, *rest: linted.append(path) or real(path, *rest))
+    assert found(lint(tmp_path, cache_dir=cache, jobs=1)) == {("train.py", 9, "OPT011")}
+    assert linted == []
+
+
+def test_an_absolute_import_in_a_package_is_not_its_sibling_file(tmp_path):
+    write(tmp_path, {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/strategies/__init__.py": "",
+                     "pkg/strategies/deepspeed.py": "import deepspeed\n", "scripts/deepspeed.py": "",
+                     "scripts/run.py": "import deepspeed\n"})
+    from optlint.static.project.resolve import resolve_module
+
+    assert resolve_module(str(tmp_path / "pkg/strategies/deepspeed.py"), 0, "deepspeed") is None
+    assert resolve_module(str(tmp_path / "pkg/strategies/deepspeed.py"), 0, "pkg.strategies.deepspeed") == str(
+        tmp_path / "pkg/strategies/deepspeed.py")
+    assert resolve_module(str(tmp_path / "scripts/run.py"), 0, "deepspeed") == str(tmp_path / "scripts/deepspeed.py")
 
 
 def test_a_module_that_appears_later_relints_the_importer(tmp_path):

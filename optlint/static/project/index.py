@@ -128,8 +128,9 @@ class FileView:
             return None
         level, name = symbol
         found = split_symbol(self.importer, level, name)
-        if found is None or len(found[1]) != 1:
-            self._record(level, name, found[0] if found else None, None)
+        if found is None or len(found[1]) != 1:  # `Config.from_file`: the file is found, nothing of it is used
+            path = found[0] if found else None
+            self._record(level, name, path, self.project.digest(path) if path else None)
             return None
         path, (attribute,) = found
         digest, summary = self.project.summary(path)

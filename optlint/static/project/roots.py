@@ -26,13 +26,14 @@ def project_root(directory: str) -> str:
 def search_folders(directory: str) -> tuple[str, ...]:
     """Folders an absolute import of a file in `directory` may come from, first match wins: its own
     folder (as `python train.py` puts it on sys.path), the folders above it up to the project root,
-    the root's `src/`, and the package folders its pyproject.toml declares."""
+    the root's `src/`, and the package folders its pyproject.toml declares. A package's own folder (one
+    with `__init__.py`) is never on sys.path: in `pkg/strategies/deepspeed.py`, `import deepspeed` is the
+    library, not the file itself."""
     root = project_root(directory)
-    folders = [directory]
-    current = directory
-    while current != root and os.path.dirname(current) != current:
-        current = os.path.dirname(current)
-        folders.append(current)
+    chain = [directory]
+    while chain[-1] != root and os.path.dirname(chain[-1]) != chain[-1]:
+        chain.append(os.path.dirname(chain[-1]))
+    folders = [f for f in chain if f == root or not os.path.isfile(os.path.join(f, "__init__.py"))]
     folders.append(os.path.join(root, "src"))
     folders.extend(os.path.join(root, folder) for folder in _declared_package_folders(root))
     return tuple(dict.fromkeys(os.path.normpath(f) for f in folders if os.path.isdir(f)))
