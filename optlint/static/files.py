@@ -265,6 +265,12 @@ def line_offsets(text: str) -> list[int]:
     return offsets
 
 
+def configured_names(settings) -> tuple[str, ...]:
+    """The step and scheduler names the `optimizer-step-names`/`scheduler-names` settings add."""
+    settings = settings or {}
+    return (*settings.get("optimizer_step_names", ()), *settings.get("scheduler_names", ()))
+
+
 def can_hold_finding(text: str, configured_names: tuple[str, ...] = ()) -> bool:
     """Whether a file may hold a finding; False means no rule can report on it (see above).
     `configured_names`: the names the `optimizer-step-names`/`scheduler-names` settings add."""

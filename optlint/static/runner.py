@@ -47,15 +47,10 @@ class _Parse:
     digest: str | None
 
 
-def configured_names(settings) -> tuple[str, ...]:
-    settings = settings or {}
-    return (*settings.get("optimizer_step_names", ()), *settings.get("scheduler_names", ()))
-
-
 def lint_text(text: str, filename: str, rules=None, settings=None, document=None) -> list[Finding]:
     """Findings for a text named by the user (stdin, a file being fixed, an editor's document): always
     checked for syntax. `document`: an optlint.static.reparse.Document holding the text's last parse."""
-    if not _needs_parse(text, filename, configured_names(settings), named=True):
+    if not _needs_parse(text, filename, files.configured_names(settings), named=True):
         return []
     from optlint.static.engine import lint_source
 
@@ -112,7 +107,7 @@ def lint_paths(
 
 
 def _lint_discovered(paths, rules, settings, excluded, included, jobs, cache, project, gitignore) -> LintResult:
-    names, named = configured_names(settings), {files.same_file_key(path) for path in paths}
+    names, named = files.configured_names(settings), {files.same_file_key(path) for path in paths}
     result, outcomes = LintResult(), []
     for item in files.discover(paths, excluded, included, gitignore):
         is_named = isinstance(item, str) and files.same_file_key(item) in named

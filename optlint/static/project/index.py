@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from typing import TYPE_CHECKING
 
 from optlint.static import files
@@ -89,6 +90,9 @@ class Project:
         return True
 
 
+_STEP_CALL = re.compile(r"step\s*\(")  # `opt.step()`, `scaler.step(opt)`, `self.optimizer_step(opt)`
+
+
 def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
     import libcst as cst
 
@@ -101,8 +105,8 @@ def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
         text = files.decode(data, path).text
     except (UnicodeDecodeError, SyntaxError, LookupError):
         return None
-    if "step" not in text and not files.can_hold_finding(text):
-        return {"functions": {}, "classes": {}, "objects": {}}  # no step, no torch class: nothing to tell
+    if not _STEP_CALL.search(text) and not files.can_hold_finding(text, files.configured_names(settings)):
+        return {"functions": {}, "classes": {}, "objects": {}}  # no step call, no torch class: nothing to tell
     try:
         module = parse(text, path)
         if not isinstance(module, cst.Module):
