@@ -38,6 +38,7 @@ from pathlib import Path
 
 from optlint.findings import Edit, Finding, Fix
 from optlint.static import cache_files
+from optlint.static.files import content_digest
 
 FORMAT = 2  # bump when the layout of an entry changes
 KEPT_CONFIGURATIONS = 8  # cache files kept side by side (e.g. pre-commit and CI with other settings)
@@ -49,10 +50,6 @@ SIGNATURE_PREFIX = b"optlint-cache "
 CACHE_NAME = re.compile(r"[0-9a-f]{40}\.json")
 CACHE_HEADER = re.compile(rb"(optlint-cache [0-9a-f]{64}|[0-9a-f]{40})\n")  # signed, or unsigned (format 1)
 CACHE_HEADER_LIMIT = 80
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.sha1(data, usedforsecurity=False).hexdigest()  # SHA-1 is the fastest hashlib has
 
 
 def configuration_key(rules=None, settings=None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import hashlib
 import io
 import os
 import re
@@ -263,6 +264,11 @@ def line_offsets(text: str) -> list[int]:
         total += len(line)
         offsets.append(total)
     return offsets
+
+
+def content_digest(data: bytes) -> str:
+    """A file's content hash, as the results cache and the module summaries key it."""
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()  # SHA-1 is the fastest hashlib has
 
 
 def configured_names(settings) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ changed, makes the cached findings a miss (a change in engine.py re-lints train.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from typing import TYPE_CHECKING
@@ -22,10 +21,6 @@ if TYPE_CHECKING:  # libcst is imported only by the runs that parse (see runner.
     import libcst as cst
 
 Dependency = list  # [level, dotted name, file or None, content hash or None]
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.sha1(data, usedforsecurity=False).hexdigest()  # the results cache's hash
 
 
 class Project:
@@ -50,7 +45,7 @@ class Project:
             data = files.read(path)
         except files.InputError:
             return None, None
-        digest = self.digests[path] = content_digest(data)
+        digest = self.digests[path] = files.content_digest(data)
         from optlint.static.project.summary import is_summary
 
         known = self.cache.summary(digest) if self.cache is not None else None
@@ -72,7 +67,7 @@ class Project:
             known = self.cache.known_digest(path) if self.cache is not None else None
             if known is None:
                 try:
-                    known = content_digest(files.read(path))
+                    known = files.content_digest(files.read(path))
                 except files.InputError:
                     known = None
             self.digests[path] = known
