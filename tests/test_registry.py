@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +10,6 @@ from click.testing import CliRunner
 from optlint.cli import main
 from optlint.registry import RuleInfo, Severity, _declaration, doc_page, docs_dir, metadata_line, registry
 from optlint.runtime.codes import RUNTIME_RULES
-from optlint.static.engine import lint_source
 from optlint.static.rules import all_rules
 
 ADAM_WITH_DECAY = "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.01)\n"

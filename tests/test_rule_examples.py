@@ -3,7 +3,6 @@ Invalid one gives exactly its findings at the stated positions, and the text `--
 which then lints clean of the rule. A rule offers a fix exactly when one of its examples shows one,
 and its page says so."""
 
-import re
 
 import pytest
 

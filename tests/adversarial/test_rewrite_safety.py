@@ -9,7 +9,6 @@ inserts takes it too), and the file keeps its mode, owner and links, or is refus
 from __future__ import annotations
 
 import os
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path

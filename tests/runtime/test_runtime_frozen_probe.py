@@ -4,7 +4,6 @@ amounts equal what a real step of the same objects does."""
 
 from __future__ import annotations
 
-import copy
 
 import pytest
 import torch

@@ -8,7 +8,6 @@ import json
 
 import pytest
 import torch
-from torch import nn
 from torch.optim import lr_scheduler as S
 
 import optlint
