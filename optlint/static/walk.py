@@ -98,6 +98,28 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return collector.calls
 
 
+class _ReturnCollector(cst.CSTVisitor):
+    """A function's own `return` statements (nested functions and classes return elsewhere)."""
+
+    def __init__(self):
+        self.returns: list[cst.Return] = []
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.returns.append(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def returns_in(function: cst.FunctionDef) -> list[cst.Return]:
+    collector = _ReturnCollector()
+    walk(function.body, collector)
+    return collector.returns
+
+
 def code_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The node and every code node under it, in source order (what `walk` visits)."""
     yield node

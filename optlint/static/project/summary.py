@@ -19,6 +19,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from optlint.static.semantic.model import SCHEDULER, SemanticModel
 from optlint.static.semantic.scopes import Scope
+from optlint.static.walk import returns_in
 
 KINDS = ("optimizer", "scheduler")
 
@@ -105,9 +106,7 @@ def _returns(model: SemanticModel, function: cst.FunctionDef) -> list | None:
     scope = model.scope_of_function.get(function)
     if scope is None:
         return None
-    finder = _Returns()
-    function.body.visit(finder)
-    values = [_returned(model, node.value, scope, function) for node in finder.found]
+    values = [_returned(model, node.value, scope, function) for node in returns_in(function)]
     if not values or any(v is None for v in values) or any(v != values[0] for v in values):
         return None
     return values[0]
@@ -144,25 +143,6 @@ def _value(instance, function) -> list | None:
     if instance.kind == SCHEDULER and function is not None:
         bound = _first_argument_parameter(instance.call, function)
     return [instance.kind, instance.cls, bound]
-
-
-class _Returns(cst.CSTVisitor):
-    """The function's own `return` statements (nested functions and classes return elsewhere)."""
-
-    def __init__(self):
-        self.found: list[cst.Return] = []
-
-    def visit_Return(self, node: cst.Return) -> None:
-        self.found.append(node)
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
 
 
 def is_summary(data) -> bool:

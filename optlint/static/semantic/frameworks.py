@@ -33,7 +33,7 @@ from optlint.static.semantic.expressions import argument, call_method, dotted, n
 from optlint.static.semantic.loops import Loop, StepEvent, function_events, loop_events
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel
 from optlint.static.semantic.scopes import Scope
-from optlint.static.walk import walk
+from optlint.static.walk import returns_in, walk
 
 LIGHTNING_DEFAULT_INTERVAL, LIGHTNING_DEFAULT_FREQUENCY = "epoch", 1
 STEP, EPOCH = "step", "epoch"
@@ -149,21 +149,7 @@ def _automatic_optimization(model: SemanticModel, chain: list[Scope]) -> bool | 
 
 def _returned_values(method: cst.FunctionDef) -> list[cst.BaseExpression]:
     """What the method's own `return` statements give (not those of functions nested in it)."""
-    found: list[cst.BaseExpression] = []
-
-    class Returns(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is method
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_Return(self, node: cst.Return) -> None:
-            if node.value is not None:
-                found.append(node.value)
-
-    method.visit(Returns())
-    return found
+    return [node.value for node in returns_in(method) if node.value is not None]
 
 
 def _literal(model: SemanticModel, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
