@@ -89,24 +89,40 @@ _STEP_CALL = re.compile(r"step\s*\(")  # `opt.step()`, `scaler.step(opt)`, `self
 
 
 def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
-    import libcst as cst
-
     from optlint import facts as torch_facts
-    from optlint.static.parse import parse
-    from optlint.static.project.summary import summarise
-    from optlint.static.semantic.model import SemanticModel
+    from optlint.static.project.outline import has_seed, outline
+    from optlint.static.syntax import python_tree
 
     try:
         text = files.decode(data, path).text
     except (UnicodeDecodeError, SyntaxError, LookupError):
         return None
-    if not _STEP_CALL.search(text) and not files.can_hold_finding(text, files.configured_names(settings)):
+    names = files.configured_names(settings)
+    if not _STEP_CALL.search(text) and not files.can_hold_finding(text, names):
         return {"functions": {}, "classes": {}, "objects": {}}  # no step call, no torch class: nothing to tell
+    facts = torch_facts.load(settings.get("target_torch"))
+    try:
+        tree = python_tree(text, path)
+    except RecursionError:
+        return None
+    if not isinstance(tree, SyntaxError) and not has_seed(tree, frozenset((*facts.optimizers, *facts.schedulers)),
+                                                              tuple(settings.get("optimizer_step_names", ()))):
+        return outline(tree)
+    return _summarise_parsed(text, path, settings, facts)
+
+
+def _summarise_parsed(text: str, path: str, settings: dict, facts) -> dict | None:
+    import libcst as cst
+
+    from optlint.static.parse import parse
+    from optlint.static.project.summary import summarise
+    from optlint.static.semantic.model import SemanticModel
+
     try:
         module = parse(text, path)
         if not isinstance(module, cst.Module):
             return None
-        return summarise(SemanticModel(module, torch_facts.load(settings.get("target_torch"))), settings)
+        return summarise(SemanticModel(module, facts), settings)
     except RecursionError:
         return None
 

@@ -1,0 +1,109 @@
+"""The summary of a module that builds no optimizer or scheduler and steps nothing, read from CPython's tree.
+
+Most modules a training script imports (`utils`, `logging`, a 3,000-line `training_args.py`) hold
+neither: their summary only lists signatures (no steps, nothing returned, no object). CPython parses
+a file some ten times faster than libcst, so such a module is outlined from its `ast` tree, and only a
+module with a *seed* gets libcst and the semantic model (`summary.summarise`). The seeds are every
+call that `summarise` can start from:
+
+- a torch optimizer or scheduler class called, by its name or an import alias (`AdamW(...)`,
+  `optim.AdamW(...)`, `A(...)` after `from torch.optim import AdamW as A`): without one, the semantic
+  model finds no instance, so nothing is returned or exposed;
+- a step call, `x.step(...)` or `x.*optimizer_step(...)`, or a configured step name: without one, no
+  function steps anything.
+
+Strings and comments are not code, so a docstring that mentions `AdamW` seeds nothing.
+`tests/test_project_outline.py` checks that the outline equals `summarise` on every fixture.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def has_seed(tree: ast.Module, torch_classes: frozenset[str], step_names: tuple[str, ...]) -> bool:
+    """Whether some call in the tree could make `summarise` find an instance or a step."""
+    seeds = set(torch_classes) | {name.rpartition(".")[2] for name in step_names}
+    called: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                if _is_step_method(func.attr):
+                    return True
+                called.add(func.attr)
+            elif isinstance(func, ast.Name):
+                called.add(func.id)
+        elif isinstance(node, ast.ImportFrom):  # `from torch.optim import AdamW as A`: `A(...)` builds one
+            seeds.update(alias.asname for alias in node.names if alias.asname and alias.name in torch_classes)
+    return not seeds.isdisjoint(called)
+
+
+def outline(tree: ast.Module) -> dict:
+    """What `summarise` gives for a module without seeds: each function's and class's signature."""
+    functions, classes = {}, {}
+    for node in _defined_in(tree.body):
+        if isinstance(node, _FUNCTIONS):
+            functions[node.name] = {**_parameters(node.args), "steps": [], "returns": None}
+    for node, in_module in _classes_in(tree.body, True):
+        classes.pop(node.name, None)  # the last class of a name is the one the file's names reach
+        if in_module:
+            classes[node.name] = node
+    return {"functions": functions,
+            "classes": {name: {**_constructor(node), "methods": {}} for name, node in classes.items()},
+            "objects": {}}
+
+
+def _is_step_method(name: str) -> bool:
+    return name == "step" or name.endswith("optimizer_step")
+
+
+def _parameters(arguments: ast.arguments, skip_self: bool = False) -> dict:
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    keyword = [a.arg for a in (*arguments.args, *arguments.kwonlyargs)]
+    if skip_self and positional:
+        first = positional.pop(0)
+        keyword = [k for k in keyword if k != first]
+    return {"positional": positional, "keyword": keyword}
+
+
+def _constructor(node: ast.ClassDef) -> dict:
+    inits = [n for n in _defined_in(node.body) if isinstance(n, _FUNCTIONS) and n.name == "__init__"]
+    return _parameters(inits[-1].args, skip_self=True) if inits else {"positional": [], "keyword": []}
+
+
+def _defined_in(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The definitions a scope binds, in source order: its own statements and those of its `if`,
+    `for`, `while`, `with`, `try` and `match` blocks, not those of nested functions and classes."""
+    for statement in statements:
+        if isinstance(statement, _SCOPES):
+            yield statement
+        else:
+            for block in _blocks(statement):
+                yield from _defined_in(block)
+
+
+def _classes_in(statements: list[ast.stmt], in_module: bool) -> Iterator[tuple[ast.ClassDef, bool]]:
+    """Every class of the file in source order, with whether the module scope binds it."""
+    for statement in statements:
+        if isinstance(statement, ast.ClassDef):
+            yield statement, in_module
+            yield from _classes_in(statement.body, False)
+        elif isinstance(statement, _FUNCTIONS):
+            yield from _classes_in(statement.body, False)
+        else:
+            for block in _blocks(statement):
+                yield from _classes_in(block, in_module)
+
+
+def _blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """A compound statement's blocks in source order (none for a simple statement)."""
+    if isinstance(statement, ast.Match):
+        return [case.body for case in statement.cases]
+    handlers = [handler.body for handler in getattr(statement, "handlers", ())]
+    body, orelse, final = (getattr(statement, name, []) for name in ("body", "orelse", "finalbody"))
+    return [block for block in (body, *handlers, orelse, final) if block]
