@@ -1,7 +1,7 @@
 """Lint many files: discover -> read -> cache -> decode -> prefilter -> engine. One bad file never stops the run.
 
 The cheap steps run here, one file after the other; only the files the prefilter lets through reach
-libcst, spread over a pool of worker processes. libcst (a third of a second to import) is imported
+libcst, spread over worker processes that start while the walk goes on (workers.py). libcst (a third of a second to import) is imported
 only when such a file exists, so linting a file without optimizer code costs little more than
 starting Python.
 """
@@ -9,10 +9,7 @@ starting Python.
 from __future__ import annotations
 
 import functools
-
-import contextlib
 import os
-import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +18,7 @@ from optlint.findings import Finding
 from optlint.static import files
 from optlint.static.containers import is_document, open_container
 from optlint.static.syntax import python_syntax_error
+from optlint.static.workers import Workers
 
 if TYPE_CHECKING:
     from optlint.static.cache import Cache
@@ -109,13 +107,17 @@ def lint_paths(
 def _lint_discovered(paths, rules, settings, excluded, included, jobs, cache, project, gitignore) -> LintResult:
     names, named = files.configured_names(settings), {files.same_file_key(path) for path in paths}
     result, outcomes = LintResult(), []
-    for item in files.discover(paths, excluded, included, gitignore):
-        is_named = isinstance(item, str) and files.same_file_key(item) in named
-        if is_named and not is_lintable(item):
-            result.skipped.append(item)
-        else:
-            outcomes.append(_scan(item, cache, names, named=is_named))
-    parsed = iter(_lint_all([o for o in outcomes if isinstance(o, _Parse)], rules, settings, jobs))
+    with Workers(_lint_parsed, jobs, _import_engine, _died) as workers:
+        for item in files.discover(paths, excluded, included, gitignore):
+            is_named = isinstance(item, str) and files.same_file_key(item) in named
+            if is_named and not is_lintable(item):
+                result.skipped.append(item)
+                continue
+            outcome = _scan(item, cache, names, named=is_named)
+            if isinstance(outcome, _Parse):
+                workers.submit(len(outcome.text), outcome.path, outcome.text, rules, settings)
+            outcomes.append(outcome)
+        parsed = iter(workers.results())
     for outcome in outcomes:
         if isinstance(outcome, _Parse):
             parse, (outcome, dependencies, summaries) = outcome, next(parsed)
@@ -220,64 +222,12 @@ def decoded_text(data: bytes, path: str) -> str | list[Finding]:
                         hint="Save it as UTF-8, or declare its encoding in a PEP 263 coding comment.")]
 
 
-def _lint_all(parses: list[_Parse], rules, settings, jobs: int | None) -> list[tuple[list[Finding] | str, list, dict]]:
-    """Each file's findings or error line, the project files they rest on and the module summaries made
-    meanwhile, in the order given; largest files go first to the pool."""
-    workers = min(jobs or default_jobs(), len(parses))
-    if workers <= 1:
-        return [_lint_parsed(p.path, p.text, rules, settings) for p in parses]
-    from concurrent.futures import ProcessPoolExecutor
-
-    import optlint.static.engine  # noqa: F401 - libcst, the engine and every rule module are imported
-    from optlint.static.rules import all_rules  # once, here: the forked workers inherit them
+def _import_engine() -> None:
+    """libcst, the engine and every rule module, imported once before the workers fork: they inherit them."""
+    import optlint.static.engine  # noqa: F401
+    from optlint.static.rules import all_rules
 
     all_rules()
-
-    by_size = sorted(range(len(parses)), key=lambda i: len(parses[i].text), reverse=True)
-    with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_leave_signals_to_parent) as pool:
-        try:
-            with _signals_held():  # the workers are forked here: none may run the parent's handlers
-                futures = {i: pool.submit(_lint_parsed, parses[i].path, parses[i].text, rules, settings) for i in by_size}
-            return [_result(futures[i], parses[i].path) for i in range(len(parses))]
-        except BaseException:  # Ctrl-C, SIGTERM: leaving the pool would wait for every queued file
-            _stop(pool)
-            raise
-
-
-_STOPPING = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """SIGINT and SIGTERM wait (in the parent, and in each worker forked meanwhile, until
-    `_leave_signals_to_parent` has run in it)."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: workers are spawned, they inherit no handler
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _leave_signals_to_parent() -> None:
-    """A worker ignores Ctrl-C (sent to the whole process group: the parent stops the workers) and
-    dies of SIGTERM at once, without the handler a forked worker inherits from the command line."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
-
-
-def _stop(pool) -> None:
-    """End the workers now, the file each is linting included; no process is left behind."""
-    processes = list(pool._processes.values())  # no public handle before Python 3.14's terminate_workers()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join()
 
 
 def _lint_parsed(path: str, text: str, rules, settings) -> tuple[list[Finding] | str, list, dict]:
@@ -299,28 +249,11 @@ def _guarded(lint, text: str, path: str, rules, settings) -> list[Finding] | str
         return _internal_error(path, error)
 
 
-def _result(future, path: str) -> tuple[list[Finding] | str, list, dict]:
-    try:
-        return future.result()
-    except Exception as error:  # noqa: BLE001 - a worker that died (killed, out of memory)
-        return _internal_error(path, error), [], {}
+def _died(error: BaseException, arguments: tuple) -> tuple[str, list, dict]:
+    """The outcome of a file whose worker died (killed, out of memory)."""
+    return _internal_error(arguments[0], error), [], {}
 
 
 def _internal_error(path: str, error: BaseException) -> str:
     return (f"{path}: internal error in optlint {__version__}: {type(error).__name__}: {error}. "
             "Please report it with this file.")
-
-
-def _pool_context():
-    """fork where the platform has it: workers start at once, with libcst already imported."""
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
-def default_jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
