@@ -29,37 +29,59 @@ TRIVIA = frozenset((
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    visit, leave = _hooks(type(visitor), type(node))
+    _walk(node, visitor, _table(type(visitor)))
+
+
+def _walk(node: cst.CSTNode, visitor: cst.CSTVisitor, table: dict) -> None:
+    # The hot loop of every rule: one dict lookup per node and per child, no other call.
+    entry = table.get(node.__class__) or _entry(table, type(visitor), node.__class__)
+    visit, leave, fields = entry
     if visit is None or visit(visitor, node) is not False:
-        for name in _code_fields(type(node)):
+        for name in fields:
             child = getattr(node, name)
-            if isinstance(child, (list, tuple)):
+            kind = _KINDS.get(child.__class__)
+            if kind is None:
+                kind = _kind(child.__class__)
+            if kind is _SEQUENCE:
                 for item in child:
-                    walk(item, visitor)
-            elif _is_node(type(child)):
-                walk(child, visitor)
+                    _walk(item, visitor, table)
+            elif kind is _NODE:
+                _walk(child, visitor, table)
     if leave is not None:
         leave(visitor, node)
 
 
-@functools.cache
+_SEQUENCE, _NODE, _OTHER = "sequence", "node", "other"
+_KINDS: dict[type, str] = {list: _SEQUENCE, tuple: _SEQUENCE, type(None): _OTHER}
+
+
+def _kind(cls: type) -> str:
+    # CSTNode is an ABC: `isinstance` on each child would be slow, a look at the MRO is not.
+    mro = cls.__mro__
+    kind = _KINDS[cls] = _NODE if cst.CSTNode in mro else _SEQUENCE if list in mro or tuple in mro else _OTHER
+    return kind
+
+
 def _is_node(cls: type) -> bool:
-    return cst.CSTNode in cls.__mro__  # CSTNode is an ABC: `isinstance` on each child would be slow
+    return (_KINDS.get(cls) or _kind(cls)) is _NODE
 
 
-def _hooks(visitor_class: type, node_class: type):
+def _table(visitor_class: type) -> dict:
     # Kept on the visitor class itself, not in a global cache: a class defined inside a function (one
     # per call) takes its table with it when it goes, instead of piling up in a long-lived server.
     table = visitor_class.__dict__.get("_walk_hooks")
     if table is None:
         table = {}
         type.__setattr__(visitor_class, "_walk_hooks", table)
-    hooks = table.get(node_class)
-    if hooks is None:
-        name = node_class.__name__
-        hooks = table[node_class] = (getattr(visitor_class, f"visit_{name}", None),
-                                     getattr(visitor_class, f"leave_{name}", None))
-    return hooks
+    return table
+
+
+def _entry(table: dict, visitor_class: type, node_class: type) -> tuple:
+    """(visit hook, leave hook, code fields) of one node class for one visitor class."""
+    name = node_class.__name__
+    entry = table[node_class] = (getattr(visitor_class, f"visit_{name}", None),
+                                 getattr(visitor_class, f"leave_{name}", None), _code_fields(node_class))
+    return entry
 
 
 @functools.cache
