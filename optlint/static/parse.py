@@ -6,6 +6,11 @@ own parser refuses such nesting cleanly, so it reads the file first; libcst then
 with a roomy stack, enough for the chains CPython keeps flat but libcst nests (`a or b or ...`,
 as long as a file within files.MAX_FILE_BYTES can make them). CPython's message and position also
 say more than libcst's ("'(' was never closed" at the bracket), so OPT000 uses them when it has one.
+
+libcst validates every node as it builds it, a fifth of a parse. Its parser builds valid nodes from
+text CPython accepts (libcst's own PERF note in CSTNode.__post_init__ says as much), so the parser's
+thread skips the check then; text CPython refused (`b"a" "b"` is caught only by validation) and
+nodes built on any other thread (fixes, the language server) are validated as before.
 """
 
 from __future__ import annotations
@@ -19,6 +24,15 @@ from optlint.findings import Finding
 from optlint.static.syntax import NESTING_ERRORS, first_line, python_tree, syntax_error
 
 PARSER_STACK_BYTES = 512 * 2**20  # address space, touched only as deep as the parse goes
+_parser_thread = threading.local()  # `trusted` is set on the thread that parses text CPython accepted
+
+
+def _validate_unless_trusted(node: cst.CSTNode) -> None:
+    if not getattr(_parser_thread, "trusted", False):
+        node._validate()
+
+
+cst.CSTNode.__post_init__ = _validate_unless_trusted
 
 
 class UnsupportedSyntax(Exception):
@@ -41,7 +55,8 @@ def parse_with_python_tree(source: str, filename: str, config: cst.PartialParser
     if python_error is not None and python_error.msg in NESTING_ERRORS:
         return syntax_error(filename, python_error, source)
     try:
-        module = _on_roomy_stack(cst.parse_module, source, config or cst.PartialParserConfig())
+        module = _on_roomy_stack(cst.parse_module, source, config or cst.PartialParserConfig(),
+                                 trusted=python_error is None)
     except (cst.ParserSyntaxError, cst.CSTValidationError) as error:  # validation: `b"a" "b"`
         if python_error is None:
             raise UnsupportedSyntax(f"libcst cannot parse this valid Python ({first_line(error)})") from None
@@ -49,10 +64,11 @@ def parse_with_python_tree(source: str, filename: str, config: cst.PartialParser
     return module, None if python_error is not None else tree
 
 
-def _on_roomy_stack(function, *args):
+def _on_roomy_stack(function, *args, trusted: bool):
     outcome: dict = {}
 
     def run() -> None:
+        _parser_thread.trusted = trusted
         try:
             outcome["value"] = function(*args)
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
