@@ -35,6 +35,8 @@ def param_group_writes(model: SemanticModel) -> list[GroupKeyWrite]:
 
 
 def _collect_writes(model: SemanticModel) -> list[GroupKeyWrite]:
+    if "param_groups" not in model.name_counts:  # every write is into `opt.param_groups`
+        return []
     visitor = _GroupWrites(model)
     walk(model.module, visitor)
     return visitor.found
