@@ -79,6 +79,43 @@ def test_a_method_of_a_project_class_steps_what_its_constructor_was_given():
     assert "`utils/trainer.py:15`" in finding.message and "`optimizer.step()`" in finding.message
 
 
+def test_a_scheduler_subclass_of_another_module_names_its_file_and_torch_class():
+    messages = [f.message for f in lint_paths([str(PROJECTS / "bad_scheduler_subclass")], jobs=1).findings]
+    assert len(messages) == 2
+    assert all("defined in `utils/schedules.py`, runs torch's `LambdaLR." in m for m in messages)
+
+
+SUBCLASSED = """\
+import torch
+from {module} import {name}
+
+
+def main(model):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = {name}(optimizer, lambda step: 0.9 ** step)
+    print(scheduler.get_lr())
+"""
+
+
+@pytest.mark.parametrize("schedules, found_get_lr", [
+    ("from torch.optim.lr_scheduler import LambdaLR\nclass Warmup(LambdaLR):\n    pass\n", True),
+    ("import torch\nclass Warmup(torch.optim.lr_scheduler.LambdaLR):\n    def get_lr(self):\n        return [1.0]\n",
+     False),  # its own formula
+    ("from torch.optim.lr_scheduler import LambdaLR\nclass Warmup(Logged, LambdaLR):\n    pass\n", False),  # a mixin
+    ("from base import Base\nclass Warmup(Base):\n    pass\n", False),  # a base from a third module: unknown
+    ("from torch.optim.lr_scheduler import LambdaLR\nclass Warmup(LambdaLR):\n    pass\nWarmup = make_warmup()\n",
+     False),  # the name is rebound
+])
+def test_a_project_scheduler_subclass_runs_torchs_methods_it_does_not_define(tmp_path, schedules, found_get_lr):
+    write(tmp_path, {"schedules.py": schedules, "base.py": "from torch.optim.lr_scheduler import LambdaLR\n"
+                     "class Base(LambdaLR):\n    pass\n", "train.py": SUBCLASSED.format(module="schedules", name="Warmup")})
+    cache, want = tmp_path / ".optlint_cache", {("train.py", 8, "OPT014")} if found_get_lr else set()
+    assert found(lint(tmp_path, "train.py", cache_dir=cache)) == want
+    with open(tmp_path / "train.py", "a") as train:
+        train.write("# edited: linted again, with the summary of schedules.py read from the cache\n")
+    assert found(lint(tmp_path, "train.py", cache_dir=cache)) == want
+
+
 def test_a_function_of_another_module_returns_the_optimizer_it_builds(tmp_path):
     from optlint import facts
     from optlint.static.parse import parse

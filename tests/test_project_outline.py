@@ -39,7 +39,7 @@ def tree_of(source: str) -> ast.Module:
 def tells_more_than_signatures(summary: dict) -> bool:
     return bool(summary["objects"]
                 or any(f["steps"] or f["returns"] is not None for f in summary["functions"].values())
-                or any(c["methods"] for c in summary["classes"].values()))
+                or any(c["methods"] or "scheduler" in c for c in summary["classes"].values()))
 
 
 @pytest.mark.parametrize("path", PYTHON_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -159,6 +159,8 @@ def test_generated_pythons_are_outlined_as_summarised(source):
     ("def train(optimizer, scaler):\n    scaler.step(optimizer)\n", {}),
     ("class Loop:\n    def __init__(self, optimizer):\n        self.optimizer = optimizer\n"
      "    def run(self):\n        self.optimizer.step()\n", {}),
+    ("from torch.optim.lr_scheduler import LambdaLR\nclass Warmup(LambdaLR):\n    pass\n", {}),
+    ("import torch\nclass Base(torch.optim.lr_scheduler.StepLR):\n    pass\nclass Warmup(Base):\n    pass\n", {}),
 ])
 def test_each_seed_is_seen_where_the_summary_says_more(source, configured):
     assert tells_more_than_signatures(full_summary(source, configured))

@@ -5,6 +5,7 @@ must change with it.
 """
 
 import importlib.util
+import types
 import warnings
 from pathlib import Path
 
@@ -41,6 +42,16 @@ def stepped_scheduler(name):
     """A scheduler of class `name` whose optimizer has taken one step."""
     optimizer = torch.optim.SGD([parameter()], lr=0.1, momentum=0.9)
     scheduler = RECIPES[name](lr_scheduler, optimizer)
+    optimizer.step()
+    return scheduler
+
+
+def subclassed_scheduler(name):
+    """`stepped_scheduler`, built from a subclass that defines nothing (`class Warmup(LambdaLR): __init__`
+    only): what a project's own scheduler class inherits."""
+    optimizer = torch.optim.SGD([parameter()], lr=0.1, momentum=0.9)
+    subclasses = types.SimpleNamespace(**{n: type(f"Project{n}", (getattr(lr_scheduler, n),), {}) for n in RECIPES})
+    scheduler = RECIPES[name](subclasses, optimizer)
     optimizer.step()
     return scheduler
 
@@ -138,6 +149,13 @@ def test_get_lr_outside_step_warns_to_use_get_last_lr(name):
     assert any("please use `get_last_lr()`" in m for m in caught_warnings(scheduler.get_lr))
 
 
+@pytest.mark.parametrize("name", sorted(set(RECIPES) - RAISING_GET_LR))
+def test_a_subclass_that_keeps_get_lr_warns_alike(name):
+    scheduler = subclassed_scheduler(name)
+    assert type(scheduler).__name__ == f"Project{name}"
+    assert any("please use `get_last_lr()`" in m for m in caught_warnings(scheduler.get_lr))
+
+
 @pytest.mark.parametrize("name", sorted(RAISING_GET_LR))
 def test_get_lr_raises_on_schedulers_without_a_formula(name):
     with pytest.raises(NotImplementedError):
@@ -161,6 +179,13 @@ TAKES_EPOCH = sorted(n for n in RECIPES if "epoch" in FACTS.schedulers[n]["step_
 @pytest.mark.parametrize("name", sorted(set(TAKES_EPOCH) - EPOCH_IS_MEANT))
 def test_step_with_epoch_is_deprecated(name):
     scheduler = stepped_scheduler(name)
+    messages = caught_warnings(lambda: scheduler.step(3))
+    assert any("The epoch parameter in `scheduler.step()` was not necessary" in m for m in messages)
+
+
+@pytest.mark.parametrize("name", sorted(set(TAKES_EPOCH) - EPOCH_IS_MEANT))
+def test_a_subclass_that_keeps_step_deprecates_the_epoch_alike(name):
+    scheduler = subclassed_scheduler(name)
     messages = caught_warnings(lambda: scheduler.step(3))
     assert any("The epoch parameter in `scheduler.step()` was not necessary" in m for m in messages)
 

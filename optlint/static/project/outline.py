@@ -10,7 +10,9 @@ call that `summarise` can start from:
   `optim.AdamW(...)`, `A(...)` after `from torch.optim import AdamW as A`): without one, the semantic
   model finds no instance, so nothing is returned or exposed;
 - a step call, `x.step(...)` or `x.*optimizer_step(...)`, or a configured step name: without one, no
-  function steps anything.
+  function steps anything;
+- a class with such a torch class among its bases (`class Warmup(LambdaLR)`): without one, no class
+  is a subclass of a torch scheduler.
 
 Strings and comments are not code, so a docstring that mentions `AdamW` seeds nothing.
 `tests/test_project_outline.py` checks that the outline equals `summarise` on every fixture.
@@ -26,21 +28,28 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def has_seed(tree: ast.Module, torch_classes: frozenset[str], step_names: tuple[str, ...]) -> bool:
-    """Whether some call in the tree could make `summarise` find an instance or a step."""
+    """Whether some call or class in the tree could make `summarise` find an instance, a step or a
+    scheduler subclass."""
     seeds = set(torch_classes) | {name.rpartition(".")[2] for name in step_names}
-    called: set[str] = set()
+    used: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute):
                 if _is_step_method(func.attr):
                     return True
-                called.add(func.attr)
+                used.add(func.attr)
             elif isinstance(func, ast.Name):
-                called.add(func.id)
+                used.add(func.id)
+        elif isinstance(node, ast.ClassDef):
+            used.update(_last_name(base) for base in node.bases)
         elif isinstance(node, ast.ImportFrom):  # `from torch.optim import AdamW as A`: `A(...)` builds one
             seeds.update(alias.asname for alias in node.names if alias.asname and alias.name in torch_classes)
-    return not seeds.isdisjoint(called)
+    return not seeds.isdisjoint(used)
+
+
+def _last_name(expr: ast.expr) -> str:
+    return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
 
 
 def outline(tree: ast.Module) -> dict:

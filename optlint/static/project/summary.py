@@ -1,7 +1,8 @@
 """One module's summary: what the rules of an importing file need to know about it, as plain JSON.
 
     {"functions": {name: {"positional": [...], "keyword": [...], "steps": [step, ...], "returns": value}},
-     "classes": {name: {"positional": [...], "keyword": [...], "methods": {name: {"positional", "keyword", "steps"}}}},
+     "classes": {name: {"positional": [...], "keyword": [...], "methods": {name: {"positional", "keyword", "steps"}},
+                        "scheduler": [torch class, [method, ...]]}},  # "scheduler": only for a subclass of one
      "objects": {name: value}}
 
 A value is [kind, class or None, bound], `bound` being the parameter a returned scheduler's optimizer
@@ -57,6 +58,9 @@ def summarise(model: SemanticModel, settings: dict) -> dict:
             methods[method] = {**parameters, "steps": steps_of(function, parameters, owner)}
         classes[name] = {**(_parameters(init, skip_self=True) if init else {"positional": [], "keyword": []}),
                          "methods": {m: v for m, v in methods.items() if v["steps"] and m != "__init__"}}
+        subclass = model.scheduler_subclass(cst.Name(name), module_scope)
+        if subclass is not None:  # the methods its classes define: torch's run for the others
+            classes[name]["scheduler"] = [subclass.torch_class, sorted(subclass.defines)]
     objects = {name: _value(model.instance_of(cst.Name(name), module_scope), None)
                for name in module_scope.assignments}
     if pending:
@@ -158,6 +162,8 @@ def is_summary(data) -> bool:
             _check_callable({**entry, "steps": []})
             for method in entry["methods"].values():
                 _check_callable(method)
+            if "scheduler" in entry:
+                _check_subclass(entry["scheduler"])
         for value in data["objects"].values():
             _check_value(value)
     except (TypeError, KeyError, ValueError, AttributeError):
@@ -182,3 +188,9 @@ def _check_value(value: list) -> None:
     kind, cls, bound = value
     if kind not in KINDS or not (cls is None or isinstance(cls, str)) or not (bound is None or isinstance(bound, str)):
         raise ValueError("value")
+
+
+def _check_subclass(subclass: list) -> None:
+    torch_class, defines = subclass
+    if not (isinstance(torch_class, str) and isinstance(defines, list) and all(isinstance(m, str) for m in defines)):
+        raise ValueError("scheduler subclass")

@@ -45,6 +45,19 @@ class GetLrCall(Rule):
             def log(scheduler):
                 return scheduler.get_lr()
         """),
+        # A subclass that defines its own formula, or whose other base may define one.
+        Valid("""
+            import torch
+            class Noam(torch.optim.lr_scheduler.LambdaLR):
+                def get_lr(self):
+                    return [1.0 for _ in self.base_lrs]
+            class Logged(Mixin, torch.optim.lr_scheduler.LambdaLR):
+                pass
+            opt = torch.optim.Adam(p)
+            Noam(opt, f).get_lr()
+            scheduler = Logged(opt, f)
+            scheduler.get_lr()
+        """),
         Valid("""
             import torch
             from transformers.optimization import AdafactorSchedule
@@ -54,6 +67,20 @@ class GetLrCall(Rule):
         """),
     )
     INVALID = (
+        # The project's own LambdaLR subclass runs LambdaLR's get_lr.
+        Invalid("""
+            import torch
+            class Warmup(torch.optim.lr_scheduler.LambdaLR):
+                pass
+            warmup = Warmup(torch.optim.SGD(p), lambda step: min(1.0, step / 100))
+            warmup.get_lr()
+        """, at="5:1", fixed="""
+            import torch
+            class Warmup(torch.optim.lr_scheduler.LambdaLR):
+                pass
+            warmup = Warmup(torch.optim.SGD(p), lambda step: min(1.0, step / 100))
+            warmup.get_last_lr()
+        """),
         Invalid("""
             import torch
             s = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)
@@ -99,10 +126,12 @@ class GetLrCall(Rule):
             if not all(_is_torch_scheduler(model, build) for build in builds) or _inside_scheduler_class(model, site):
                 continue
             receiver, method = dotted(site.node.func.value), site.node.func.attr
+            subclass = next((build.subclass for build in builds if build.subclass is not None), None)
             ctx.report(
                 site.node,
                 "`get_lr()` is the scheduler's internal formula: torch warns (or raises NotImplementedError)"
-                " and it can differ from the LR in use. Use `get_last_lr()`.",
+                f" and it can differ from the LR in use{subclass.note('get_lr') if subclass else ''}."
+                " Use `get_last_lr()`.",
                 hint=f"Write `{receiver}.get_last_lr()`, a list with one LR per param group.",
                 fix="Replace `get_lr()` with `get_last_lr()`",
                 edits=[Replace(method, "get_last_lr")],
@@ -112,6 +141,8 @@ class GetLrCall(Rule):
 def _is_torch_scheduler(model, build) -> bool:
     if build.cls is not None:
         return True
+    if build.subclass is not None:
+        return build.subclass.runs_torch("get_lr")
     factory = model.qualname(build.call.func, build.assignment.resolution_scope) or ""
     package, _, function = factory.rpartition(".")
     return package.split(".")[0] in TORCH_SCHEDULE_FACTORIES and function.startswith("get_")

@@ -50,6 +50,15 @@ class SchedulerStepWithEpoch(Rule):
             sched, _ = create_scheduler(args, opt)
             sched.step(epoch + 1)
         """),
+        # A subclass whose own step takes the epoch (GradualWarmupScheduler).
+        Valid("""
+            from torch.optim.lr_scheduler import LRScheduler, StepLR
+            class Warmup(StepLR):
+                def step(self, epoch=None, metrics=None):
+                    super().step()
+            scheduler = Warmup(opt, 10)
+            scheduler.step(epoch)
+        """),
         # Code that dispatches on the class steps each one its own way.
         Valid("""
             from torch.optim import lr_scheduler as S
@@ -61,6 +70,15 @@ class SchedulerStepWithEpoch(Rule):
         """),
     )
     INVALID = (
+        # The project's own subclass runs LambdaLR's step.
+        Invalid("""
+            import torch
+            class WarmupLinear(torch.optim.lr_scheduler.LambdaLR):
+                def __init__(self, optimizer, warmup_steps, t_total):
+                    super().__init__(optimizer, lambda step: min(step / warmup_steps, 1.0))
+            scheduler = WarmupLinear(torch.optim.SGD(p), 10, 100)
+            scheduler.step(epoch)
+        """, at="6:16"),
         Invalid("""
             import torch
             s = torch.optim.lr_scheduler.StepLR(opt, 10)
@@ -83,26 +101,36 @@ class SchedulerStepWithEpoch(Rule):
     )
 
     def check(self, ctx) -> None:
-        given = {}  # site -> (epoch argument, scheduler class)
+        given = {}  # site -> (epoch argument, the first build)
         for site, builds in scheduler_calls(ctx.model, "step"):
             epoch = argument(site.node, 0, "epoch")
             if epoch is not None and not is_none(epoch) and _deprecated(ctx, builds):
-                given[site] = (epoch, builds[0].cls)
+                given[site] = (epoch, builds[0])
         for site in not_type_dispatched(ctx.model, list(given)):
-            epoch, cls = given[site]
+            epoch, build = given[site]
+            receiver = dotted(site.node.func.value)
+            label, note = (build.cls, "") if build.cls else (receiver, build.subclass.note("step"))
             ctx.report(
                 epoch,
-                f"`{cls}.step(epoch)` is deprecated: torch warns, and jumps the schedule to `epoch` (its closed"
-                " form where it has one) instead of advancing it from the current LR.",
-                hint=f"Call `{dotted(site.node.func.value)}.step()` once per epoch;"
+                f"`{label}.step(epoch)` is deprecated{note}: torch warns, and jumps the schedule to `epoch` (its"
+                " closed form where it has one) instead of advancing it from the current LR.",
+                hint=f"Call `{receiver}.step()` once per epoch;"
                 " to resume, build the scheduler with `last_epoch=`.",
             )
 
 
 def _deprecated(ctx, builds) -> bool:
+    classes = [_stepping_class(build) for build in builds]
     return all(
-        build.cls is not None
-        and build.cls not in EPOCH_IS_MEANT
-        and "epoch" in ctx.facts.schedulers[build.cls]["step_arguments"]
-        for build in builds
+        cls is not None and cls not in EPOCH_IS_MEANT and "epoch" in ctx.facts.schedulers[cls]["step_arguments"]
+        for cls in classes
     )
+
+
+def _stepping_class(build) -> str | None:
+    """The torch class whose `step` runs: the build's, or the one a project subclass inherits it from."""
+    if build.cls is not None:
+        return build.cls
+    subclass = build.subclass
+    return subclass.torch_class if subclass is not None and subclass.runs_torch("step") else None
+

@@ -113,23 +113,14 @@ def _lightning_schedulers(model: SemanticModel) -> Iterator[LightningScheduler]:
 def _lightning_chain(model: SemanticModel, name: str) -> list[Scope] | None:
     """The class scopes from `name` up to a LightningModule base, when every base is one of this file's
     classes, a LightningModule or `object`; None for any other base (it may configure anything)."""
-    chain, pending, seen, reaches = [], [name], set(), False
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        node, outer = model.classes[current]
-        chain.append(model.class_scope(current))
-        for base in node.bases:
-            qualname = model.qualname(base.value, outer) or ""
-            if qualname.startswith(("lightning.", "pytorch_lightning.")) and qualname.endswith(".LightningModule"):
-                reaches = True
-            elif isinstance(base.value, cst.Name) and base.value.value in model.classes and not qualname:
-                pending.append(base.value.value)
-            elif not model.is_builtin(base.value, "object", outer):
-                return None
-    return chain if reaches else None
+
+    def lightning_module(base: cst.BaseExpression, scope: Scope) -> bool | None:
+        qualname = model.qualname(base, scope) or ""
+        return True if qualname.startswith(("lightning.", "pytorch_lightning.")) and qualname.endswith(
+            ".LightningModule") else None
+
+    found = model.class_chain(name, lightning_module)
+    return found[0] if found is not None and found[1] else None
 
 
 def _automatic_optimization(model: SemanticModel, chain: list[Scope]) -> bool | None:

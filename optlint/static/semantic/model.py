@@ -25,6 +25,25 @@ from optlint.static.walk import walk
 OPTIMIZER, SCHEDULER = "optimizer", "scheduler"
 
 
+@dataclass(frozen=True)
+class Subclass:
+    """A class of the project that derives from a torch scheduler class through the project's classes
+    alone (`class WarmupLinearSchedule(LambdaLR)`): torch's methods run except those it defines."""
+
+    name: str
+    torch_class: str
+    defines: frozenset[str]  # the methods the project's classes on the way define
+    origin: str | None = None  # the project file that defines it, when not this one
+
+    def runs_torch(self, method: str) -> bool:
+        return method not in self.defines
+
+    def note(self, method: str) -> str:
+        """What a message adds: `WarmupLinearSchedule` (in `utils/scheduler.py`) runs `LambdaLR.get_lr`."""
+        where = f", defined in `{self.origin}`," if self.origin else ""
+        return f" (`{self.name}`{where} runs torch's `{self.torch_class}.{method}`)"
+
+
 @dataclass(eq=False)
 class Instance:
     """An optimizer or scheduler object the file builds."""
@@ -35,6 +54,7 @@ class Instance:
     assignment: Assignment
     optimizer: Instance | None = None  # what a scheduler is bound to
     origin: str | None = None  # the project file whose function built it (`call` calls that function)
+    subclass: Subclass | None = None  # for a build of the project's own subclass of a torch scheduler
 
     @property
     def is_self_attribute(self) -> bool:
@@ -275,7 +295,7 @@ class SemanticModel:
             return None
         if len({i.kind for i in found}) > 1:
             return None
-        if len({i.cls for i in found}) > 1 or len({id(i.optimizer) for i in found}) > 1:
+        if len({(i.cls, i.subclass) for i in found}) > 1 or len({id(i.optimizer) for i in found}) > 1:
             # Branches build different classes: keep the kind, forget the class.
             first = found[0]
             return Instance(first.kind, None, first.call, first.assignment, None)
@@ -339,17 +359,19 @@ class SemanticModel:
             return Instance(kind, returned[1], call, assignment, returned[2], returned[3])
         if kind != SCHEDULER:
             return None
-        # `get_scheduler("linear", optimizer=opt)`, `get_cosine_schedule_with_warmup(opt, ...)`.
+        # `get_scheduler("linear", optimizer=opt)`, `get_cosine_schedule_with_warmup(opt, ...)`,
+        # `WarmupLinearSchedule(opt, ...)` (a subclass of LambdaLR).
+        subclass = self.scheduler_subclass(call.func, scope)
         callee = (terminal_name(call.func) or "").lower()
-        if "sched" not in callee and "sched" not in assignment.target.lower():
+        if subclass is None and "sched" not in callee and "sched" not in assignment.target.lower():
             return None
         if self.function_called(call, scope) is not None and self._values.instances(call, scope):
             return None  # a same-file function whose return is known: the name holds what it returns
         for arg in call.args:
             optimizer = self.instance_of(arg.value, scope)
             if optimizer is not None and optimizer.kind == OPTIMIZER:
-                return Instance(SCHEDULER, None, call, assignment, optimizer)
-        return None
+                return Instance(SCHEDULER, None, call, assignment, optimizer, subclass=subclass)
+        return Instance(SCHEDULER, None, call, assignment, subclass=subclass) if subclass is not None else None
 
     def scheduler_optimizer(self, call: cst.Call, scope: Scope) -> Instance | None:
         expr = argument(call, 0, "optimizer")
@@ -445,6 +467,62 @@ class SemanticModel:
             local_bases = [dotted(b.value) for b in node.bases]
             class_name = next((b for b in local_bases if b in self.classes), "")
         return False
+
+    def scheduler_subclass(self, expr: cst.BaseExpression, scope: Scope) -> Subclass | None:
+        """The project's subclass of a torch scheduler that `expr` names: a class of this file, or one
+        another module of the project defines (its summary says so)."""
+        if isinstance(expr, cst.Name) and self._names_own_class(expr.value, scope):
+            return self.memoized(("scheduler-subclass", expr.value), lambda: self._scheduler_subclass(expr.value))
+        found = self.imported(expr, scope)
+        if found is None or found[0] != "class" or "scheduler" not in found[1]:
+            return None
+        torch_class, defines = found[1]["scheduler"]
+        return Subclass(terminal_name(expr) or "", torch_class, frozenset(defines), found[2])
+
+    def _names_own_class(self, name: str, scope: Scope) -> bool:
+        entry = self.classes.get(name)
+        binding = self.binding_scope(name, scope)
+        return (entry is not None and entry[1] is binding and name not in binding.assignments
+                and name not in binding.imports and name not in binding.functions)
+
+    def _scheduler_subclass(self, name: str) -> Subclass | None:
+        """A class of this file whose bases reach one torch scheduler class through this file's classes."""
+
+        def torch_scheduler(base: cst.BaseExpression, scope: Scope) -> str | None:
+            resolved = self.torch_class(base, scope)
+            return resolved[1] if resolved is not None and resolved[0] == SCHEDULER else None
+
+        found = self.class_chain(name, torch_scheduler)
+        if found is None or len(found[1]) != 1:
+            return None
+        chain, (torch_class,) = found
+        defines = set().union(*((*body.functions, *body.bound, *body.imports) for body in chain))  # `get_lr = ...` too
+        return Subclass(name, torch_class, frozenset(defines))
+
+    def class_chain(self, name: str, root) -> tuple[list[Scope], set] | None:
+        """The scopes of this file's class `name` and of its bases among this file's classes, with what
+        `root(base, scope)` says of the other bases (None: not a root). None when some base is neither a
+        root, one of these classes nor `object`: a mixin, an import, may define anything."""
+        chain, roots, pending, seen = [], set(), [name], set()
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            node, outer = self.classes[current]
+            body = self.scopes_by_node.get(node)
+            if body is None:
+                return None
+            chain.append(body)
+            for base in node.bases:
+                found = root(base.value, outer)
+                if found is not None:
+                    roots.add(found)
+                elif isinstance(base.value, cst.Name) and self._names_own_class(base.value.value, outer):
+                    pending.append(base.value.value)
+                elif not self.is_builtin(base.value, "object", outer):
+                    return None
+        return chain, roots
 
     def is_scheduler_subclass(self, class_node: cst.ClassDef, scope: Scope) -> bool:
         for base in class_node.bases:
