@@ -20,7 +20,10 @@ NEVER_PROJECT = frozenset({"torch"})
 def resolve_module(importer: str, level: int, module: str) -> str | None:
     """The file of module `module` (dotted, may be empty for `from . import x`) imported `level` dots
     up from the file `importer`; None when it is not a file of the project."""
-    directory = os.path.dirname(os.path.abspath(importer))
+    return _resolve_in(os.path.dirname(os.path.abspath(importer)), level, module)
+
+
+def _resolve_in(directory: str, level: int, module: str) -> str | None:
     parts = [p for p in module.split(".") if p]
     if level == 0:
         if not parts or parts[0] in NEVER_PROJECT:
@@ -42,13 +45,19 @@ def resolve_module(importer: str, level: int, module: str) -> str | None:
 def split_symbol(importer: str, level: int, dotted: str) -> tuple[str, list[str]] | None:
     """(file, attributes) for `dotted` (`utils.trainer.train`, `engine.train_one_epoch`): the longest
     prefix that names a project module, and the names that follow it."""
+    found = _split_symbol(os.path.dirname(os.path.abspath(importer)), level, dotted)
+    return (found[0], list(found[1])) if found is not None else None
+
+
+@functools.lru_cache(maxsize=65536)  # a file asks for `torch.cat` at every call: each folder asks once
+def _split_symbol(directory: str, level: int, dotted: str) -> tuple[str, tuple[str, ...]] | None:
     parts = dotted.split(".") if dotted else []
     for cut in range(len(parts), -1 if level else 0, -1):
         if cut == 0 and level == 0:
             break
-        found = resolve_module(importer, level, ".".join(parts[:cut]))
+        found = _resolve_in(directory, level, ".".join(parts[:cut]))
         if found is not None:
-            return found, parts[cut:]
+            return found, tuple(parts[cut:])
     return None
 
 
