@@ -116,6 +116,49 @@ def test_a_project_scheduler_subclass_runs_torchs_methods_it_does_not_define(tmp
     assert found(lint(tmp_path, "train.py", cache_dir=cache)) == want
 
 
+LOADER = """\
+import torch
+
+
+def load_checkpoint(model, optimizer, path, scheduler=None):
+    state = torch.load(path)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    return state["epoch"]
+"""
+RESUMED = """\
+import torch
+import utils
+
+
+def main(model, loader, args):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 30{last_epoch})
+    start = utils.load_checkpoint(model, optimizer, args.resume{passed}) if args.resume else 0
+    for epoch in range(start, 90):
+        for inputs in loader:
+            model(inputs).sum().backward()
+            optimizer.step()
+        scheduler.step()
+"""
+
+
+@pytest.mark.parametrize("last_epoch, passed, reported", [
+    ("", "", True),
+    ("", ", scheduler", False),  # the loader restores it too
+    ("", ", scheduler=scheduler", False),
+    (", last_epoch=start - 1", "", False),  # the position comes back by hand (a NameError aside)
+])
+def test_a_project_function_that_restores_the_optimizer_is_a_resume(tmp_path, last_epoch, passed, reported):
+    write(tmp_path, {"utils.py": LOADER, "train.py": RESUMED.format(last_epoch=last_epoch, passed=passed)})
+    findings = lint(tmp_path, "train.py").findings
+    assert [(f.row, f.code) for f in findings] == ([(8, "OPT023")] if reported else [])
+    if reported:
+        assert "restored here (in `utils.py:7`, called from here) but not the state of `scheduler`" in findings[0].message
+
+
 def test_a_function_of_another_module_returns_the_optimizer_it_builds(tmp_path):
     from optlint import facts
     from optlint.static.parse import parse

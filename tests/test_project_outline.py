@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from optlint import facts
-from optlint.static.project.outline import has_seed, outline
+from optlint.static.project.outline import has_seed, outline, restored_parameters
 from optlint.static.project.summary import summarise
 from optlint.static.semantic.model import SemanticModel
 
@@ -181,3 +181,25 @@ def test_torch_names_in_strings_and_comments_seed_nothing():
         def describe(): return "opt.step()"
     ''')
     assert not has_seed(tree_of(source), CLASSES, ())
+
+
+def test_restored_parameters_are_the_parameters_a_function_loads_a_state_into():
+    source = textwrap.dedent("""
+        def load(model, optimizer, path, scaler):
+            state = torch.load(path)
+            model.load_state_dict(state["model"])
+            if "optimizer" in state:
+                optimizer.load_state_dict(state["optimizer"])
+            optimizer.load_state_dict(state["again"])
+            scaler = GradScaler()
+            scaler.load_state_dict(state["scaler"])  # a new object, not the one given
+            def later(ema):
+                ema.load_state_dict(state["ema"])  # runs elsewhere, if ever
+        def load(model, optimizer):
+            optimizer.load_state_dict(torch.load("last.pt"))  # the definition the module keeps
+        def save(model, optimizer):
+            torch.save(optimizer.state_dict(), "last.pt")
+    """)
+    assert restored_parameters(tree_of(source)) == {"load": [["optimizer", 13]]}
+    first_only = source.split("def load(model, optimizer):")[0]
+    assert restored_parameters(tree_of(first_only)) == {"load": [["model", 4], ["optimizer", 6]]}

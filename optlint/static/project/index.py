@@ -85,12 +85,13 @@ class Project:
         return True
 
 
-_STEP_CALL = re.compile(r"step\s*\(")  # `opt.step()`, `scaler.step(opt)`, `self.optimizer_step(opt)`
+# `opt.step()`, `scaler.step(opt)`, `self.optimizer_step(opt)`, `optimizer.load_state_dict(state)`
+_STEP_OR_LOAD_CALL = re.compile(r"step\s*\(|load_state_dict\s*\(")
 
 
 def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
     from optlint import facts as torch_facts
-    from optlint.static.project.outline import has_seed, outline
+    from optlint.static.project.outline import has_seed, outline, restored_parameters
     from optlint.static.syntax import python_tree
 
     try:
@@ -98,17 +99,23 @@ def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
     except (UnicodeDecodeError, SyntaxError, LookupError):
         return None
     names = files.configured_names(settings)
-    if not _STEP_CALL.search(text) and not files.can_hold_finding(text, names):
-        return {"functions": {}, "classes": {}, "objects": {}}  # no step call, no torch class: nothing to tell
+    if not _STEP_OR_LOAD_CALL.search(text) and not files.can_hold_finding(text, names):
+        return {"functions": {}, "classes": {}, "objects": {}}  # no step, load or torch class: nothing to tell
     facts = torch_facts.load(settings.get("target_torch"))
     try:
         tree = python_tree(text, path)
     except RecursionError:
         return None
-    if not isinstance(tree, SyntaxError) and not has_seed(tree, frozenset((*facts.optimizers, *facts.schedulers)),
-                                                              tuple(settings.get("optimizer_step_names", ()))):
-        return outline(tree)
-    return _summarise_parsed(text, path, settings, facts)
+    if isinstance(tree, SyntaxError):  # newer syntax than this Python's, which libcst may read
+        return _summarise_parsed(text, path, settings, facts)
+    if has_seed(tree, frozenset((*facts.optimizers, *facts.schedulers)), tuple(settings.get("optimizer_step_names", ()))):
+        summary = _summarise_parsed(text, path, settings, facts)
+    else:
+        summary = outline(tree)
+    for name, restored in restored_parameters(tree).items() if summary is not None else ():
+        if name in summary["functions"]:
+            summary["functions"][name]["restores"] = restored
+    return summary
 
 
 def _summarise_parsed(text: str, path: str, settings: dict, facts) -> dict | None:

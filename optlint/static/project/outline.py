@@ -14,7 +14,8 @@ call that `summarise` can start from:
 - a class with such a torch class among its bases (`class Warmup(LambdaLR)`): without one, no class
   is a subclass of a torch scheduler.
 
-Strings and comments are not code, so a docstring that mentions `AdamW` seeds nothing.
+Strings and comments are not code, so a docstring that mentions `AdamW` seeds nothing. What a
+function restores (`restored_parameters`) is read from CPython's tree for every module alike.
 `tests/test_project_outline.py` checks that the outline equals `summarise` on every fixture.
 """
 
@@ -65,6 +66,39 @@ def outline(tree: ast.Module) -> dict:
     return {"functions": functions,
             "classes": {name: {**_constructor(node), "methods": {}} for name, node in classes.items()},
             "objects": {}}
+
+
+def restored_parameters(tree: ast.Module) -> dict[str, list]:
+    """For each module function (the last of a name), the parameters whose state it restores, with the
+    line: `optimizer.load_state_dict(checkpoint["optimizer"])` in `def load_checkpoint(model, optimizer, path)`.
+    Read from CPython's tree for every module, seeded or not: a loader builds and steps nothing."""
+    functions = {node.name: node for node in _defined_in(tree.body) if isinstance(node, _FUNCTIONS)}
+    found = {name: _restored(node) for name, node in functions.items()}
+    return {name: restored for name, restored in found.items() if restored}
+
+
+def _restored(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list:
+    parameters = {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
+    restored, rebound = {}, set()
+    for node in _own_nodes(function.body):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            rebound.add(node.id)
+        elif isinstance(node, _SCOPES):
+            rebound.add(node.name)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load_state_dict"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id in parameters):
+            restored.setdefault(node.func.value.id, node.lineno)
+    return [[name, line] for name, line in restored.items() if name not in rebound]
+
+
+def _own_nodes(statements: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every node of a function's body, not those of the functions, lambdas and classes it defines."""
+    pending: list[ast.AST] = list(reversed(statements))
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, (*_SCOPES, ast.Lambda)):
+            pending.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
 def _is_step_method(name: str) -> bool:

@@ -4,7 +4,7 @@ import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
 from optlint.static.semantic import (
-    OPTIMIZER, SCHEDULER, call_method, calls_in, CallSite, checkpoint_contents, in_lightning_module, Instance,
+    OPTIMIZER, SCHEDULER, argument, call_method, calls_in, CallSite, checkpoint_contents, in_lightning_module, Instance,
     mentions, scheduler_is_restored, scheduler_steps, SemanticModel
 )
 from optlint.static.rule import Rule
@@ -193,10 +193,11 @@ class SchedulerStateNotSaved(Rule):
             for scheduler in _forgotten(model, optimizer, site, contents):
                 self._report(ctx, site.node, optimizer, scheduler, "this checkpoint saves `{opt}`'s state but"
                              " not the state of `{sched}`", "Save `{sched}.state_dict()` in it")
-        for site, optimizer in _optimizer_loads(model):
+        for site, optimizer, origin in _optimizer_loads(model):
+            where = f" (in `{origin}`, called from here)" if origin else ""
             for scheduler in _forgotten(model, optimizer, site, []):
-                self._report(ctx, site.node, optimizer, scheduler, "`{opt}`'s state is restored here but not"
-                             " the state of `{sched}`", "Restore it with `{sched}.load_state_dict(...)`")
+                self._report(ctx, site.node, optimizer, scheduler, f"`{{opt}}`'s state is restored here{where} but"
+                             " not the state of `{sched}`", "Restore it with `{sched}.load_state_dict(...)`")
 
     @staticmethod
     def _report(ctx, node, optimizer: Instance, scheduler: Instance, what: str, hint: str) -> None:
@@ -229,10 +230,22 @@ def _optimizer_saves(model: SemanticModel):
 
 
 def _optimizer_loads(model: SemanticModel):
+    """`opt.load_state_dict(...)` calls, and calls of a project function that restores the optimizer it
+    is given (`utils.load_checkpoint(model, optimizer, path)`), with that function's file and line."""
     for site in model.calls:
         optimizer = _method_of_optimizer(model, site.node, "load_state_dict", site)
         if optimizer is not None:
-            yield site, optimizer
+            yield site, optimizer, None
+        found = model.imported(site.node.func, site.scope)
+        if found is None or found[0] != "function":
+            continue
+        kind, entry, origin = found
+        for parameter, line in entry.get("restores", ()):
+            position = entry["positional"].index(parameter) if parameter in entry["positional"] else None
+            given = argument(site.node, position, parameter if parameter in entry["keyword"] else None)
+            instance = model.instance_of(given, site.scope) if given is not None else None
+            if instance is not None and instance.kind == OPTIMIZER:
+                yield site, instance, f"{origin}:{line}"
 
 
 def _method_of_optimizer(model, call: cst.Call, method: str, site: CallSite) -> Instance | None:
