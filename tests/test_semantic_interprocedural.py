@@ -268,3 +268,46 @@ for epoch in range(3):
         sched.step()
 """
     assert found(body) == expected
+
+
+
+LOCALS = """\
+def training_utilities(model):
+    optimizer = AdamW(model.parameters())
+    return model, optimizer, get_linear_schedule_with_warmup(optimizer, 100, 1000)
+def baseline(model, loader):
+    model, optimizer, scheduler = training_utilities(model)
+    engine, optimizer, _, scheduler = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler)
+    for x in loader:
+        engine.step()  # steps its optimizer, then its scheduler
+        scheduler.step()
+def integration(model, loader, accelerator):
+    model, optimizer, scheduler = accelerator.prepare(*training_utilities(model))
+    for x in loader:
+        optimizer.step()
+        scheduler.step()
+for stage in range(3):
+    baseline(model, loader)
+    integration(model, loader, accelerator)
+"""
+SHARED = """\
+optimizer = AdamW(model.parameters())
+scheduler = StepLR(optimizer, 10)
+def baseline(loader):
+    for x in loader:
+        scheduler.step()
+def run(loader):
+    for x in loader:
+        optimizer.step()
+for stage in range(3):
+    baseline(loader)
+    run(loader)
+"""
+
+
+@pytest.mark.parametrize("body, rows", [
+    (LOCALS, []),  # each function's own objects, made anew by each call: neither is bound to the other
+    (SHARED, [("OPT011", 5)]),  # the module's two objects, stepped in the wrong order on the first stage
+])
+def test_steps_of_two_functions_are_ordered_only_when_they_may_share_objects(body, rows):
+    assert found(body) == rows

@@ -27,7 +27,7 @@ import libcst as cst
 
 from optlint.static.semantic.expressions import argument, call_method, dotted
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel, compare, conventional_kind
-from optlint.static.semantic.scopes import Scope
+from optlint.static.semantic.scopes import Scope, parameter_names
 from optlint.static.walk import calls_in
 
 Loop = cst.For | cst.While
@@ -45,6 +45,7 @@ class StepEvent:
     next_statement: cst.BaseStatement | None  # the statement after it in the same block
     origin: str | None = None  # `engine.py:41` for a step another module of the project runs; `call` calls it
     origin_has_arguments: bool = False  # whether that step is given arguments (`scheduler.step(loss)`)
+    private_to: cst.CSTNode | None = None  # the function whose own local the receiver is (see `_owner`)
 
     def label(self, module: cst.Module) -> str:
         return module.code_for_node(self.receiver)
@@ -81,9 +82,26 @@ def function_events(model: SemanticModel, function: cst.FunctionDef | cst.Lambda
 def optimizer_matches(scheduler: StepEvent, optimizer: StepEvent) -> bool:
     """Whether this optimizer step is the one the scheduler is bound to (unknown binds match all)."""
     bound = scheduler.instance.optimizer if scheduler.instance is not None else None
+    owners = scheduler.private_to, optimizer.private_to
+    if None not in owners and owners[0] is not owners[1]:
+        return False  # the locals of two functions: each call of each steps objects of its own
     if bound is None or optimizer.instance is None:
         return True
     return optimizer.instance.call is bound.call
+
+
+def _owner(model: SemanticModel, receiver: cst.BaseExpression, scope: Scope) -> cst.CSTNode | None:
+    """The function whose own local variable holds the receiver (`lr_scheduler = build(...)` there, not
+    a parameter, a global or a closure's): what it steps exists only in that function's call."""
+    head = receiver
+    while isinstance(head, (cst.Attribute, cst.Subscript)):
+        head = head.value
+    if not isinstance(head, cst.Name) or head.value in model.declared_global:
+        return None
+    binding = model.binding_scope(head.value, scope)
+    if binding is None or binding.kind != "function" or head.value in parameter_names(binding.node):
+        return None
+    return binding.node
 
 
 def _first_iteration_names(loop: Loop) -> frozenset[str]:
@@ -203,7 +221,8 @@ class _Walker:
         if event is not None:
             kind, receiver, instance = event
             for each in self._each_element(receiver, scope, instance):
-                yield StepEvent(kind, call, receiver, each, depth, guarded, statement, following)
+                yield StepEvent(kind, call, receiver, each, depth, guarded, statement, following,
+                                private_to=_owner(self.model, receiver, scope))
             return
         helper = self.model.function_called(call, scope)
         if helper is not None:
@@ -380,7 +399,7 @@ def imported_steps(model: SemanticModel, call: cst.Call, scope: Scope, depth: in
         if receiver is None or (instance is not None and instance.kind != kind):
             continue
         yield StepEvent(kind, call, receiver, instance, depth + step_depth, guarded or step_guarded, None, None,
-                        f"{found[2]}:{line}", has_arguments)
+                        f"{found[2]}:{line}", has_arguments, _owner(model, receiver, receiver_scope))
 
 
 def _given(call: cst.Call, callee: dict, name: str) -> cst.BaseExpression | None:
