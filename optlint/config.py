@@ -348,6 +348,6 @@ class PathPatterns:
         relative = os.path.relpath(os.path.abspath(path), self.root)
         if relative == ".." or relative.startswith(".." + os.sep):  # outside the project: its name only
             return (os.path.basename(path),)
-        return Path(relative).parts
+        return () if relative == "." else tuple(relative.split(os.sep))  # what Path(relative).parts gives, faster
 
 

@@ -236,6 +236,7 @@ def install(project: Project | None) -> None:
     global _current
     from optlint.static.project import resolve, roots
 
-    for cached in (resolve._split_symbol, resolve._module_file, roots.project_root, roots.search_folders):
+    for cached in (resolve._split_symbol, resolve._module_file, resolve._real_root, roots.project_root,
+                   roots.search_folders):
         cached.cache_clear()  # files may have come or gone since the last run (the language server)
     _current = project

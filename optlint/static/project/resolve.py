@@ -71,10 +71,19 @@ def _module_file(folder: str, parts: tuple[str, ...], root: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)
+
+
 def _inside_project(path: str, root: str) -> bool:
     """A regular file whose real path (every link followed) stays inside the project's real root."""
+    try:
+        os.lstat(path)  # most candidates do not exist: no need to resolve their links one by one
+    except (OSError, ValueError):
+        return False
     real = os.path.realpath(path)
-    real_root = os.path.realpath(root)
+    real_root = _real_root(root)
     if os.path.commonpath([real, real_root]) != real_root:
         return False
     try:
