@@ -159,6 +159,40 @@ def test_a_project_function_that_restores_the_optimizer_is_a_resume(tmp_path, la
         assert "restored here (in `utils.py:7`, called from here) but not the state of `scheduler`" in findings[0].message
 
 
+SAVER = """\
+import torch
+
+
+def save_checkpoint(model, optimizer, epoch, path{scheduler}):
+    state = {{"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}}
+    torch.save(state, path)
+"""
+SAVING = """\
+import torch
+from utils import save_checkpoint
+
+
+def main(model, loader):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 90)
+    for epoch in range(90):
+        for inputs in loader:
+            model(inputs).sum().backward()
+            optimizer.step()
+        scheduler.step()
+        save_checkpoint(model, optimizer, epoch, "last.pt"{passed})
+"""
+
+
+@pytest.mark.parametrize("scheduler, passed, reported", [("", "", True), (", scheduler", ", scheduler", False)])
+def test_a_project_function_that_saves_the_optimizers_state_is_a_checkpoint(tmp_path, scheduler, passed, reported):
+    write(tmp_path, {"utils.py": SAVER.format(scheduler=scheduler), "train.py": SAVING.format(passed=passed)})
+    findings = lint(tmp_path, "train.py").findings
+    assert [(f.row, f.code) for f in findings] == ([(13, "OPT023")] if reported else [])
+    if reported:
+        assert "The checkpoint this call saves (in `utils.py:5`) holds `optimizer`'s state" in findings[0].message
+
+
 def test_a_function_of_another_module_returns_the_optimizer_it_builds(tmp_path):
     from optlint import facts
     from optlint.static.parse import parse

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from optlint import facts
-from optlint.static.project.outline import has_seed, outline, restored_parameters
+from optlint.static.project.outline import has_seed, outline, state_parameters
 from optlint.static.project.summary import summarise
 from optlint.static.semantic.model import SemanticModel
 
@@ -183,7 +183,7 @@ def test_torch_names_in_strings_and_comments_seed_nothing():
     assert not has_seed(tree_of(source), CLASSES, ())
 
 
-def test_restored_parameters_are_the_parameters_a_function_loads_a_state_into():
+def test_state_parameters_are_those_a_function_loads_a_state_into_or_saves_the_state_of():
     source = textwrap.dedent("""
         def load(model, optimizer, path, scaler):
             state = torch.load(path)
@@ -197,9 +197,15 @@ def test_restored_parameters_are_the_parameters_a_function_loads_a_state_into():
                 ema.load_state_dict(state["ema"])  # runs elsewhere, if ever
         def load(model, optimizer):
             optimizer.load_state_dict(torch.load("last.pt"))  # the definition the module keeps
-        def save(model, optimizer):
-            torch.save(optimizer.state_dict(), "last.pt")
+        def save(model, optimizer, epoch):
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
+            torch.save(state, "last.pt")
+        def log(optimizer):
+            print(optimizer.state_dict())  # read, not saved
     """)
-    assert restored_parameters(tree_of(source)) == {"load": [["optimizer", 13]]}
+    assert state_parameters(tree_of(source)) == {
+        "load": {"restores": [["optimizer", 13]]},
+        "save": {"saves": [["model", 15], ["optimizer", 15]]},
+    }
     first_only = source.split("def load(model, optimizer):")[0]
-    assert restored_parameters(tree_of(first_only)) == {"load": [["model", 4], ["optimizer", 6]]}
+    assert state_parameters(tree_of(first_only))["load"] == {"restores": [["model", 4], ["optimizer", 6]]}

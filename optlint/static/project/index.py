@@ -85,13 +85,13 @@ class Project:
         return True
 
 
-# `opt.step()`, `scaler.step(opt)`, `self.optimizer_step(opt)`, `optimizer.load_state_dict(state)`
-_STEP_OR_LOAD_CALL = re.compile(r"step\s*\(|load_state_dict\s*\(")
+# `opt.step()`, `scaler.step(opt)`, `self.optimizer_step(opt)`, `optimizer.load_state_dict(state)`, `opt.state_dict()`
+_STEP_OR_STATE_CALL = re.compile(r"step\s*\(|state_dict\s*\(")
 
 
 def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
     from optlint import facts as torch_facts
-    from optlint.static.project.outline import has_seed, outline, restored_parameters
+    from optlint.static.project.outline import has_seed, outline, state_parameters
     from optlint.static.syntax import python_tree
 
     try:
@@ -99,8 +99,8 @@ def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
     except (UnicodeDecodeError, SyntaxError, LookupError):
         return None
     names = files.configured_names(settings)
-    if not _STEP_OR_LOAD_CALL.search(text) and not files.can_hold_finding(text, names):
-        return {"functions": {}, "classes": {}, "objects": {}}  # no step, load or torch class: nothing to tell
+    if not _STEP_OR_STATE_CALL.search(text) and not files.can_hold_finding(text, names):
+        return {"functions": {}, "classes": {}, "objects": {}}  # no step, state or torch class: nothing to tell
     facts = torch_facts.load(settings.get("target_torch"))
     try:
         tree = python_tree(text, path)
@@ -112,9 +112,9 @@ def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
         summary = _summarise_parsed(text, path, settings, facts)
     else:
         summary = outline(tree)
-    for name, restored in restored_parameters(tree).items() if summary is not None else ():
+    for name, uses in state_parameters(tree).items() if summary is not None else ():
         if name in summary["functions"]:
-            summary["functions"][name]["restores"] = restored
+            summary["functions"][name].update(uses)
     return summary
 
 

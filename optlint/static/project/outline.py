@@ -15,7 +15,7 @@ call that `summarise` can start from:
   is a subclass of a torch scheduler.
 
 Strings and comments are not code, so a docstring that mentions `AdamW` seeds nothing. What a
-function restores (`restored_parameters`) is read from CPython's tree for every module alike.
+function restores or saves (`state_parameters`) is read from CPython's tree for every module alike.
 `tests/test_project_outline.py` checks that the outline equals `summarise` on every fixture.
 """
 
@@ -68,27 +68,35 @@ def outline(tree: ast.Module) -> dict:
             "objects": {}}
 
 
-def restored_parameters(tree: ast.Module) -> dict[str, list]:
-    """For each module function (the last of a name), the parameters whose state it restores, with the
-    line: `optimizer.load_state_dict(checkpoint["optimizer"])` in `def load_checkpoint(model, optimizer, path)`.
-    Read from CPython's tree for every module, seeded or not: a loader builds and steps nothing."""
+def state_parameters(tree: ast.Module) -> dict[str, dict[str, list]]:
+    """For each module function (the last of a name), the parameters whose state it restores
+    (`optimizer.load_state_dict(checkpoint["optimizer"])`) and saves (`optimizer.state_dict()` in a
+    function that calls `torch.save`), each with the line of its first such call, under "restores"
+    and "saves" (left out when empty). Read from CPython's tree for every module, seeded or not: a
+    checkpoint helper builds and steps nothing."""
     functions = {node.name: node for node in _defined_in(tree.body) if isinstance(node, _FUNCTIONS)}
-    found = {name: _restored(node) for name, node in functions.items()}
-    return {name: restored for name, restored in found.items() if restored}
+    found = {name: _state_uses(node) for name, node in functions.items()}
+    return {name: uses for name, uses in found.items() if uses}
 
 
-def _restored(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list:
+def _state_uses(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, list]:
     parameters = {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
-    restored, rebound = {}, set()
+    uses: dict[str, dict[str, int]] = {"load_state_dict": {}, "state_dict": {}}
+    rebound, saves = set(), False
     for node in _own_nodes(function.body):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             rebound.add(node.id)
         elif isinstance(node, _SCOPES):
             rebound.add(node.name)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load_state_dict"
-              and isinstance(node.func.value, ast.Name) and node.func.value.id in parameters):
-            restored.setdefault(node.func.value.id, node.lineno)
-    return [[name, line] for name, line in restored.items() if name not in rebound]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver, method = node.func.value, node.func.attr
+            if method == "save" and isinstance(receiver, ast.Name) and receiver.id == "torch":
+                saves = True
+            elif method in uses and isinstance(receiver, ast.Name) and receiver.id in parameters:
+                uses[method].setdefault(receiver.id, node.lineno)
+    found = {"restores": uses["load_state_dict"], "saves": uses["state_dict"] if saves else {}}
+    return {key: [[name, line] for name, line in lines.items() if name not in rebound]
+            for key, lines in found.items() if set(lines) - rebound}
 
 
 def _own_nodes(statements: list[ast.stmt]) -> Iterator[ast.AST]:

@@ -1,7 +1,7 @@
 """One module's summary: what the rules of an importing file need to know about it, as plain JSON.
 
     {"functions": {name: {"positional": [...], "keyword": [...], "steps": [step, ...], "returns": value,
-                          "restores": [[parameter, line], ...]}},  # only where it loads a state (outline.py)
+                          "restores": [[parameter, line], ...], "saves": [...]}},  # where not empty (outline.py)
      "classes": {name: {"positional": [...], "keyword": [...], "methods": {name: {"positional", "keyword", "steps"}},
                         "scheduler": [torch class, [method, ...]]}},  # "scheduler": only for a subclass of one
      "objects": {name: value}}
@@ -159,9 +159,9 @@ def is_summary(data) -> bool:
             _check_callable(entry)
             if entry["returns"] is not None:
                 _check_value(entry["returns"])
-            for parameter, line in entry.get("restores", ()):
+            for parameter, line in (*entry.get("restores", ()), *entry.get("saves", ())):
                 if not (isinstance(parameter, str) and type(line) is int):
-                    raise ValueError("restores")
+                    raise ValueError("state parameter")
         for entry in data["classes"].values():
             _check_callable({**entry, "steps": []})
             for method in entry["methods"].values():

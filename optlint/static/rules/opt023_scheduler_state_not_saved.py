@@ -193,7 +193,12 @@ class SchedulerStateNotSaved(Rule):
             for scheduler in _forgotten(model, optimizer, site, contents):
                 self._report(ctx, site.node, optimizer, scheduler, "this checkpoint saves `{opt}`'s state but"
                              " not the state of `{sched}`", "Save `{sched}.state_dict()` in it")
-        for site, optimizer, origin in _optimizer_loads(model):
+        for site, optimizer, origin in _helper_calls(model, "saves"):
+            for scheduler in _forgotten(model, optimizer, site, []):
+                self._report(ctx, site.node, optimizer, scheduler, f"the checkpoint this call saves (in `{origin}`)"
+                             " holds `{opt}`'s state but not the state of `{sched}`",
+                             "Give the helper `{sched}` and save `{sched}.state_dict()` beside the optimizer's")
+        for site, optimizer, origin in (*_optimizer_loads(model), *_helper_calls(model, "restores")):
             where = f" (in `{origin}`, called from here)" if origin else ""
             for scheduler in _forgotten(model, optimizer, site, []):
                 self._report(ctx, site.node, optimizer, scheduler, f"`{{opt}}`'s state is restored here{where} but"
@@ -230,17 +235,22 @@ def _optimizer_saves(model: SemanticModel):
 
 
 def _optimizer_loads(model: SemanticModel):
-    """`opt.load_state_dict(...)` calls, and calls of a project function that restores the optimizer it
-    is given (`utils.load_checkpoint(model, optimizer, path)`), with that function's file and line."""
     for site in model.calls:
         optimizer = _method_of_optimizer(model, site.node, "load_state_dict", site)
         if optimizer is not None:
             yield site, optimizer, None
+
+
+def _helper_calls(model: SemanticModel, use: str):
+    """Calls of a project function that restores (`use` "restores") or saves ("saves") the state of the
+    optimizer it is given (`utils.load_checkpoint(model, optimizer, path)`), with that function's file
+    and line."""
+    for site in model.calls:
         found = model.imported(site.node.func, site.scope)
         if found is None or found[0] != "function":
             continue
         kind, entry, origin = found
-        for parameter, line in entry.get("restores", ()):
+        for parameter, line in entry.get(use, ()):
             position = entry["positional"].index(parameter) if parameter in entry["positional"] else None
             given = argument(site.node, position, parameter if parameter in entry["keyword"] else None)
             instance = model.instance_of(given, site.scope) if given is not None else None
