@@ -13,7 +13,9 @@ answer here:
   `imported_return` (optlint/static/project/). Guards: `constant` and `static_truth` (literals and module constants).
 - instances (`model`): which optimizer or scheduler a name or `self.x` holds (`instance_of`), which
   optimizer a scheduler is bound to, every scheduler build (`scheduler_builds`), and the method
-  calls on a provably built scheduler (`scheduler_calls`).
+  calls on a provably built scheduler (`scheduler_calls`), leaving out the builds that a flag guarding
+  the call excludes (`flags`: `if args.cos:` around the use, `if not args.cos: ... else: ...` around
+  the builds).
 - param groups (`groups`): each optimizer build with its groups as written (`constructions`,
   `added_groups`, `dict_groups`: keys, `lr`, `add_param_group` later) and as parameter sources
   (`optimizers`, `all_groups`, `sources`).

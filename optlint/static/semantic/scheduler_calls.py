@@ -3,6 +3,7 @@
 A receiver counts only when every value assigned to it (ignoring `None` placeholders) builds a
 scheduler: `sched = build(cfg)` anywhere beside `sched = StepLR(...)` makes its class unknown.
 Conventional names (`scheduler`) never stand in here; RULES.md keeps them for the loop-order rules.
+A build under the other value of a flag that guards the call does not count (semantic/flags.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Iterator
 import libcst as cst
 
 from optlint.static.semantic.expressions import call_method, dotted, is_none
+from optlint.static.semantic.flags import reaching
 from optlint.static.semantic.model import SCHEDULER, Instance, SemanticModel
 from optlint.static.semantic.scopes import CallSite, Scope
 from optlint.static.walk import calls_in, walk
@@ -24,7 +26,7 @@ def scheduler_calls(model: SemanticModel, method: str) -> Iterator[tuple[CallSit
         if found is None or found[1] != method:
             continue
         builds = []
-        for assignment in model.values_of(found[0], site.scope):
+        for assignment in reaching(model, model.values_of(found[0], site.scope), site.node, site.scope):
             if is_none(assignment.value):
                 continue
             instance = model.instance_at(assignment)
