@@ -10,6 +10,7 @@ corpus goes through libcst) and prints any finding it would have hidden: there m
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -59,18 +60,25 @@ def _hidden_by_prefilter(corpus: Path) -> list[Finding]:
             text = files.decode(files.read(path), path).text
         except (files.InputError, UnicodeDecodeError, SyntaxError, LookupError):
             continue
-        if not files.can_hold_finding(text):
+        if not files.can_hold_finding(text) or not _code_can_hold_finding(text):
             skipped.append((text, path))
     with ProcessPoolExecutor() as pool:
         found = pool.map(_lint_unfiltered, *zip(*skipped), chunksize=16)
         return [f for findings in found for f in findings if f.code != "OPT000"]
 
 
+def _code_can_hold_finding(text: str) -> bool:
+    try:
+        return files.code_can_hold_finding(ast.parse(text))
+    except (SyntaxError, ValueError, RecursionError):
+        return True  # the engine parses it (and reports OPT000)
+
+
 def _lint_unfiltered(text: str, path: str) -> list[Finding]:
     from optlint.static.engine import lint_source
 
     try:
-        return lint_source(text, path)
+        return lint_source(text, path, prefilter=False)
     except Exception:  # noqa: BLE001 - a file no real run parses; its findings are the question here
         return []
 

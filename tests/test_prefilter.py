@@ -6,6 +6,7 @@ gives a finding must pass it. OPT000 is not a rule's finding: a file the prefilt
 parsed, so its syntax errors go unreported by design.
 """
 
+import ast
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from optlint.registry import doc_page, registry
 from optlint.static.engine import lint_source
-from optlint.static.files import can_hold_finding
+from optlint.static.files import can_hold_finding, code_can_hold_finding
 from optlint.static.rules import all_rules
 from optlint.static.runner import lint_paths
 
@@ -36,8 +37,22 @@ EXAMPLES = list(_examples())
 
 @pytest.mark.parametrize("source", [s for _, s in EXAMPLES], ids=[name for name, _ in EXAMPLES])
 def test_prefilter_keeps_every_example_that_holds_a_finding(source):
-    codes = {f.code for f in lint_source(source)} - {"OPT000"}
+    codes = {f.code for f in lint_source(source, prefilter=False)} - {"OPT000"}
     assert not codes or can_hold_finding(source), f"the prefilter would hide {sorted(codes)}"
+    assert not codes or code_can_hold_finding(ast.parse(source)), f"the code prefilter would hide {sorted(codes)}"
+
+
+@pytest.mark.parametrize("source, kept", [
+    ('"""Like torch.optim.AdamW, with decoupled decay."""\nclass AdamW(Optimizer): ...', False),  # timm's optimizers
+    ("# scheduler.step() after optimizer.step()\nHELP = 'torch.optim.SGD(params)'", False),
+    ("import torch\nopt = torch.optim.AdamW(p)", True),
+    ("from torch.optim import AdamW as A", True),
+    ("print(f'{self.lr_scheduler.get_lr()}')", True),  # an f-string's expressions are code
+    ("def run(sched):\n    sched.step()", True),
+])
+def test_the_code_prefilter_reads_names_not_strings_or_comments(source, kept):
+    assert can_hold_finding(source)
+    assert code_can_hold_finding(ast.parse(source)) is kept
 
 
 def test_the_examples_hold_findings_of_every_rule():

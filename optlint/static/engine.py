@@ -7,6 +7,7 @@ code of what it places.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, Iterable
 
@@ -19,7 +20,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider  # noqa
 
 from optlint import facts as torch_facts  # noqa: E402
 from optlint.findings import Edit, Finding, Fix  # noqa: E402
-from optlint.static.files import line_offsets, split_lines  # noqa: E402
+from optlint.static.files import code_can_hold_finding, configured_names, line_offsets, split_lines  # noqa: E402
 from optlint.static.noqa import file_exemption  # noqa: E402
 from optlint.static.parse import parse_with_python_tree  # noqa: E402
 from optlint.static.positions import from_python_lines  # noqa: E402
@@ -43,11 +44,16 @@ def lint_source(
     settings: dict | None = None,
     document: Document | None = None,
     project: FileView | None | type[_Default] = _Default,
+    prefilter: bool = True,
 ) -> list[Finding]:
     """All findings for one file's text, noqa applied, sorted by position. `document`: the text's
     earlier parse, to re-parse only what changed (the language server). `project`: what the file sees
-    of the project's other modules (by default, the run's view from `filename`)."""
-    parsed = _parsed(source, filename, document)
+    of the project's other modules (by default, the run's view from `filename`). `prefilter`: skip
+    libcst for valid Python whose code names no torch class and no scheduler (files.code_can_hold_finding)."""
+    needed = functools.partial(code_can_hold_finding, configured_names=configured_names(settings)) if prefilter else None
+    parsed = _parsed(source, filename, document, needed)
+    if parsed is None:
+        return []
     if isinstance(parsed, Finding):
         return [parsed]
     module, position = parsed
@@ -65,13 +71,13 @@ def lint_source(
     return sorted(_without_noqa(findings, split_lines(source)), key=Finding.sort_key)
 
 
-def _parsed(source: str, filename: str, document: Document | None):
-    """(module, where each of its nodes is) or OPT000."""
+def _parsed(source: str, filename: str, document: Document | None, needed):
+    """(module, where each of its nodes is), OPT000, or None when `needed` says the file needs no parse."""
     if document is not None:
         module = document.parse(source, filename)
         return module if isinstance(module, Finding) else (module, document.position)
-    parsed = parse_with_python_tree(source, filename)
-    if isinstance(parsed, Finding):
+    parsed = parse_with_python_tree(source, filename, needed=needed)
+    if parsed is None or isinstance(parsed, Finding):
         return parsed
     module, tree = parsed
     return module, from_python_lines(module, tree, source) or _whole_file_positions(module)

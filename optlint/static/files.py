@@ -36,6 +36,8 @@ MAX_FILE_BYTES = 2 * 2**20
 #   the text (`from torch.optim import AdamW as A` still spells `optim` and `AdamW`);
 # - for the loop-order rules only, a receiver whose name holds "sched" (`lr_scheduler.step()`).
 # tests/test_prefilter.py proves on every fixture and rule example that it hides no finding.
+# A text that passes is parsed by CPython first (parse.py), and `code_can_hold_finding` asks the
+# same of its code alone, so words in docstrings and comments cost no libcst parse.
 # Each pattern starts with a literal, so `re` can use its fast substring search; a leading `\b`
 # would make it try every position (10x slower), so word starts are checked by hand.
 OPTIM_WORD_END = re.compile(r"optim\b")
@@ -285,6 +287,36 @@ def can_hold_finding(text: str, configured_names: tuple[str, ...] = ()) -> bool:
     if "optim" in text and _has_word(OPTIM_WORD_END, text) and _has_word(_torch_class_names(), text):
         return True
     return "sched" in text.lower() and _calls_conventional_scheduler(text)
+
+
+def code_can_hold_finding(tree, configured_names: tuple[str, ...] = ()) -> bool:
+    """`can_hold_finding` on the code alone, for a text that passed it: its words must be names the code
+    uses (CPython's tree: names, attributes, imported names), not words of a docstring, a comment or
+    a string (timm's optimizers describe AdamW in their docstrings). A configured name keeps the text
+    test. Any name holding "sched" counts, a superset of the receivers `can_hold_finding` looks for."""
+    import ast
+
+    if configured_names:
+        return True
+    torch_classes = _torch_class_set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.alias):
+            name = node.name.rpartition(".")[2]
+        else:
+            continue
+        if name in torch_classes or "sched" in name.lower():
+            return True
+    return False
+
+
+@functools.cache
+def _torch_class_set() -> frozenset[str]:
+    known = load_facts()
+    return frozenset((*known.optimizers, *known.schedulers))
 
 
 @functools.cache

@@ -47,11 +47,14 @@ def parse(source: str, filename: str, config: cst.PartialParserConfig | None = N
     return parsed if isinstance(parsed, Finding) else parsed[0]
 
 
-def parse_with_python_tree(source: str, filename: str, config: cst.PartialParserConfig | None = None
-                           ) -> tuple[cst.Module, ast.Module | None] | Finding:
-    """`parse`, with CPython's tree of the same text (None where CPython refuses what libcst reads)."""
+def parse_with_python_tree(source: str, filename: str, config: cst.PartialParserConfig | None = None, *,
+                           needed=None) -> tuple[cst.Module, ast.Module | None] | Finding | None:
+    """`parse`, with CPython's tree of the same text (None where CPython refuses what libcst reads).
+    `needed(tree)`: whether CPython's tree of valid Python is worth libcst's parse; None when not."""
     tree = python_tree(source, filename)
     python_error = tree if isinstance(tree, SyntaxError) else None
+    if python_error is None and needed is not None and not needed(tree):
+        return None
     if python_error is not None and python_error.msg in NESTING_ERRORS:
         return syntax_error(filename, python_error, source)
     try:
