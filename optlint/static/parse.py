@@ -39,19 +39,20 @@ class UnsupportedSyntax(Exception):
     """Python parses the file, libcst does not (a gap in libcst's grammar): not the user's syntax error."""
 
 
-def parse(source: str, filename: str, config: cst.PartialParserConfig | None = None) -> cst.Module | Finding:
+def parse(source: str, filename: str, config: cst.PartialParserConfig | None = None, *, tree=None) -> cst.Module | Finding:
     """The module, or an OPT000 finding. Raises RecursionError past Python's own nesting limits, and
     UnsupportedSyntax for valid Python that libcst rejects (runners report it as an internal error).
     `config`: libcst's settings for a part of a file (optlint.static.reparse), else detected."""
-    parsed = parse_with_python_tree(source, filename, config)
+    parsed = parse_with_python_tree(source, filename, config, tree=tree)
     return parsed if isinstance(parsed, Finding) else parsed[0]
 
 
 def parse_with_python_tree(source: str, filename: str, config: cst.PartialParserConfig | None = None, *,
-                           needed=None) -> tuple[cst.Module, ast.Module | None] | Finding | None:
+                           needed=None, tree=None) -> tuple[cst.Module, ast.Module | None] | Finding | None:
     """`parse`, with CPython's tree of the same text (None where CPython refuses what libcst reads).
-    `needed(tree)`: whether CPython's tree of valid Python is worth libcst's parse; None when not."""
-    tree = python_tree(source, filename)
+    `needed(tree)`: whether CPython's tree of valid Python is worth libcst's parse; None when not.
+    `tree`: `syntax.python_tree` of the same text, when the caller has made it already."""
+    tree = python_tree(source, filename) if tree is None else tree
     python_error = tree if isinstance(tree, SyntaxError) else None
     if python_error is None and needed is not None and not needed(tree):
         return None

@@ -107,9 +107,9 @@ def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
     except RecursionError:
         return None
     if isinstance(tree, SyntaxError):  # newer syntax than this Python's, which libcst may read
-        return _summarise_parsed(text, path, settings, facts)
+        return _summarise_parsed(text, path, settings, facts, tree)
     if has_seed(tree, frozenset((*facts.optimizers, *facts.schedulers)), tuple(settings.get("optimizer_step_names", ()))):
-        summary = _summarise_parsed(text, path, settings, facts)
+        summary = _summarise_parsed(text, path, settings, facts, tree)
     else:
         summary = outline(tree)
     for name, uses in state_parameters(tree).items() if summary is not None else ():
@@ -118,7 +118,7 @@ def _summarise_text(data: bytes, path: str, settings: dict) -> dict | None:
     return summary
 
 
-def _summarise_parsed(text: str, path: str, settings: dict, facts) -> dict | None:
+def _summarise_parsed(text: str, path: str, settings: dict, facts, tree) -> dict | None:
     import libcst as cst
 
     from optlint.static.parse import parse
@@ -126,7 +126,7 @@ def _summarise_parsed(text: str, path: str, settings: dict, facts) -> dict | Non
     from optlint.static.semantic.model import SemanticModel
 
     try:
-        module = parse(text, path)
+        module = parse(text, path, tree=tree)
         if not isinstance(module, cst.Module):
             return None
         return summarise(SemanticModel(module, facts), settings)

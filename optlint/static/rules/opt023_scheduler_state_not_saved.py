@@ -4,8 +4,8 @@ import libcst as cst
 
 from optlint.static.examples import Invalid, Valid
 from optlint.static.semantic import (
-    OPTIMIZER, SCHEDULER, argument, call_method, calls_in, CallSite, checkpoint_contents, in_lightning_module, Instance,
-    mentions, scheduler_is_restored, scheduler_steps, SemanticModel
+    OPTIMIZER, SCHEDULER, call_method, calls_in, CallSite, checkpoint_contents, in_lightning_module, Instance,
+    mentions, scheduler_is_restored, scheduler_steps, SemanticModel, summarised_argument
 )
 from optlint.static.rule import Rule
 
@@ -193,12 +193,13 @@ class SchedulerStateNotSaved(Rule):
             for scheduler in _forgotten(model, optimizer, site, contents):
                 self._report(ctx, site.node, optimizer, scheduler, "this checkpoint saves `{opt}`'s state but"
                              " not the state of `{sched}`", "Save `{sched}.state_dict()` in it")
-        for site, optimizer, origin in _helper_calls(model, "saves"):
+        helpers = _helper_calls(model)
+        for site, optimizer, origin in helpers["saves"]:
             for scheduler in _forgotten(model, optimizer, site, []):
                 self._report(ctx, site.node, optimizer, scheduler, f"the checkpoint this call saves (in `{origin}`)"
                              " holds `{opt}`'s state but not the state of `{sched}`",
                              "Give the helper `{sched}` and save `{sched}.state_dict()` beside the optimizer's")
-        for site, optimizer, origin in (*_optimizer_loads(model), *_helper_calls(model, "restores")):
+        for site, optimizer, origin in (*_optimizer_loads(model), *helpers["restores"]):
             where = f" (in `{origin}`, called from here)" if origin else ""
             for scheduler in _forgotten(model, optimizer, site, []):
                 self._report(ctx, site.node, optimizer, scheduler, f"`{{opt}}`'s state is restored here{where} but"
@@ -241,21 +242,23 @@ def _optimizer_loads(model: SemanticModel):
             yield site, optimizer, None
 
 
-def _helper_calls(model: SemanticModel, use: str):
-    """Calls of a project function that restores (`use` "restores") or saves ("saves") the state of the
+def _helper_calls(model: SemanticModel) -> dict[str, list[tuple[CallSite, Instance, str]]]:
+    """Calls of a project function that restores ("restores") or saves ("saves") the state of the
     optimizer it is given (`utils.load_checkpoint(model, optimizer, path)`), with that function's file
     and line."""
+    found = {"restores": [], "saves": []}
     for site in model.calls:
-        found = model.imported(site.node.func, site.scope)
-        if found is None or found[0] != "function":
+        imported = model.imported(site.node.func, site.scope)
+        if imported is None or imported[0] != "function":
             continue
-        kind, entry, origin = found
-        for parameter, line in entry.get(use, ()):
-            position = entry["positional"].index(parameter) if parameter in entry["positional"] else None
-            given = argument(site.node, position, parameter if parameter in entry["keyword"] else None)
-            instance = model.instance_of(given, site.scope) if given is not None else None
-            if instance is not None and instance.kind == OPTIMIZER:
-                yield site, instance, f"{origin}:{line}"
+        _, entry, origin = imported
+        for use, calls in found.items():
+            for parameter, line in entry.get(use, ()):
+                given = summarised_argument(site.node, entry, parameter)
+                instance = model.instance_of(given, site.scope) if given is not None else None
+                if instance is not None and instance.kind == OPTIMIZER:
+                    calls.append((site, instance, f"{origin}:{line}"))
+    return found
 
 
 def _method_of_optimizer(model, call: cst.Call, method: str, site: CallSite) -> Instance | None:

@@ -41,7 +41,7 @@ answer here:
 from optlint.facts import LR_SCHEDULER, OPTIM, differs_by_release, spans, versions_accepting
 from optlint.static.semantic.exhaustion import OPTIMIZER_USE, ExhaustedUse, exhausted_uses
 from optlint.static.semantic.expressions import (argument, bool_literal, call_method, dotted, is_none, number_literal,
-                                                 terminal_name)
+                                                 summarised_argument, terminal_name)
 from optlint.static.semantic.groups import (
     ELEMENTS,
     WHOLE,
@@ -80,7 +80,7 @@ __all__ = [
     "ELEMENTS", "LR_SCHEDULER", "OPTIM", "OPTIMIZER", "OPTIMIZER_USE", "SCHEDULER", "WHOLE",
     "Assignment", "CallSite", "Construction", "ExhaustedUse", "Group", "Instance", "Loop", "ModuleBuild",
     "ParamGroup", "ParameterSource", "Scope", "SemanticModel", "StepEvent",
-    "access_path", "add_param_group_calls", "added_groups", "all_groups", "argument", "bool_literal",
+    "access_path", "add_param_group_calls", "added_groups", "all_groups", "argument", "bool_literal", "summarised_argument",
     "constructions", "describe", "dict_groups", "differs_by_release", "dotted", "exhausted_uses", "is_none",
     "is_parameterless", "loop_events", "module_builds", "not_type_dispatched", "number_literal", "optimizer_matches", "optimizers",
     "parameter_sources", "parameters_call", "runs_before", "same_objects", "scheduler_calls", "sources",

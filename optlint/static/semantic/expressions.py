@@ -45,6 +45,13 @@ def argument(call: cst.Call, position: int | None, keyword: str | None) -> cst.B
     return None
 
 
+def summarised_argument(call: cst.Call, callee: dict, name: str) -> cst.BaseExpression | None:
+    """What a call gives parameter `name` of a function another module's summary describes (its
+    `positional` names, project/summary.py)."""
+    positional = callee["positional"]
+    return argument(call, positional.index(name) if name in positional else None, name)
+
+
 def number_literal(expr: cst.BaseExpression | None) -> float | None:
     """The value of a number literal (`1e-2`, `-3`), None for anything else."""
     if isinstance(expr, (cst.Integer, cst.Float)):

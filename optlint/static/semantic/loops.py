@@ -25,7 +25,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from optlint.static.semantic.expressions import argument, call_method, dotted
+from optlint.static.semantic.expressions import argument, call_method, dotted, summarised_argument
 from optlint.static.semantic.model import OPTIMIZER, SCHEDULER, Instance, SemanticModel, compare, conventional_kind
 from optlint.static.semantic.scopes import Scope, parameter_names
 from optlint.static.walk import calls_in
@@ -392,20 +392,14 @@ def imported_steps(model: SemanticModel, call: cst.Call, scope: Scope, depth: in
     for target, kind, line, step_depth, step_guarded, has_arguments in callee["steps"]:
         is_stored, _, name = target.rpartition(":")
         if is_stored:
-            receiver, receiver_scope = _given(constructor_call, found[1], name), constructor_scope
+            receiver, receiver_scope = summarised_argument(constructor_call, found[1], name), constructor_scope
         else:
-            receiver, receiver_scope = _given(call, callee, name), scope
+            receiver, receiver_scope = summarised_argument(call, callee, name), scope
         instance = model.instance_of(receiver, receiver_scope) if receiver is not None else None
         if receiver is None or (instance is not None and instance.kind != kind):
             continue
         yield StepEvent(kind, call, receiver, instance, depth + step_depth, guarded or step_guarded, None, None,
                         f"{found[2]}:{line}", has_arguments, _owner(model, receiver, receiver_scope))
-
-
-def _given(call: cst.Call, callee: dict, name: str) -> cst.BaseExpression | None:
-    """What a call gives a summarised function's parameter `name`."""
-    positional = callee["positional"]
-    return argument(call, positional.index(name) if name in positional else None, name)
 
 
 def _project_constructor(model: SemanticModel, call: cst.Call, scope: Scope):

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from optlint.facts import LR_SCHEDULER, NN, OPTIM, TorchFacts
-from optlint.static.semantic.expressions import argument, bool_literal, dotted, number_literal, terminal_name
+from optlint.static.semantic.expressions import (argument, bool_literal, dotted, number_literal, summarised_argument,
+                                                 terminal_name)
 from optlint.static.semantic.scopes import EACH, Assignment, CallSite, Collector, Scope, parameter_names
 from optlint.static.semantic.values import Values
 from optlint.static.walk import walk
@@ -425,7 +426,7 @@ class SemanticModel:
         optimizer = None
         if bound is not None:
             entry = found[1]
-            given = argument(call, entry["positional"].index(bound) if bound in entry["positional"] else None, bound)
+            given = summarised_argument(call, entry, bound)
             optimizer = self.instance_of(given, scope) if given is not None else None
         return kind, cls, optimizer if optimizer is not None and optimizer.kind == OPTIMIZER else None, found[2]
 
